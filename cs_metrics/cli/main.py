@@ -1,0 +1,68 @@
+"""The ``cs-metrics`` command line. Each subcommand lives in its own module in this package and
+exposes ``register(subparsers)``; ``main`` turns data and configuration problems into a readable
+report and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from cs_metrics import __version__
+
+COMMAND_MODULES = [
+    "validate_cmd",
+    "sample_cmd",
+    "kpis_cmd",
+    "ltv_cmd",
+    "health_cmd",
+    "notify_cmd",
+    "report_cmd",
+]
+
+EPILOG = """examples:
+  cs-metrics sample --out data/sample                 # regenerate the bundled sample
+  cs-metrics validate data/sample                     # the validation gate (exit 2 on errors)
+  cs-metrics kpis --data data/sample --as-of 2026-09  # churn, GRR/NRR, 2-year churn (table)
+  cs-metrics kpis --data data/sample --format json    # the same as one JSON object
+  cs-metrics ltv --data data/sample                   # LTV summary
+  cs-metrics risk --data data/sample                  # risk list per CSM
+  cs-metrics report monthly --data data/sample        # the monthly KPI report (HTML)
+
+Data problems are shown as a table (file, column, rows) and exit with status 2.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cs-metrics",
+        description="Customer-success metrics for B2B SaaS: churn, NRR/GRR, LTV, health, risk, NPS.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"cs-metrics {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"cs_metrics.cli.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"cs_metrics.cli.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from cs_metrics.cli.common import run_guarded
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return run_guarded(args.func, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""One TOML configuration with documented defaults shipped in the package (SPEC §7).
+
+``load_config(path)`` merges a user's TOML over ``default_config.toml``. Every key the user gives
+must exist in the defaults (except inside the *open tables* listed in ``OPEN_TABLES``, whose keys
+are the user's own, e.g. reason categories) and must have the default's type; otherwise
+``ConfigError`` names the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Callable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+# Tables whose keys are user-defined: any key is accepted, values are checked by VALIDATORS.
+OPEN_TABLES: set[str] = {"reasons.categories", "slack.members"}
+
+# Extra checks per dotted key: a function returning an error message or None.
+VALIDATORS: dict[str, Callable[[Any], str | None]] = {}
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message names the key."""
+
+
+def _default_text() -> str:
+    return resources.files("cs_metrics").joinpath("default_config.toml").read_text("utf-8")
+
+
+def default_config() -> dict[str, Any]:
+    """The shipped defaults as a nested dict."""
+    return tomllib.loads(_default_text())
+
+
+def _type_name(v: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
+            dict: "table"}.get(type(v), type(v).__name__)
+
+
+def _merge(base: dict, user: Mapping, prefix: str) -> None:
+    for key, value in user.items():
+        dotted = f"{prefix}{key}"
+        if prefix.rstrip(".") in OPEN_TABLES:
+            base[key] = value
+            continue
+        if key not in base:
+            known = ", ".join(sorted(base)) or "(none)"
+            raise ConfigError(f"unknown configuration key '{dotted}' (known here: {known})")
+        default = base[key]
+        if isinstance(default, dict):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"'{dotted}' must be a table, got {_type_name(value)}")
+            if dotted in OPEN_TABLES:
+                base[key] = dict(value)
+            else:
+                _merge(default, value, dotted + ".")
+            continue
+        ok = type(value) is type(default) or (
+            isinstance(default, float) and type(value) is int
+        )
+        if not ok:
+            raise ConfigError(
+                f"'{dotted}' must be a {_type_name(default)}, got {_type_name(value)} ({value!r})"
+            )
+        base[key] = float(value) if isinstance(default, float) else value
+
+
+def _check(cfg: dict, prefix: str = "") -> None:
+    for key, value in cfg.items():
+        dotted = f"{prefix}{key}"
+        check = VALIDATORS.get(dotted)
+        if check is not None:
+            problem = check(value)
+            if problem:
+                raise ConfigError(f"'{dotted}': {problem}")
+        if isinstance(value, dict) and dotted not in OPEN_TABLES:
+            _check(value, dotted + ".")
+
+
+def _fraction(v: Any) -> str | None:
+    return None if 0 <= v <= 1 else f"must be between 0 and 1, got {v}"
+
+
+def _positive(v: Any) -> str | None:
+    return None if v > 0 else f"must be > 0, got {v}"
+
+
+VALIDATORS.update(
+    {
+        "general.lang": lambda v: None if v in ("ja", "en") else f"must be 'ja' or 'en', got {v!r}",
+        "general.display_unit": lambda v: None
+        if v in ("円", "千円", "万円")
+        else f"must be one of 円, 千円, 万円; got {v!r}",
+        "general.fiscal_year_start_month": lambda v: None
+        if 1 <= v <= 12
+        else f"must be a month 1..12, got {v}",
+        "targets.churn_within_horizon_max": _fraction,
+        "targets.nrr_trailing_12m_min": _positive,
+        "revenue.churn_horizon_months": _positive,
+        "revenue.reason_match_window_days": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "reasons.categories": lambda v: next(
+            (
+                f"category {k!r} must be a list of strings"
+                for k, pats in v.items()
+                if not isinstance(pats, list) or not all(isinstance(p, str) for p in pats)
+            ),
+            None,
+        ),
+        "ltv.gross_margin": _fraction,
+        "ltv.annual_discount_rate": lambda v: None if v > -1 else f"must be > -1, got {v}",
+        "ltv.simple_ltv_window_months": _positive,
+        "onboarding.sessions": _positive,
+        "nps.window_months": _positive,
+        "validation.max_examples": _positive,
+    }
+)
+
+
+def load_config(path: str | Path | Mapping | None = None) -> dict[str, Any]:
+    """Return the configuration: the defaults, with ``path`` (a TOML file or a dict) merged over.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or parsed, or a key is unknown, of the wrong type or out of range.
+    """
+    cfg = default_config()
+    if path is None:
+        _check(cfg)
+        return cfg
+    if isinstance(path, Mapping):
+        user = copy.deepcopy(dict(path))
+        source = "configuration"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"configuration file not found: {p}")
+        try:
+            user = tomllib.loads(p.read_text("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{p}: not valid TOML: {e}") from None
+        source = str(p)
+    try:
+        _merge(cfg, user, "")
+        _check(cfg)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
+    return cfg

@@ -1,0 +1,38 @@
+"""Structured data-quality findings shared by the loader and the validation gate."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Issue:
+    """One finding: which file, column and rule, how many rows, and example rows.
+
+    ``rows`` are row numbers as in the file (CSV: the header is row 1, so the first data row is
+    row 2; Parquet: the first row is row 1). ``examples`` pairs a row number with its value.
+    """
+
+    table: str
+    file: str
+    rule: str
+    message: str
+    column: str | None = None
+    severity: str = "error"  # "error" blocks metrics; "warning" is shown only
+    n_rows: int = 0
+    examples: list[tuple[int, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["examples"] = [{"row": r, "value": v} for r, v in self.examples]
+        return d
+
+
+class DataError(Exception):
+    """The data cannot be used: carries the issues found so far (a ValidationReport or list)."""
+
+    def __init__(self, issues: list[Issue], message: str | None = None, report: Any = None):
+        self.issues = issues
+        self.report = report
+        super().__init__(message or "; ".join(i.message for i in issues[:3]))
