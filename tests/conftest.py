@@ -1,0 +1,70 @@
+"""Shared test helpers: build small datasets from Python rows."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+# Jupyter/IPython/Chromium write under $HOME: keep tests out of the user's home.
+os.environ.setdefault("MPLCONFIGDIR", "/tmp/cs-metrics-mpl")
+
+
+def write_table(folder: Path, name: str, rows: list[dict] | pl.DataFrame, fmt: str = "csv") -> Path:
+    df = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(rows)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.{fmt}"
+    if fmt == "csv":
+        df.write_csv(path)
+    else:
+        df.write_parquet(path)
+    return path
+
+
+def make_dataset_dir(folder: Path, **tables: list[dict] | pl.DataFrame) -> Path:
+    """Write each keyword (table name -> rows) as CSV into ``folder``.
+
+    ``accounts`` defaults to one row per account_id seen in ``subscriptions``.
+    """
+    if "accounts" not in tables and "subscriptions" in tables:
+        subs = tables["subscriptions"]
+        ids = (subs if isinstance(subs, pl.DataFrame) else pl.DataFrame(subs))["account_id"]
+        tables["accounts"] = [
+            {"account_id": a, "account_name": f"name {a}"} for a in sorted(set(ids.to_list()))
+        ]
+    for name, rows in tables.items():
+        write_table(folder, name, rows)
+    return folder
+
+
+@pytest.fixture
+def dataset_factory(tmp_path):
+    """``ds = dataset_factory(subscriptions=[...], accounts=[...])`` -> loaded Dataset."""
+    from cs_metrics.data.load import load_dataset
+
+    counter = {"n": 0}
+
+    def make(config=None, **tables):
+        counter["n"] += 1
+        folder = make_dataset_dir(tmp_path / f"ds{counter['n']}", **tables)
+        return load_dataset(folder, config=config)
+
+    return make
+
+
+def sub(sid, account, product, start, end, mrr, **extra) -> dict:
+    """A subscriptions row; ``end`` None = open-ended."""
+    return {
+        "subscription_id": sid,
+        "account_id": account,
+        "product": product,
+        "start_date": start,
+        "end_date": end or "",
+        "mrr": mrr,
+        **extra,
+    }
