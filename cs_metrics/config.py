@@ -36,8 +36,14 @@ def default_config() -> dict[str, Any]:
 
 
 def _type_name(v: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
-            dict: "table"}.get(type(v), type(v).__name__)
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "table",
+    }.get(type(v), type(v).__name__)
 
 
 def _merge(base: dict, user: Mapping, prefix: str) -> None:
@@ -58,9 +64,7 @@ def _merge(base: dict, user: Mapping, prefix: str) -> None:
             else:
                 _merge(default, value, dotted + ".")
             continue
-        ok = type(value) is type(default) or (
-            isinstance(default, float) and type(value) is int
-        )
+        ok = type(value) is type(default) or (isinstance(default, float) and type(value) is int)
         if not ok:
             raise ConfigError(
                 f"'{dotted}' must be a {_type_name(default)}, got {_type_name(value)} ({value!r})"
@@ -91,12 +95,12 @@ def _positive(v: Any) -> str | None:
 VALIDATORS.update(
     {
         "general.lang": lambda v: None if v in ("ja", "en") else f"must be 'ja' or 'en', got {v!r}",
-        "general.display_unit": lambda v: None
-        if v in ("円", "千円", "万円")
-        else f"must be one of 円, 千円, 万円; got {v!r}",
-        "general.fiscal_year_start_month": lambda v: None
-        if 1 <= v <= 12
-        else f"must be a month 1..12, got {v}",
+        "general.display_unit": lambda v: (
+            None if v in ("円", "千円", "万円") else f"must be one of 円, 千円, 万円; got {v!r}"
+        ),
+        "general.fiscal_year_start_month": lambda v: (
+            None if 1 <= v <= 12 else f"must be a month 1..12, got {v}"
+        ),
         "targets.churn_within_horizon_max": _fraction,
         "targets.nrr_trailing_12m_min": _positive,
         "revenue.churn_horizon_months": _positive,

@@ -15,7 +15,9 @@ from cs_metrics.periods import PeriodError
 
 def add_data_args(p: argparse.ArgumentParser, as_of: bool = True, fmt: bool = True) -> None:
     """--data, --as-of, --config, --mapping, --format, --lang."""
-    p.add_argument("--data", required=True, metavar="DIR", help="dataset folder (one file per table)")
+    p.add_argument(
+        "--data", required=True, metavar="DIR", help="dataset folder (one file per table)"
+    )
     if as_of:
         p.add_argument(
             "--as-of",

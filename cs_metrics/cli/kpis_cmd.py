@@ -1,0 +1,100 @@
+"""``cs-metrics kpis``: the month's headline revenue KPIs as a table (ja/en) or JSON."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cs_metrics.cli.common import add_data_args, open_validated, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "kpis",
+        help="MRR bridge, logo churn, GRR/NRR (month and trailing 12m), churn within 24 months",
+        description="Headline KPIs of one month. JSON keys are documented in docs/metrics.md.",
+        epilog="examples:\n  cs-metrics kpis --data data/sample --as-of 2026-09\n"
+        "  cs-metrics kpis --data data/sample --format json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_data_args(p)
+    p.set_defaults(func=run)
+
+
+def kpi_table(k: dict[str, Any], cfg: dict[str, Any]) -> str:
+    """The KPI summary as a people-readable table."""
+    from cs_metrics.format import fmt_int, fmt_money, fmt_pct, label, render_table
+
+    lang = cfg["general"]["lang"]
+    unit = cfg["general"]["display_unit"]
+    rows: list[tuple[str, str]] = [(label("as_of", lang), k["as_of"])]
+    for key in (
+        "mrr_start",
+        "mrr_new",
+        "mrr_reactivation",
+        "mrr_upsell",
+        "mrr_cross_sell",
+        "mrr_contraction",
+        "mrr_churn",
+        "mrr_end",
+    ):
+        v = k[key]
+        sign = "-" if key in ("mrr_contraction", "mrr_churn") and v else ""
+        rows.append((label(key, lang), sign + fmt_money(v, unit, lang)))
+    for key in (
+        "accounts_start",
+        "accounts_new",
+        "accounts_reactivated",
+        "accounts_churned",
+        "accounts_end",
+    ):
+        rows.append((label(key, lang), fmt_int(k[key])))
+    for key in ("logo_churn_rate", "grr", "nrr", "nrr_trailing_12m", "grr_trailing_12m"):
+        rows.append((label(key, lang), fmt_pct(k[key])))
+    cw_key = next(x for x in k if x.startswith("churn_within_"))
+    h = int(cw_key.removeprefix("churn_within_").removesuffix("m"))
+    cw = k[cw_key]
+    title = label("churn_within", lang, h=h)
+    rows.append(
+        (
+            f"{title}（{label('observed', lang)}）"
+            if lang == "ja"
+            else f"{title} ({label('observed', lang)})",
+            f"{fmt_pct(cw['rate'])}  ({label('churned', lang)} {cw['churned']} / "
+            f"{label('eligible', lang)} {cw['eligible']})",
+        )
+    )
+    ci = (
+        f"{label('ci95', lang)} {fmt_pct(cw['km_ci_low'])}–{fmt_pct(cw['km_ci_high'])}"
+        if cw["km_ci_low"] is not None
+        else ""
+    )
+    rows.append(
+        (
+            f"{title}（{label('kaplan_meier', lang)}）"
+            if lang == "ja"
+            else f"{title} (Kaplan-Meier)",
+            f"{fmt_pct(cw['km_rate'])}  {ci}".rstrip(),
+        )
+    )
+    target = cfg["targets"]
+    rows.append(
+        (
+            "目標" if lang == "ja" else "Targets",
+            f"{title} ≤ {fmt_pct(target['churn_within_horizon_max'])}, "
+            f"{label('nrr_trailing_12m', lang)} ≥ {fmt_pct(target['nrr_trailing_12m_min'])}",
+        )
+    )
+    return render_table(rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cs_metrics.metrics.kpis import kpis
+
+    ds, cfg, as_of, _ = open_validated(args)
+    k = kpis(ds, as_of, cfg)
+    if args.format == "json":
+        print_json(k)
+    else:
+        print(kpi_table(k, cfg))
+    return 0

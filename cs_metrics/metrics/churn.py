@@ -1,0 +1,383 @@
+"""Churn within H months (observed and Kaplan-Meier) and churn reasons (SPEC §4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import polars as pl
+
+from cs_metrics.data.load import Dataset
+from cs_metrics.metrics.revenue import (
+    ACCOUNT,
+    _with_by,
+    account_segments,
+    as_of_index,
+)
+from cs_metrics.periods import (
+    fiscal_quarter_label_expr,
+    fiscal_year_expr,
+    index_to_month_expr,
+    month_end,
+    month_label_expr,
+    parse_month,
+    quarter_label_expr,
+)
+
+Z95 = 1.959964
+
+
+def account_lifetimes(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
+    """First spell of every account that was ever active up to ``as_of``.
+
+    Definition (SPEC §4): ``s`` = first active month; ``c`` = first inactive month after ``s``
+    (months up to ``as_of`` only). Lifetime ``T = c - s`` (an *event*); with no such ``c`` the
+    account is *censored* at ``T = as_of - s + 1``.
+
+    Returns
+    -------
+    LazyFrame
+        ``account_id, first_month_idx, churn_month_idx (null when censored), T, event``.
+    """
+    a = as_of_index(as_of)
+    seg = account_segments(ds, as_of)
+    first = seg.filter(pl.col("mrr") > 0).group_by(ACCOUNT).agg(pl.col("idx").min().alias("s"))
+    stops = (
+        seg.filter((pl.col("prev_mrr") > 0) & (pl.col("mrr") <= 0))
+        .group_by(ACCOUNT)
+        .agg(pl.col("idx").min().alias("c"))
+    )
+    return first.join(stops, on=ACCOUNT, how="left").select(
+        ACCOUNT,
+        pl.col("s").alias("first_month_idx"),
+        pl.col("c").alias("churn_month_idx"),
+        pl.when(pl.col("c").is_not_null())
+        .then(pl.col("c") - pl.col("s"))
+        .otherwise(a - pl.col("s") + 1)
+        .cast(pl.Int32)
+        .alias("T"),
+        pl.col("c").is_not_null().alias("event"),
+    )
+
+
+def _cohort_expr(kind: str | None, fy_start: int) -> pl.Expr | None:
+    s = pl.col("first_month_idx")
+    if kind is None:
+        return None
+    if kind == "month":
+        return month_label_expr(s)
+    if kind == "quarter":
+        return quarter_label_expr(s)
+    if kind == "fiscal_quarter":
+        return fiscal_quarter_label_expr(s, fy_start)
+    if kind == "fiscal_year":
+        return fiscal_year_expr(s, fy_start).cast(pl.String)
+    raise ValueError(f"unknown cohort kind {kind!r}: month, quarter, fiscal_quarter, fiscal_year")
+
+
+def km_table(lifetimes: pl.LazyFrame, keys: list[str] | None = None) -> pl.LazyFrame:
+    """Kaplan-Meier table per group: at each event time t, n at risk, deaths, S(t), Greenwood sum.
+
+    ``n_t`` = accounts with ``T >= t`` (censored accounts are at risk at their own T);
+    ``S(t) = prod_{u <= t} (1 - d_u / n_u)``; ``greenwood = sum_{u <= t} d_u / (n_u (n_u - d_u))``.
+
+    Returns
+    -------
+    LazyFrame
+        ``*keys, t, n_at_risk, events, censored, survival, greenwood``, one row per distinct T.
+    """
+    keys = keys or []
+    by_t = lifetimes.group_by(*keys, "T").agg(
+        pl.len().alias("n"), pl.col("event").sum().cast(pl.Int64).alias("events")
+    )
+    over = keys or None
+    desc = by_t.sort(*keys, "T", descending=[*([False] * len(keys)), True]).with_columns(
+        (pl.col("n").cum_sum().over(over) if over else pl.col("n").cum_sum()).alias("n_at_risk")
+    )
+    factor = (1 - pl.col("events") / pl.col("n_at_risk")).log()
+    term = (
+        pl.when(pl.col("n_at_risk") > pl.col("events"))
+        .then(pl.col("events") / (pl.col("n_at_risk") * (pl.col("n_at_risk") - pl.col("events"))))
+        .otherwise(0.0)
+    )
+    asc = desc.sort(*keys, "T")
+    cum = (lambda e: e.cum_sum().over(over)) if over else (lambda e: e.cum_sum())
+    return asc.select(
+        *keys,
+        pl.col("T").alias("t"),
+        "n_at_risk",
+        "events",
+        (pl.col("n") - pl.col("events")).alias("censored"),
+        cum(factor).exp().alias("survival"),
+        cum(term).alias("greenwood"),
+    )
+
+
+def _km_at(
+    table: pl.DataFrame, horizon: int, max_t: int | None, events_upto: int
+) -> dict[str, Any]:
+    """KM estimate of churn within ``horizon`` with a log(-log) Greenwood 95% interval."""
+    out: dict[str, Any] = {"km_rate": None, "km_ci_low": None, "km_ci_high": None}
+    if max_t is None or max_t < horizon:
+        out["km_reason"] = f"no account observed for {horizon} months yet"
+        return out
+    rows = table.filter(pl.col("t") <= horizon)
+    if rows.height == 0 or events_upto == 0:
+        out["km_rate"] = 0.0
+        out["km_ci_reason"] = f"no churn within {horizon} months: the interval is undefined"
+        return out
+    surv = float(rows["survival"][-1])
+    gw = float(rows["greenwood"][-1])
+    out["km_rate"] = 1.0 - surv
+    if surv <= 0.0 or surv >= 1.0 or not math.isfinite(gw):
+        out["km_ci_reason"] = "survival is 0 at the horizon: the log-log interval is undefined"
+        return out
+    se = math.sqrt(gw) / abs(math.log(surv))
+    s_low = surv ** math.exp(Z95 * se)
+    s_high = surv ** math.exp(-Z95 * se)
+    out["km_ci_low"] = 1.0 - s_high
+    out["km_ci_high"] = 1.0 - s_low
+    return out
+
+
+def churn_within(
+    ds: Dataset,
+    as_of: dt.date | str,
+    horizon: int = 24,
+    by: str | None = None,
+    cohort: str | None = None,
+    fiscal_year_start_month: int = 4,
+) -> list[dict[str, Any]]:
+    """Churn within ``horizon`` months: observed rate and Kaplan-Meier estimate with 95% CI.
+
+    Definitions (SPEC §4): lifetimes as in :func:`account_lifetimes`; an account *churned within
+    H* when it had an event with ``T <= H``. **Observed**: over the accounts whose whole window is
+    seen (``s <= as_of - H``): ``eligible``, ``churned``, ``rate = churned / eligible``.
+    **Kaplan-Meier**: ``1 - S(H)`` over all accounts, 95% interval from Greenwood's variance on
+    the log(-log) scale (z = 1.959964); ``null`` with ``km_reason`` when no account reaches H
+    (largest T < H) and ``km_ci_*`` null with ``km_ci_reason`` when there is no event.
+
+    Parameters
+    ----------
+    by : str, optional
+        An account attribute (``industry``, ``csm``, ``primary_product``, ...).
+    cohort : {"month", "quarter", "fiscal_quarter", "fiscal_year"}, optional
+        Group by acquisition cohort (first active month).
+
+    Returns
+    -------
+    list of dict
+        One dict per group (one overall when neither ``by`` nor ``cohort``) with ``horizon,
+        eligible, churned, rate, km_rate, km_ci_low, km_ci_high, accounts`` (+ reasons and the
+        group keys).
+    """
+    a = as_of_index(as_of)
+    lt = _with_by(account_lifetimes(ds, as_of), ds, as_of, by)
+    keys: list[str] = []
+    if by:
+        keys.append(by)
+    ce = _cohort_expr(cohort, fiscal_year_start_month)
+    if ce is not None:
+        lt = lt.with_columns(ce.alias("cohort"))
+        keys.append("cohort")
+    lt_df = lt.collect()
+    table = km_table(lt_df.lazy(), keys).collect()
+    eligible = pl.col("first_month_idx") <= a - horizon
+    churned = eligible & pl.col("event") & (pl.col("T") <= horizon)
+    summary = (
+        lt_df.group_by(keys or pl.lit(1).alias("_all"), maintain_order=True)
+        .agg(
+            pl.len().alias("accounts"),
+            eligible.sum().alias("eligible"),
+            churned.sum().alias("churned"),
+            pl.col("T").max().alias("max_t"),
+            (pl.col("event") & (pl.col("T") <= horizon)).sum().alias("events_upto"),
+        )
+        .sort(keys or "_all")
+    )
+    out = []
+    for row in summary.iter_rows(named=True):
+        group = {k: row[k] for k in keys}
+        t = table
+        for k, v in group.items():
+            t = t.filter(pl.col(k) == v)
+        rec: dict[str, Any] = {**group, "horizon": horizon, "accounts": row["accounts"]}
+        rec["eligible"] = int(row["eligible"])
+        rec["churned"] = int(row["churned"])
+        rec["rate"] = rec["churned"] / rec["eligible"] if rec["eligible"] else None
+        if not rec["eligible"]:
+            rec["rate_reason"] = f"no account acquired {horizon}+ months before as_of"
+        rec.update(_km_at(t, horizon, row["max_t"], int(row["events_upto"])))
+        out.append(rec)
+    if not out and not keys:
+        out.append(
+            {
+                "horizon": horizon,
+                "accounts": 0,
+                "eligible": 0,
+                "churned": 0,
+                "rate": None,
+                "rate_reason": "no active account in the data",
+                "km_rate": None,
+                "km_ci_low": None,
+                "km_ci_high": None,
+                "km_reason": "no active account in the data",
+            }
+        )
+    return out
+
+
+def km_curve(
+    ds: Dataset,
+    as_of: dt.date | str,
+    by: str | None = None,
+    cohort: str | None = None,
+    fiscal_year_start_month: int = 4,
+) -> pl.DataFrame:
+    """The Kaplan-Meier survival curve for charts, with its pointwise log(-log) 95% interval.
+
+    Returns
+    -------
+    DataFrame
+        ``*group, t, n_at_risk, events, censored, survival, ci_low, ci_high, churn`` where
+        ``churn = 1 - survival`` (the cumulative churn share by month t).
+    """
+    lt = _with_by(account_lifetimes(ds, as_of), ds, as_of, by)
+    keys = [by] if by else []
+    ce = _cohort_expr(cohort, fiscal_year_start_month)
+    if ce is not None:
+        lt = lt.with_columns(ce.alias("cohort"))
+        keys.append("cohort")
+    t = km_table(lt, keys).collect()
+    s = pl.col("survival")
+    se = pl.col("greenwood").sqrt() / s.log().abs()
+    valid = (s > 0) & (s < 1)
+    return t.with_columns(
+        pl.when(valid).then(s.pow((Z95 * se).exp())).otherwise(None).alias("ci_low"),
+        pl.when(valid).then(s.pow((-Z95 * se).exp())).otherwise(None).alias("ci_high"),
+        (1 - s).alias("churn"),
+    ).drop("greenwood")
+
+
+def churn_events(ds: Dataset, as_of: dt.date | str, window_days: int | None = None) -> pl.DataFrame:
+    """Every churn event up to ``as_of`` with its matched cancellation reason.
+
+    Definition (SPEC §4): a churn event (MRR > 0 -> 0 in month c) is dated the last day of month
+    c - 1. It is matched to the account's ``cancellations`` row (``cancelled_on`` on or before
+    ``as_of``'s last day) with the nearest ``cancelled_on`` within ``window_days`` either side;
+    ties go to the earlier row; a row matches at most one event (rows are assigned to their
+    nearest event first, greedily by distance). Events without a match get the configured
+    ``unknown`` label.
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, churn_month_idx, churn_month, churn_date, lost_mrr, cancelled_on, reason,
+        reason_category, days_from_cancellation``.
+    """
+    cfg = ds.config
+    if window_days is None:
+        window_days = int(cfg["revenue"]["reason_match_window_days"])
+    unknown = cfg["reasons"]["unknown_label"]
+    events = (
+        account_segments(ds, as_of)
+        .filter((pl.col("prev_mrr") > 0) & (pl.col("mrr") <= 0))
+        .select(
+            ACCOUNT,
+            pl.col("idx").alias("churn_month_idx"),
+            (index_to_month_expr(pl.col("idx")) - pl.duration(days=1)).alias("churn_date"),
+            pl.col("prev_mrr").alias("lost_mrr"),
+        )
+        .with_row_index("event_id")
+        .collect()
+    )
+    matches = pl.DataFrame(
+        schema={"event_id": pl.UInt32, "cancel_id": pl.UInt32, "distance": pl.Int64}
+    )
+    if ds.has("cancellations") and events.height:
+        end = month_end(parse_month(as_of))
+        canc = (
+            ds["cancellations"]
+            .filter(pl.col("cancelled_on").is_not_null() & (pl.col("cancelled_on") <= end))
+            .select(ACCOUNT, "cancelled_on", "reason", "reason_category")
+            .with_row_index("cancel_id")
+            .collect()
+        )
+        cand = (
+            events.join(canc, on=ACCOUNT, how="inner")
+            .with_columns(
+                (pl.col("churn_date") - pl.col("cancelled_on"))
+                .dt.total_days()
+                .abs()
+                .alias("distance")
+            )
+            .filter(pl.col("distance") <= window_days)
+            .sort("distance", "cancelled_on", "churn_date")
+            .select("event_id", "cancel_id", "distance")
+        )
+        # Greedy one-to-one assignment by distance, vectorised in rounds: in each round every
+        # event proposes its best free row and every row accepts its best proposal.
+        chosen = []
+        while cand.height:
+            best = cand.group_by("event_id", maintain_order=True).first()
+            accepted = best.group_by("cancel_id", maintain_order=True).first()
+            chosen.append(accepted)
+            cand = cand.join(accepted.select("event_id"), on="event_id", how="anti").join(
+                accepted.select("cancel_id"), on="cancel_id", how="anti"
+            )
+        if chosen:
+            matches = pl.concat(chosen)
+        events = events.join(matches, on="event_id", how="left").join(
+            canc.drop(ACCOUNT), on="cancel_id", how="left"
+        )
+    else:
+        events = events.with_columns(
+            pl.lit(None, dtype=pl.Date).alias("cancelled_on"),
+            pl.lit(None, dtype=pl.String).alias("reason"),
+            pl.lit(None, dtype=pl.String).alias("reason_category"),
+            pl.lit(None, dtype=pl.Int64).alias("distance"),
+        )
+    return events.select(
+        ACCOUNT,
+        "churn_month_idx",
+        index_to_month_expr(pl.col("churn_month_idx")).alias("churn_month"),
+        "churn_date",
+        "lost_mrr",
+        "cancelled_on",
+        "reason",
+        pl.col("reason_category").fill_null(unknown),
+        pl.col("distance").alias("days_from_cancellation"),
+    ).sort("churn_month_idx", ACCOUNT)
+
+
+def churn_reasons(
+    ds: Dataset,
+    as_of: dt.date | str,
+    start: dt.date | str | None = None,
+    by: str | None = None,
+    months: int = 12,
+) -> pl.DataFrame:
+    """Churn events by reason category over a period: counts, lost MRR and their shares.
+
+    The period is ``start``..``as_of`` (default: the ``months`` months ending at ``as_of``).
+
+    Returns
+    -------
+    DataFrame
+        ``[by,] reason_category, events, lost_mrr, share_events, share_lost_mrr``; shares are of
+        the period's churn events (within the ``by`` group), sorted by events descending.
+    """
+    a = as_of_index(as_of)
+    lo = as_of_index(start) if start is not None else a - months + 1
+    ev = churn_events(ds, as_of).filter(pl.col("churn_month_idx") >= lo)
+    ev = _with_by(ev.lazy(), ds, as_of, by).collect()
+    keys = [by] if by else []
+    g = ev.group_by(*keys, "reason_category").agg(
+        pl.len().alias("events"), pl.col("lost_mrr").sum().alias("lost_mrr")
+    )
+    tot = (lambda e: e.sum().over(keys)) if keys else (lambda e: e.sum())
+    return g.with_columns(
+        (pl.col("events") / tot(pl.col("events"))).alias("share_events"),
+        (pl.col("lost_mrr") / tot(pl.col("lost_mrr"))).alias("share_lost_mrr"),
+    ).sort(*keys, "events", "reason_category", descending=[*([False] * len(keys)), True, False])
