@@ -10,6 +10,7 @@ Quick start::
 from cs_metrics.config import ConfigError, load_config
 from cs_metrics.data.issues import DataError, Issue
 from cs_metrics.data.load import Dataset, load_dataset
+from cs_metrics.metrics.kpis import kpis
 
 __version__ = "0.1.0"
 
@@ -19,6 +20,7 @@ __all__ = [
     "Dataset",
     "Issue",
     "__version__",
+    "kpis",
     "load_config",
     "load_dataset",
 ]
