@@ -8,11 +8,14 @@ import polars as pl
 
 from cs_metrics.data.load import Dataset
 from cs_metrics.metrics.revenue import (
+    _DECIMALS,
     ACCOUNT,
+    _month_spine,
+    _over,
     _with_by,
+    account_segments,
     as_of_index,
     mrr_bridge,
-    mrr_by_account,
 )
 from cs_metrics.periods import month_label_expr, quarter_label_expr
 
@@ -40,24 +43,68 @@ def trailing_retention(
         otherwise ``nrr_trailing``/``grr_trailing``).
     """
     a = as_of_index(as_of)
-    am = _with_by(mrr_by_account(ds, as_of), ds, as_of, by)
     keys = [by] if by else []
-    base = am.filter(pl.col("month_idx") + months <= a).select(
-        ACCOUNT, *keys, (pl.col("month_idx") + months).alias("month_idx"), pl.col("mrr").alias("m0")
+    seg = _with_by(account_segments(ds, as_of).filter(pl.col("mrr") > 0), ds, as_of, by).select(
+        ACCOUNT, *keys, "idx", "next_idx", "mrr"
     )
-    later = am.select(ACCOUNT, "month_idx", pl.col("mrr").alias("m1"))
-    j = base.join(later, on=[ACCOUNT, "month_idx"], how="left").with_columns(
-        pl.col("m1").fill_null(0.0)
-    )
-    suffix = "_12m" if months == 12 else ""
-    return (
-        j.group_by(*keys, "month_idx")
-        .agg(
-            pl.len().alias("cohort_accounts"),
-            pl.col("m0").sum().alias("cohort_mrr_start"),
-            pl.col("m1").sum().alias("cohort_mrr_end"),
-            pl.min_horizontal("m0", "m1").sum().alias("cohort_mrr_capped"),
+    # Sparse: pair every active segment a (shifted by `months`) with every active segment b of
+    # the same account; the months m with m - months in a and m in b form one interval
+    # [lo, hi) in which b's MRR (and min(a, b) for GRR) counts. Interval sums become
+    # +value at lo and -value at hi, summed over a month spine: no account x month grid.
+    shifted = seg.select(
+        ACCOUNT,
+        *keys,
+        (pl.col("idx") + months).alias("lo"),
+        pl.min_horizontal(pl.col("next_idx") + months, pl.lit(a + 1)).alias("hi"),
+        pl.col("mrr").alias("m0"),
+    ).filter(pl.col("lo") < pl.col("hi"))
+    pairs = (
+        shifted.join(
+            seg.select(
+                ACCOUNT,
+                pl.col("idx").alias("b0"),
+                pl.col("next_idx").alias("b1"),
+                pl.col("mrr").alias("m1"),
+            ),
+            on=ACCOUNT,
         )
+        .select(
+            *keys,
+            pl.max_horizontal("lo", "b0").alias("lo"),
+            pl.min_horizontal("hi", "b1").alias("hi"),
+            "m1",
+            pl.min_horizontal("m0", "m1").alias("cap"),
+        )
+        .filter(pl.col("lo") < pl.col("hi"))
+    )
+
+    def steps(frame: pl.LazyFrame, cols: dict[str, pl.Expr]) -> pl.LazyFrame:
+        up = frame.select(
+            *keys, pl.col("lo").alias("month_idx"), *[e.alias(n) for n, e in cols.items()]
+        )
+        down = frame.select(
+            *keys, pl.col("hi").alias("month_idx"), *[(-e).alias(n) for n, e in cols.items()]
+        )
+        return pl.concat([up, down]).group_by(*keys, "month_idx").agg(pl.col(list(cols)).sum())
+
+    base = steps(
+        shifted,
+        {"cohort_accounts": pl.lit(1, dtype=pl.Int64), "cohort_mrr_start": pl.col("m0")},
+    )
+    later = steps(pairs, {"cohort_mrr_end": pl.col("m1"), "cohort_mrr_capped": pl.col("cap")})
+    grid = _month_spine(ds, as_of)
+    if keys:
+        grid = seg.select(*keys).unique().join(grid, how="cross")
+    suffix = "_12m" if months == 12 else ""
+    value_cols = ["cohort_accounts", "cohort_mrr_start", "cohort_mrr_end", "cohort_mrr_capped"]
+    return (
+        grid.join(base, on=[*keys, "month_idx"], how="left")
+        .join(later, on=[*keys, "month_idx"], how="left")
+        .with_columns(pl.col(value_cols).fill_null(0))
+        .sort(*keys, "month_idx")
+        .with_columns(_over(pl.col(value_cols).cum_sum(), keys))
+        .with_columns(pl.col(value_cols[1:]).round(_DECIMALS))
+        .filter(pl.col("cohort_accounts") > 0)
         .with_columns(
             _ratio(pl.col("cohort_mrr_end"), pl.col("cohort_mrr_start")).alias(
                 f"nrr_trailing{suffix}"
@@ -66,7 +113,6 @@ def trailing_retention(
                 f"grr_trailing{suffix}"
             ),
         )
-        .sort(*keys, "month_idx")
         .collect()
     )
 
@@ -135,8 +181,8 @@ def cohort_retention(
     if cohort not in ("month", "quarter"):
         raise ValueError(f"cohort must be 'month' or 'quarter', got {cohort!r}")
     a = as_of_index(as_of)
-    am = mrr_by_account(ds, as_of)
-    first = am.group_by(ACCOUNT).agg(pl.col("month_idx").min().alias("s"))
+    seg = account_segments(ds, as_of).filter(pl.col("mrr") > 0)
+    first = seg.group_by(ACCOUNT).agg(pl.col("idx").min().alias("s"))
     label = month_label_expr(pl.col("s")) if cohort == "month" else quarter_label_expr(pl.col("s"))
     first = _with_by(first.with_columns(label.alias("cohort")), ds, as_of, by)
     keys = [by] if by else []
@@ -144,13 +190,32 @@ def cohort_retention(
     sizes = first.group_by(gk).agg(
         pl.len().alias("cohort_accounts"), pl.col("s").max().alias("last_s")
     )
+    # each active segment adds (1 account, its MRR) to ages [idx - s, next_idx - s)
+    spans = seg.join(first, on=ACCOUNT, how="inner").select(
+        *gk,
+        (pl.col("idx") - pl.col("s")).alias("lo"),
+        (pl.col("next_idx") - pl.col("s")).alias("hi"),
+        "mrr",
+    )
+    up = spans.select(*gk, pl.col("lo").alias("age"), pl.lit(1, pl.Int64).alias("n"), "mrr")
+    down = spans.select(
+        *gk, pl.col("hi").alias("age"), pl.lit(-1, pl.Int64).alias("n"), -pl.col("mrr")
+    )
+    deltas = pl.concat([up, down]).group_by(*gk, "age").agg(pl.col("n", "mrr").sum())
+    ages = (
+        sizes.select(*gk, "last_s")
+        .with_columns(pl.int_ranges(0, a - pl.col("last_s") + 1, dtype=pl.Int32).alias("age"))
+        .explode("age")
+    )
     rows = (
-        am.join(first, on=ACCOUNT, how="inner")
-        .with_columns((pl.col("month_idx") - pl.col("s")).alias("age"))
-        .group_by(*gk, "age")
-        .agg(pl.len().alias("active_accounts"), pl.col("mrr").sum().alias("mrr"))
-        .join(sizes, on=gk, how="left")
-        .filter(pl.col("age") <= a - pl.col("last_s"))
+        ages.join(deltas, on=[*gk, "age"], how="left")
+        .with_columns(pl.col("n", "mrr").fill_null(0))
+        .sort(*gk, "age")
+        .with_columns(
+            pl.col("n").cum_sum().over(gk).alias("active_accounts"),
+            pl.col("mrr").cum_sum().over(gk).round(_DECIMALS).alias("mrr"),
+        )
+        .join(sizes.select(*gk, "cohort_accounts"), on=gk, how="left")
     )
     start = rows.filter(pl.col("age") == 0).select(*gk, pl.col("mrr").alias("cohort_mrr_start"))
     return (

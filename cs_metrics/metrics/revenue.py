@@ -98,6 +98,19 @@ def _line_events(lines: pl.LazyFrame, a: int) -> pl.LazyFrame:
     return pl.concat([start, stop])
 
 
+def _cached(ds: Dataset, key: tuple, build) -> pl.LazyFrame:
+    """Collect ``build()`` once per dataset and key; later calls reuse the frame.
+
+    Segments are the shared base of every revenue metric: computing them once per (dataset,
+    as_of) lets a report ask for the bridge, the rates, lifetimes and cohorts without redoing the
+    event sums each time.
+    """
+    cache = ds.__dict__.setdefault("_metric_cache", {})
+    if key not in cache:
+        cache[key] = build().collect()
+    return cache[key].lazy()
+
+
 def product_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
     """Per account x product: the MRR that holds from each event month to the next.
 
@@ -109,6 +122,10 @@ def product_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
         ``prev_mrr`` is the product's MRR in month ``idx - 1``.
     """
     a = as_of_index(as_of)
+    return _cached(ds, ("product_segments", a), lambda: _product_segments(ds, as_of, a))
+
+
+def _product_segments(ds: Dataset, as_of, a: int) -> pl.LazyFrame:
     ev = (
         _line_events(subscription_lines(ds, as_of), a)
         .group_by(ACCOUNT, "product", "idx")
@@ -138,6 +155,10 @@ def account_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
         ``ever_active_before`` tells whether the account was active in any month before ``idx``.
     """
     a = as_of_index(as_of)
+    return _cached(ds, ("account_segments", a), lambda: _account_segments(ds, as_of, a))
+
+
+def _account_segments(ds: Dataset, as_of, a: int) -> pl.LazyFrame:
     ev = (
         _line_events(subscription_lines(ds, as_of), a)
         .group_by(ACCOUNT, "idx")
