@@ -31,6 +31,7 @@ MOVEMENTS = ("new", "reactivation", "upsell", "cross_sell", "contraction", "chur
 # Sums of yen amounts are rounded to this many decimals so that floating-point noise
 # (0.1 + 0.2 - 0.3) never makes an account look active.
 _DECIMALS = 6
+_SCALE = 10**_DECIMALS
 ACCOUNT = "account_id"
 # Label of accounts whose breakdown attribute is empty.
 UNSET = "(未設定)"
@@ -86,14 +87,15 @@ def subscription_lines(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
 
 
 def _line_events(lines: pl.LazyFrame, a: int) -> pl.LazyFrame:
-    start = lines.select(
-        ACCOUNT, "product", pl.col("first_idx").alias("idx"), pl.col("mrr").alias("delta")
-    )
+    """+MRR in a line's first active month, -MRR in the month after its last (if <= as_of).
+
+    Amounts are exact integers ``units`` = MRR x 10^6 (Int128), so running sums never drift.
+    """
+    units = (pl.col("mrr") * _SCALE).round(0).cast(pl.Int128)
+    minus = (pl.col("mrr") * -_SCALE).round(0).cast(pl.Int128)
+    start = lines.select(ACCOUNT, "product", pl.col("first_idx").alias("idx"), units.alias("units"))
     stop = lines.filter(pl.col("last_idx") < a).select(
-        ACCOUNT,
-        "product",
-        (pl.col("last_idx") + 1).alias("idx"),
-        (-pl.col("mrr")).alias("delta"),
+        ACCOUNT, "product", (pl.col("last_idx") + 1).alias("idx"), minus.alias("units")
     )
     return pl.concat([start, stop])
 
@@ -125,23 +127,38 @@ def product_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
     return _cached(ds, ("product_segments", a), lambda: _product_segments(ds, as_of, a))
 
 
-def _product_segments(ds: Dataset, as_of, a: int) -> pl.LazyFrame:
-    ev = (
-        _line_events(subscription_lines(ds, as_of), a)
-        .group_by(ACCOUNT, "product", "idx")
-        .agg(pl.col("delta").sum())
-        .sort(ACCOUNT, "product", "idx")
-    )
-    keys = [ACCOUNT, "product"]
+def _segments(events: pl.LazyFrame, keys: list[str], a: int) -> pl.LazyFrame:
+    """Running sums of integer events per ``keys``, sorted, without window hashing.
+
+    Amounts are exact integers (``units`` = MRR x 10^6), so a segmented running sum equals the
+    global running sum minus its value just before the group's first row: no floating-point
+    drift, and a group id from ``rle_id`` on the sorted keys replaces a hashed window.
+    """
+    ev = events.group_by(*keys, "idx").agg(pl.col("units").sum()).sort(*keys, "idx")
+    gid = pl.col("gid")
     return (
         ev.with_columns(
-            pl.col("delta").cum_sum().over(keys).round(_DECIMALS).alias("mrr"),
+            pl.struct(keys).rle_id().alias("gid"), pl.col("units").cum_sum().alias("cs")
         )
         .with_columns(
-            (pl.col("mrr") - pl.col("delta")).round(_DECIMALS).alias("prev_mrr"),
-            pl.col("idx").shift(-1).over(keys).fill_null(a + 1).cast(pl.Int32).alias("next_idx"),
+            (pl.col("cs") - (pl.col("cs") - pl.col("units")).first().over("gid")).alias("now")
         )
-        .select(ACCOUNT, "product", "idx", "next_idx", "prev_mrr", "mrr")
+        .with_columns(
+            (pl.col("now").cast(pl.Float64) / _SCALE).alias("mrr"),
+            ((pl.col("now") - pl.col("units")).cast(pl.Float64) / _SCALE).alias("prev_mrr"),
+            pl.when(gid.shift(-1) == gid)
+            .then(pl.col("idx").shift(-1))
+            .otherwise(a + 1)
+            .cast(pl.Int32)
+            .alias("next_idx"),
+        )
+    )
+
+
+def _product_segments(ds: Dataset, as_of, a: int) -> pl.LazyFrame:
+    ev = _line_events(subscription_lines(ds, as_of), a)
+    return _segments(ev, [ACCOUNT, "product"], a).select(
+        ACCOUNT, "product", "idx", "next_idx", "prev_mrr", "mrr"
     )
 
 
@@ -159,25 +176,13 @@ def account_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
 
 
 def _account_segments(ds: Dataset, as_of, a: int) -> pl.LazyFrame:
-    ev = (
-        _line_events(subscription_lines(ds, as_of), a)
-        .group_by(ACCOUNT, "idx")
-        .agg(pl.col("delta").sum())
-        .sort(ACCOUNT, "idx")
-    )
+    ev = _line_events(subscription_lines(ds, as_of), a)
+    active = (pl.col("now") > 0).cast(pl.Int64)
     return (
-        ev.with_columns(pl.col("delta").cum_sum().over(ACCOUNT).round(_DECIMALS).alias("mrr"))
+        _segments(ev, [ACCOUNT], a)
+        .with_columns((active.cum_sum() - active).alias("ca"))
         .with_columns(
-            (pl.col("mrr") - pl.col("delta")).round(_DECIMALS).alias("prev_mrr"),
-            pl.col("idx").shift(-1).over(ACCOUNT).fill_null(a + 1).cast(pl.Int32).alias("next_idx"),
-            (pl.col("mrr") > 0)
-            .cast(pl.Int8)
-            .cum_max()
-            .shift(1)
-            .over(ACCOUNT)
-            .fill_null(0)
-            .cast(pl.Boolean)
-            .alias("ever_active_before"),
+            ((pl.col("ca") - pl.col("ca").first().over("gid")) > 0).alias("ever_active_before")
         )
         .select(ACCOUNT, "idx", "next_idx", "prev_mrr", "mrr", "ever_active_before")
     )
