@@ -50,7 +50,9 @@ def kpi_table(k: dict[str, Any], cfg: dict[str, Any]) -> str:
     ):
         rows.append((label(key, lang), fmt_int(k[key])))
     for key in ("logo_churn_rate", "grr", "nrr", "nrr_trailing_12m", "grr_trailing_12m"):
-        rows.append((label(key, lang), fmt_pct(k[key])))
+        reason = k.get(f"{key}_reason")
+        value = fmt_pct(k[key]) + (f"  ({reason})" if k[key] is None and reason else "")
+        rows.append((label(key, lang), value))
     cw_key = next(x for x in k if x.startswith("churn_within_"))
     h = int(cw_key.removeprefix("churn_within_").removesuffix("m"))
     cw = k[cw_key]
@@ -61,7 +63,8 @@ def kpi_table(k: dict[str, Any], cfg: dict[str, Any]) -> str:
             if lang == "ja"
             else f"{title} ({label('observed', lang)})",
             f"{fmt_pct(cw['rate'])}  ({label('churned', lang)} {cw['churned']} / "
-            f"{label('eligible', lang)} {cw['eligible']})",
+            f"{label('eligible', lang)} {cw['eligible']})"
+            + (f"  {cw['rate_reason']}" if cw.get("rate_reason") else ""),
         )
     )
     ci = (
@@ -74,7 +77,7 @@ def kpi_table(k: dict[str, Any], cfg: dict[str, Any]) -> str:
             f"{title}（{label('kaplan_meier', lang)}）"
             if lang == "ja"
             else f"{title} (Kaplan-Meier)",
-            f"{fmt_pct(cw['km_rate'])}  {ci}".rstrip(),
+            f"{fmt_pct(cw['km_rate'])}  {ci or cw.get('km_reason') or cw.get('km_ci_reason') or ''}".rstrip(),
         )
     )
     target = cfg["targets"]
