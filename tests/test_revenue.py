@@ -455,3 +455,33 @@ def test_bridge_identity_and_rate_bounds(lines):
         if row["grr_trailing_12m"] is not None:
             assert row["grr_trailing_12m"] <= row["nrr_trailing_12m"] + 1e-12
             assert 0 <= row["grr_trailing_12m"] <= 1 + 1e-12
+
+
+# ---- breakdowns -----------------------------------------------------------------------------
+
+
+def test_breakdowns_reconcile_with_totals():
+    lines = [
+        L("A", "core", "2024-01-01", None, 100),
+        L("A", "addon", "2024-06-01", None, 30),
+        L("B", "core", "2024-01-01", "2024-08-31", 200),
+        L("C", "core", "2024-03-01", None, 50),
+        L("C", "core", "2024-09-01", None, 25),
+    ]
+    ds = ds_from_lines(lines)
+    seg = pl.DataFrame({"account_id": ["A", "B"], "segment": ["S", "B"]})  # C has none
+    total = retention.monthly_rates(ds, "2025-03")
+    for by in ("product", "industry", "primary_product", seg):
+        part = retention.monthly_rates(ds, "2025-03", by=by)
+        summed = part.group_by("month_idx").agg(pl.col("mrr_end", "new", "churn", "upsell").sum())
+        j = total.join(summed, on="month_idx", suffix="_p")
+        for c in ("mrr_end", "new", "churn", "upsell"):
+            assert (j[c] - j[f"{c}_p"]).abs().max() < 1e-9, (by, c)
+    part = retention.monthly_rates(ds, "2025-03", by=seg)
+    assert set(part["segment"]) == {"S", "B", "(未設定)"}
+    cw = churn.churn_within(ds, "2025-03", horizon=6, by=seg)
+    assert sum(r["accounts"] for r in cw) == 3
+    cr = retention.cohort_retention(ds, "2025-03", by="industry")
+    assert cr.filter(pl.col("age") == 0)["cohort_accounts"].sum() == 3
+    with pytest.raises(ValueError, match="cannot break down"):
+        retention.monthly_rates(ds, "2025-03", by="nope")

@@ -11,9 +11,11 @@ import polars as pl
 from cs_metrics.data.load import Dataset
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
+    By,
     _with_by,
     account_segments,
     as_of_index,
+    by_keys,
 )
 from cs_metrics.periods import (
     fiscal_quarter_label_expr,
@@ -145,7 +147,7 @@ def churn_within(
     ds: Dataset,
     as_of: dt.date | str,
     horizon: int = 24,
-    by: str | None = None,
+    by: By = None,
     cohort: str | None = None,
     fiscal_year_start_month: int = 4,
 ) -> list[dict[str, Any]]:
@@ -174,9 +176,7 @@ def churn_within(
     """
     a = as_of_index(as_of)
     lt = _with_by(account_lifetimes(ds, as_of), ds, as_of, by)
-    keys: list[str] = []
-    if by:
-        keys.append(by)
+    keys: list[str] = by_keys(by)
     ce = _cohort_expr(cohort, fiscal_year_start_month)
     if ce is not None:
         lt = lt.with_columns(ce.alias("cohort"))
@@ -231,7 +231,7 @@ def churn_within(
 def km_curve(
     ds: Dataset,
     as_of: dt.date | str,
-    by: str | None = None,
+    by: By = None,
     cohort: str | None = None,
     fiscal_year_start_month: int = 4,
 ) -> pl.DataFrame:
@@ -244,7 +244,7 @@ def km_curve(
         ``churn = 1 - survival`` (the cumulative churn share by month t).
     """
     lt = _with_by(account_lifetimes(ds, as_of), ds, as_of, by)
-    keys = [by] if by else []
+    keys = by_keys(by)
     ce = _cohort_expr(cohort, fiscal_year_start_month)
     if ce is not None:
         lt = lt.with_columns(ce.alias("cohort"))
@@ -355,7 +355,7 @@ def churn_reasons(
     ds: Dataset,
     as_of: dt.date | str,
     start: dt.date | str | None = None,
-    by: str | None = None,
+    by: By = None,
     months: int = 12,
 ) -> pl.DataFrame:
     """Churn events by reason category over a period: counts, lost MRR and their shares.
@@ -372,7 +372,7 @@ def churn_reasons(
     lo = as_of_index(start) if start is not None else a - months + 1
     ev = churn_events(ds, as_of).filter(pl.col("churn_month_idx") >= lo)
     ev = _with_by(ev.lazy(), ds, as_of, by).collect()
-    keys = [by] if by else []
+    keys = by_keys(by)
     g = ev.group_by(*keys, "reason_category").agg(
         pl.len().alias("events"), pl.col("lost_mrr").sum().alias("lost_mrr")
     )

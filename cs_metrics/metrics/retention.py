@@ -10,11 +10,13 @@ from cs_metrics.data.load import Dataset
 from cs_metrics.metrics.revenue import (
     _DECIMALS,
     ACCOUNT,
+    By,
     _month_spine,
     _over,
     _with_by,
     account_segments,
     as_of_index,
+    by_keys,
     mrr_bridge,
 )
 from cs_metrics.periods import month_label_expr, quarter_label_expr
@@ -25,7 +27,7 @@ def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
 
 
 def trailing_retention(
-    ds: Dataset, as_of: dt.date | str, months: int = 12, by: str | None = None
+    ds: Dataset, as_of: dt.date | str, months: int = 12, by: By = None
 ) -> pl.DataFrame:
     """NRR and GRR over trailing ``months`` for every month up to ``as_of``.
 
@@ -43,7 +45,7 @@ def trailing_retention(
         otherwise ``nrr_trailing``/``grr_trailing``).
     """
     a = as_of_index(as_of)
-    keys = [by] if by else []
+    keys = by_keys(by)
     seg = _with_by(account_segments(ds, as_of).filter(pl.col("mrr") > 0), ds, as_of, by).select(
         ACCOUNT, *keys, "idx", "next_idx", "mrr"
     )
@@ -117,7 +119,7 @@ def trailing_retention(
     )
 
 
-def monthly_rates(ds: Dataset, as_of: dt.date | str, by: str | None = None) -> pl.DataFrame:
+def monthly_rates(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
     """The MRR bridge with logo churn, GRR and NRR per month, and the trailing-12-month rates.
 
     Definitions (SPEC §4), month m against m-1:
@@ -132,9 +134,9 @@ def monthly_rates(ds: Dataset, as_of: dt.date | str, by: str | None = None) -> p
         The columns of :func:`cs_metrics.metrics.revenue.mrr_bridge` plus ``logo_churn_rate,
         grr, nrr, nrr_trailing_12m, grr_trailing_12m``.
     """
-    keys = [by] if by else []
+    keys = by_keys(by)
     bridge = mrr_bridge(ds, as_of, by=by)
-    if by == "product":
+    if isinstance(by, str) and by == "product":
         # trailing rates need an account attribute; per product they are not defined here
         trailing = bridge.select(*keys, "month_idx").with_columns(
             pl.lit(None, dtype=pl.Float64).alias("nrr_trailing_12m"),
@@ -161,7 +163,7 @@ def monthly_rates(ds: Dataset, as_of: dt.date | str, by: str | None = None) -> p
 
 
 def cohort_retention(
-    ds: Dataset, as_of: dt.date | str, cohort: str = "month", by: str | None = None
+    ds: Dataset, as_of: dt.date | str, cohort: str = "month", by: By = None
 ) -> pl.DataFrame:
     """Logo and revenue retention by months since the first active month, per cohort.
 
@@ -185,7 +187,7 @@ def cohort_retention(
     first = seg.group_by(ACCOUNT).agg(pl.col("idx").min().alias("s"))
     label = month_label_expr(pl.col("s")) if cohort == "month" else quarter_label_expr(pl.col("s"))
     first = _with_by(first.with_columns(label.alias("cohort")), ds, as_of, by)
-    keys = [by] if by else []
+    keys = by_keys(by)
     gk = [*keys, "cohort"]
     sizes = first.group_by(gk).agg(
         pl.len().alias("cohort_accounts"), pl.col("s").max().alias("last_s")
@@ -239,7 +241,7 @@ def cohort_retention(
     )
 
 
-def mrr_by_month(ds: Dataset, as_of: dt.date | str, by: str | None = None) -> pl.DataFrame:
+def mrr_by_month(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
     """Total MRR and active accounts per month (from the bridge), for trend charts.
 
     Returns
@@ -247,7 +249,7 @@ def mrr_by_month(ds: Dataset, as_of: dt.date | str, by: str | None = None) -> pl
     DataFrame
         ``[by,] month, mrr, accounts``.
     """
-    keys = [by] if by else []
+    keys = by_keys(by)
     b = mrr_bridge(ds, as_of, by=by)
     return b.select(
         *keys, "month", pl.col("mrr_end").alias("mrr"), pl.col("accounts_end").alias("accounts")

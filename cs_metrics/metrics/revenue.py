@@ -311,8 +311,40 @@ def account_attributes(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
     return ds.accounts.select(ACCOUNT, "industry", "csm").join(first, on=ACCOUNT, how="left")
 
 
-def _with_by(frame: pl.LazyFrame, ds: Dataset, as_of, by: str | None) -> pl.LazyFrame:
-    if by is None or by in frame.collect_schema().names():
+By = str | pl.DataFrame | pl.LazyFrame | None
+
+
+def by_keys(by: By) -> list[str]:
+    """Group-key column names of a ``by`` argument (a column name or an attribute frame)."""
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    cols = [c for c in by.collect_schema().names() if c != ACCOUNT]
+    if len(cols) != 1:
+        raise ValueError(f"a `by` frame needs account_id and one attribute column, got {cols}")
+    return cols
+
+
+def _is_product(by: By) -> bool:
+    return isinstance(by, str) and by == "product"
+
+
+def _with_by(frame: pl.LazyFrame, ds: Dataset, as_of, by: By) -> pl.LazyFrame:
+    """Join the ``by`` attribute onto ``frame`` by account (empty values -> ``(未設定)``).
+
+    ``by`` is a column name (``industry``, ``csm``, ``primary_product`` or any ``accounts``
+    column) or a frame ``[account_id, <attribute>]`` (e.g. the S/A/B/C segment per account).
+    """
+    if by is None:
+        return frame
+    if not isinstance(by, str):
+        name = by_keys(by)[0]
+        attrs = by.lazy().select(ACCOUNT, name)
+        return frame.join(attrs, on=ACCOUNT, how="left").with_columns(
+            pl.col(name).cast(pl.String).fill_null(UNSET)
+        )
+    if by in frame.collect_schema().names():
         return frame
     attrs = account_attributes(ds, as_of)
     if by not in attrs.collect_schema().names():
@@ -340,7 +372,7 @@ def _month_spine(ds: Dataset, as_of) -> pl.LazyFrame:
     return pl.LazyFrame({"month_idx": pl.int_range(start, a + 1, eager=True, dtype=pl.Int32)})
 
 
-def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: str | None = None) -> pl.DataFrame:
+def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
     """The monthly MRR bridge from the first month with a subscription line to ``as_of``.
 
     Identity, exact: ``mrr_end = mrr_start + new + reactivation + upsell + cross_sell -
@@ -349,10 +381,11 @@ def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: str | None = None) -> pl.D
 
     Parameters
     ----------
-    by : str, optional
+    by : str or frame, optional
         ``"product"`` splits every movement by product line (account counts are then accounts
         with that product); any account attribute (``industry``, ``csm``, ``primary_product``,
-        or another ``accounts`` column) groups accounts.
+        or another ``accounts`` column) groups accounts; so does a frame
+        ``[account_id, <attribute>]`` (e.g. the S/A/B/C segment).
 
     Returns
     -------
@@ -362,7 +395,7 @@ def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: str | None = None) -> pl.D
         accounts_reactivated, accounts_churned, accounts_end, accounts_upsell,
         accounts_cross_sell, accounts_contraction``.
     """
-    keys = [by] if by else []
+    keys = by_keys(by)
     spine = _month_spine(ds, as_of)
     mov = _with_by(mrr_movements(ds, as_of), ds, as_of, by)
     amounts = mov.group_by(*keys, "month_idx").agg(
@@ -372,7 +405,7 @@ def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: str | None = None) -> pl.D
             for m in MOVEMENTS
         ]
     )
-    if by == "product":
+    if _is_product(by):
         seg = product_segments(ds, as_of)
     else:
         seg = _with_by(account_segments(ds, as_of), ds, as_of, by)
