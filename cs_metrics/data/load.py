@@ -324,7 +324,6 @@ def _read_csv(path: Path, t: Table) -> tuple[pl.DataFrame | None, str | None, Is
             text.encode("utf-8"),
             infer_schema=False,
             has_header=True,
-            missing_utf8_is_empty_string=False,
         )
     except Exception as e:  # polars raises several error types for malformed CSV
         return None, encoding, Issue(
