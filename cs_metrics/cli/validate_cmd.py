@@ -1,4 +1,4 @@
-"""``cs-metrics validate DATA_DIR``: the validation gate as a readable report."""
+"""``cs-metrics validate DATA_DIR``: the validation gate as a readable report (or JSON)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,33 @@ import argparse
 
 from cs_metrics.cli.common import config_from_args, print_json
 
+EPILOG = """examples:
+  cs-metrics validate data/sample
+  cs-metrics validate exports/2026-10 --mapping salesforce.toml
+  cs-metrics validate exports/2026-10 --lang en --format json
+
+Exit status: 0 when the data can be used (warnings are shown), 2 on errors.
+Every finding names the file, the column, the rule and up to 5 rows as numbered in the file
+(CSV header = row 1) with their values. Rules and messages: docs/mapping.md.
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "validate",
         help="check a dataset folder (exit 2 on errors)",
-        description="Validate a dataset folder: files, columns, values and cross-table keys. "
-        "Exit 0 when clean (warnings are shown), 2 on errors.",
-        epilog="example: cs-metrics validate data/sample --lang en",
+        description="Validate a dataset folder: files, encodings, columns, values (Great "
+        "Expectations suites in expectations/) and cross-table keys.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("data", metavar="DATA_DIR")
-    p.add_argument("--mapping", metavar="FILE", help="column-mapping TOML")
-    p.add_argument("--config", metavar="FILE", help="configuration TOML")
-    p.add_argument("--lang", choices=["ja", "en"])
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("data", metavar="DATA_DIR", help="dataset folder (one file per table)")
+    p.add_argument("--mapping", metavar="FILE", help="column-mapping TOML (docs/mapping.md)")
+    p.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults")
+    p.add_argument(
+        "--lang", choices=["ja", "en"], help="message language (default from config: ja)"
+    )
+    p.add_argument("--format", choices=["table", "json"], default="table", help="output format")
     p.set_defaults(func=run)
 
 

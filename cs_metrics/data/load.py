@@ -19,9 +19,10 @@ runs.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
-import io
+import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
@@ -32,6 +33,7 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.issues import DataError, Issue
+from cs_metrics.data.messages import lang_of, message
 from cs_metrics.data.schema import NULLABLE_REQUIRED, TABLES, Column, Table
 
 ROW = "_row"
@@ -137,7 +139,8 @@ class Dataset:
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode CSV bytes; returns (text, encoding). UTF-8 BOM, UTF-8, then CP932 are tried.
 
-    Raises UnicodeDecodeError (of the UTF-8 attempt) when none fits.
+    Raises UnicodeDecodeError when none fits: the error of the encoding that read furthest
+    (so its ``start`` points at the bad bytes of a file that is mostly CP932, or mostly UTF-8).
     """
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
@@ -146,8 +149,8 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError as utf8_error:
         try:
             return data.decode("cp932"), "cp932"
-        except UnicodeDecodeError:
-            raise utf8_error from None
+        except UnicodeDecodeError as cp932_error:
+            raise (cp932_error if cp932_error.start > utf8_error.start else utf8_error) from None
 
 
 # ---- value parsing -------------------------------------------------------------------------
@@ -181,7 +184,9 @@ def salesforce_id_expr(e: pl.Expr) -> pl.Expr:
     return pl.when(is_sf18.fill_null(False)).then(e.str.slice(0, 15)).otherwise(e)
 
 
-def parse_expr(col: Column | str, kind: str | None = None, source_dtype: pl.DataType | None = None) -> pl.Expr:
+def parse_expr(
+    col: Column | str, kind: str | None = None, source_dtype: pl.DataType | None = None
+) -> pl.Expr:
     """Expression that parses raw column ``col`` of ``kind`` into its canonical dtype."""
     name = col.name if isinstance(col, Column) else col
     kind = kind or (col.kind if isinstance(col, Column) else "text")
@@ -192,7 +197,8 @@ def parse_expr(col: Column | str, kind: str | None = None, source_dtype: pl.Data
         if kind == "date":
             return e.cast(pl.Date, strict=False).alias(name)
         if kind in ("money", "number"):
-            return e.cast(pl.Float64, strict=False).alias(name)
+            f = e.cast(pl.Float64, strict=False)
+            return pl.when(f.is_finite()).then(f).otherwise(None).alias(name)
         if kind == "int":
             f = e.cast(pl.Float64, strict=False)
             return pl.when(f == f.round(0)).then(f).otherwise(None).cast(pl.Int64).alias(name)
@@ -204,11 +210,18 @@ def parse_expr(col: Column | str, kind: str | None = None, source_dtype: pl.Data
     if kind == "id":
         return salesforce_id_expr(_empty_to_null(_nfkc(e))).alias(name)
     if kind == "date":
-        s = _nfkc(e).str.split(" ").list.first().str.replace_all("/", "-").str.replace_all(r"\.", "-")
+        s = (
+            _nfkc(e)
+            .str.split(" ")
+            .list.first()
+            .str.replace_all("/", "-")
+            .str.replace_all(r"\.", "-")
+        )
         return s.str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias(name)
     if kind in ("money", "number", "int"):
         s = _nfkc(e).str.replace_all(r"[¥\\,\s円]", "").str.replace(r"^JPY", "")
         f = _empty_to_null(s).cast(pl.Float64, strict=False)
+        f = pl.when(f.is_finite()).then(f).otherwise(None)  # "nan", "inf" are not amounts
         if kind == "int":
             return pl.when(f == f.round(0)).then(f).otherwise(None).cast(pl.Int64).alias(name)
         return f.alias(name)
@@ -230,9 +243,77 @@ def reason_category_expr(reason: pl.Expr, categories: Mapping[str, list[str]]) -
 
 # ---- mapping -----------------------------------------------------------------------------
 
+# Column names of typical Japanese exports (Salesforce, Excel), used only to *suggest* a mapping
+# line when a required column is missing; the loader never renames by guesswork.
+COMMON_HEADERS: dict[str, str] = {
+    "取引先ID": "account_id",
+    "取引先 ID": "account_id",
+    "顧客ID": "account_id",
+    "取引先名": "account_name",
+    "顧客名": "account_name",
+    "会社名": "account_name",
+    "業種": "industry",
+    "担当CS": "csm",
+    "CS担当": "csm",
+    "担当者": "csm",
+    "獲得コスト": "acquisition_cost",
+    "契約ID": "subscription_id",
+    "契約番号": "subscription_id",
+    "商品": "product",
+    "商品名": "product",
+    "製品": "product",
+    "プラン": "plan",
+    "契約開始日": "start_date",
+    "開始日": "start_date",
+    "契約終了日": "end_date",
+    "終了日": "end_date",
+    "月額": "mrr",
+    "月額料金": "mrr",
+    "MRR": "mrr",
+    "通貨": "currency",
+    "請求間隔": "billing_interval_months",
+    "解約日": "cancelled_on",
+    "解約理由": "reason",
+    "備考": "note",
+    "週": "week_start",
+    "週開始日": "week_start",
+    "ログイン数": "logins",
+    "配信数": "deliveries",
+    "成果率": "outcome_rate",
+    "実施日": "occurred_on",
+    "種別": "kind",
+    "回答ID": "response_id",
+    "回答日": "responded_on",
+    "スコア": "score",
+    "ユーザーID": "user_id",
+    "回": "session_no",
+    "ステータス": "status",
+    "月": "month",
+    "金額": "amount",
+}
 
-def load_mapping(mapping: str | Path | Mapping | None) -> dict[str, dict[str, Any]]:
-    """Read a column-mapping TOML (or dict) into ``{table: {"file": ..., "columns": {...}}}``."""
+
+def _mapping_error(where: str, detail: str, lang: str) -> DataError:
+    return DataError(
+        [
+            Issue(
+                "mapping",
+                where,
+                "mapping_invalid",
+                message("mapping_invalid", lang, path=where, detail=detail),
+            )
+        ]
+    )
+
+
+def load_mapping(
+    mapping: str | Path | Mapping | None, lang: str = "ja"
+) -> dict[str, dict[str, Any]]:
+    """Read a column-mapping TOML (or dict) into ``{table: {"file": ..., "columns": {...}}}``.
+
+    ``columns`` maps the export's header (NFKC-normalised, trimmed) to a canonical column name.
+    Raises DataError (rule ``mapping_missing`` or ``mapping_invalid``) naming the problem.
+    """
     if mapping is None:
         return {}
     if isinstance(mapping, Mapping):
@@ -242,83 +323,137 @@ def load_mapping(mapping: str | Path | Mapping | None) -> dict[str, dict[str, An
         p = Path(mapping)
         if not p.is_file():
             raise DataError(
-                [Issue("mapping", str(p), "mapping_missing", f"mapping file not found: {p}")]
+                [
+                    Issue(
+                        "mapping",
+                        str(p),
+                        "mapping_missing",
+                        message("mapping_missing", lang, path=p),
+                    )
+                ]
             )
         try:
-            raw = tomllib.loads(p.read_text("utf-8"))
+            raw = tomllib.loads(p.read_text("utf-8-sig"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise DataError(
-                [Issue("mapping", str(p), "mapping_invalid", f"mapping file is not valid TOML: {e}")]
-            ) from None
+            raise _mapping_error(str(p), f"not valid TOML (UTF-8): {e}", lang) from None
         where = str(p)
     out: dict[str, dict[str, Any]] = {}
     for tname, spec in raw.items():
         if tname not in TABLES:
-            raise DataError(
-                [
-                    Issue(
-                        "mapping",
-                        where,
-                        "mapping_invalid",
-                        f"mapping names unknown table [{tname}]; known: {', '.join(TABLES)}",
-                    )
-                ]
+            raise _mapping_error(
+                where, f"unknown table [{tname}]; known: {', '.join(TABLES)}", lang
             )
         if not isinstance(spec, Mapping):
-            raise DataError(
-                [Issue("mapping", where, "mapping_invalid", f"[{tname}] must be a table")]
+            raise _mapping_error(where, f"[{tname}] must be a table", lang)
+        unknown_keys = sorted(set(spec) - {"file", "columns"})
+        if unknown_keys:
+            raise _mapping_error(
+                where,
+                f"[{tname}] has unknown key(s) {', '.join(unknown_keys)} (allowed: file, columns)",
+                lang,
             )
-        cols = {
-            unicodedata.normalize("NFKC", str(k)).strip(): str(v)
-            for k, v in dict(spec.get("columns", {})).items()
-        }
-        out[tname] = {"file": spec.get("file"), "columns": cols}
+        columns = spec.get("columns", {})
+        if not isinstance(columns, Mapping):
+            raise _mapping_error(where, f"[{tname}.columns] must be a table", lang)
+        known = {c.name for c in TABLES[tname].columns}
+        cols: dict[str, str] = {}
+        for k, v in columns.items():
+            if not isinstance(v, str):
+                raise _mapping_error(where, f"[{tname}.columns] {k!r} must map to a string", lang)
+            if v not in known and not TABLES[tname].extra_numeric:
+                raise _mapping_error(
+                    where,
+                    f"[{tname}.columns] {k!r} = {v!r}: {v!r} is not a column of {tname} "
+                    f"(columns: {', '.join(sorted(known))})",
+                    lang,
+                )
+            cols[unicodedata.normalize("NFKC", str(k)).strip()] = v
+        file = spec.get("file")
+        if file is not None and not isinstance(file, str):
+            raise _mapping_error(where, f"[{tname}] file must be a string", lang)
+        out[tname] = {"file": file, "columns": cols}
     return out
 
 
 # ---- loading -----------------------------------------------------------------------------
 
 
-def _find_file(folder: Path, t: Table, mapping: dict[str, Any]) -> tuple[Path | None, Issue | None]:
+def _find_file(
+    folder: Path, t: Table, mapping: dict[str, Any], lang: str = "ja"
+) -> tuple[Path | None, Issue | None]:
     if mapping.get("file"):
         p = folder / mapping["file"]
-        return (p, None) if p.is_file() else (
-            None,
-            Issue(t.name, str(p.name), "file_missing", f"mapped file not found: {p}"),
+        if p.is_file():
+            return p, None
+        return None, Issue(
+            t.name, str(p.name), "mapped_file_missing", message("mapped_file_missing", lang, path=p)
         )
-    found = {
-        f.suffix.lower(): f
+    found = sorted(
+        f
         for f in folder.iterdir()
-        if f.is_file() and f.stem == t.name and f.suffix.lower() in (".csv", ".parquet")
-    }
+        if f.is_file()
+        and f.stem.lower() == t.name
+        and f.suffix.lower() in (".csv", ".parquet")
+        and not f.name.startswith(".")
+    )
     if len(found) > 1:
-        names = ", ".join(sorted(f.name for f in found.values()))
+        names = ", ".join(f.name for f in found)
         return None, Issue(
             t.name,
             names,
             "duplicate_table",
-            f"table '{t.name}' is given twice ({names}): keep one file per table",
+            message("duplicate_table", lang, table=t.name, names=names),
         )
-    return (next(iter(found.values())) if found else None), None
+    return (found[0] if found else None), None
 
 
-def _read_csv(path: Path, t: Table) -> tuple[pl.DataFrame | None, str | None, Issue | None]:
+def _undecodable_issue(
+    path: Path, t: Table, data: bytes, err: UnicodeDecodeError, lang: str
+) -> Issue:
+    """Row (line) and, where the header can be read, the column of the first bad bytes."""
+    line_start = data.rfind(b"\n", 0, err.start) + 1
+    row = data[: err.start].count(b"\n") + 1
+    guess = "CP932" if err.encoding.lower().replace("_", "") in ("cp932", "shiftjis") else "UTF-8"
+    col_name = None
+    try:
+        enc = "cp932" if guess == "CP932" else "utf-8"
+        header_end = data.find(b"\n")
+        header = data[: header_end if header_end >= 0 else len(data)].decode(enc, errors="replace")
+        names = next(csv.reader([header.lstrip("\ufeff").rstrip("\r")]))
+        prefix = data[line_start : err.start].decode(enc, errors="replace")
+        idx = len(next(csv.reader([prefix]), [""])) - 1 if prefix else 0
+        if 0 <= idx < len(names) and row > 1:
+            col_name = unicodedata.normalize("NFKC", names[idx]).strip()
+    except Exception:  # best effort only: the row is what matters
+        col_name = None
+    col_text = ""
+    if col_name:
+        col_text = f"（列 {col_name}）" if lang == "ja" else f" (column {col_name})"
+    return Issue(
+        t.name,
+        path.name,
+        "undecodable",
+        message("undecodable", lang, file=path.name, row=row, col_text=col_text, guess=guess),
+        column=col_name,
+        n_rows=1,
+        examples=[(row, data[err.start : err.start + 8].hex(" "))],
+    )
+
+
+def _read_csv(
+    path: Path, t: Table, lang: str = "ja"
+) -> tuple[pl.DataFrame | None, str | None, Issue | None]:
     data = path.read_bytes()
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        return None, None, Issue(t.name, path.name, "empty_file", f"{path.name} is empty")
+        return (
+            None,
+            None,
+            Issue(t.name, path.name, "empty_file", message("empty_file", lang, file=path.name)),
+        )
     try:
         text, encoding = decode_bytes(data)
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        return None, None, Issue(
-            t.name,
-            path.name,
-            "undecodable",
-            f"{path.name}: bytes at line {line} are neither UTF-8 nor CP932 (Shift_JIS); "
-            "save the file as UTF-8 or CSV (Shift_JIS) from Excel",
-            n_rows=1,
-            examples=[(line, data[e.start : e.start + 8].hex(" "))],
-        )
+        return None, None, _undecodable_issue(path, t, data, e, lang)
     try:
         df = pl.read_csv(
             text.encode("utf-8"),
@@ -326,18 +461,34 @@ def _read_csv(path: Path, t: Table) -> tuple[pl.DataFrame | None, str | None, Is
             has_header=True,
         )
     except Exception as e:  # polars raises several error types for malformed CSV
-        return None, encoding, Issue(
-            t.name, path.name, "malformed_csv", f"{path.name} is not a readable CSV: {e}".split("\n")[0]
+        detail = str(e).strip().split("\n")[0][:300]
+        return (
+            None,
+            encoding,
+            Issue(
+                t.name,
+                path.name,
+                "malformed_csv",
+                message("malformed_csv", lang, file=path.name, detail=detail),
+            ),
         )
     return df, encoding, None
 
 
-def _read_parquet(path: Path, t: Table) -> tuple[pl.LazyFrame | None, Issue | None]:
+def _read_parquet(
+    path: Path, t: Table, lang: str = "ja"
+) -> tuple[pl.LazyFrame | None, Issue | None]:
     try:
         lf = pl.scan_parquet(path)
         lf.collect_schema()
     except Exception as e:
-        return None, Issue(t.name, path.name, "unreadable", f"{path.name}: not a readable Parquet file: {e}")
+        detail = str(e).strip().split("\n")[0][:300]
+        return None, Issue(
+            t.name,
+            path.name,
+            "unreadable",
+            message("unreadable", lang, file=path.name, detail=detail),
+        )
     return lf, None
 
 
@@ -349,20 +500,54 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _rename(columns: list[str], t: Table, colmap: dict[str, str]) -> tuple[dict[str, str], Issue | None]:
-    """Map found header names to canonical names (NFKC + trimmed; mapping first)."""
+def _rename(
+    columns: list[str], t: Table, colmap: dict[str, str], lang: str = "ja"
+) -> tuple[dict[str, str], Issue | None]:
+    """Map found header names to canonical names.
+
+    A header is NFKC-normalised and trimmed; the mapping is applied first; otherwise a header that
+    equals a canonical column name up to case, spaces and hyphens (``Account ID``) gets that name.
+    """
+    canonical = {c.name for c in t.columns}
     renames: dict[str, str] = {}
     for c in columns:
-        norm = unicodedata.normalize("NFKC", c).strip().lstrip("\ufeff")
-        target = colmap.get(norm) or colmap.get(c) or norm
+        norm = unicodedata.normalize("NFKC", c).lstrip("\ufeff").strip()
+        target = colmap.get(norm) or colmap.get(c)
+        if target is None:
+            loose = re.sub(r"[\s\-]+", "_", norm.lower())
+            target = loose if norm not in canonical and loose in canonical else norm
         renames[c] = target
     targets = list(renames.values())
     dup = sorted({x for x in targets if targets.count(x) > 1})
     if dup:
         return renames, Issue(
-            t.name, "", "duplicate_column", f"columns appear twice after mapping: {', '.join(dup)}"
+            t.name,
+            "",
+            "duplicate_column",
+            "",
+            column=", ".join(dup),
         )
     return renames, None
+
+
+def _mapping_example(t: Table, missing: list[str], found: list[str]) -> str:
+    """A ready-to-paste mapping line for the first missing column (a found synonym if any)."""
+    for col in missing:
+        for f in found:
+            norm = unicodedata.normalize("NFKC", f).strip()
+            if COMMON_HEADERS.get(norm) == col or COMMON_HEADERS.get(f) == col:
+                return f'"{norm}" = "{col}"'
+    return f'"<your column>" = "{missing[0]}"'
+
+
+def _other_files_hint(folder: Path, t: Table, lang: str) -> str:
+    others = sorted(f.name for f in folder.iterdir() if f.is_file() and f.stem.lower() == t.name)
+    if not others:
+        return ""
+    names = ", ".join(others)
+    if lang == "ja":
+        return f"（{names} は読めない形式です: CSV か Parquet で保存してください）"
+    return f" ({names} is not a supported format: save it as CSV or Parquet)"
 
 
 def load_dataset(
@@ -379,13 +564,14 @@ def load_dataset(
     mapping
         Optional column mapping (TOML path or dict), see the module docstring.
     config
-        Configuration (dict or TOML path); used for the reason categories.
+        Configuration (dict or TOML path); used for the reason categories and the message
+        language (``general.lang``).
 
     Returns
     -------
     Dataset
         ``frames`` holds a LazyFrame per table present, with canonical columns and ``_row``;
-        cancellations gain ``reason_category``.
+        cancellations gain ``reason_category``. ``warnings`` lists ignored columns.
 
     Raises
     ------
@@ -395,27 +581,20 @@ def load_dataset(
     from cs_metrics.config import load_config
 
     cfg = config if isinstance(config, dict) else load_config(config)
+    lang = lang_of(cfg)
     folder = Path(path)
     if not folder.is_dir():
-        raise DataError(
-            [
-                Issue(
-                    "dataset",
-                    str(folder),
-                    "folder_missing",
-                    f"data folder not found: {folder}" if not folder.exists()
-                    else f"not a folder: {folder}",
-                )
-            ]
-        )
-    maps = load_mapping(mapping)
+        rule = "folder_missing" if not folder.exists() else "not_a_folder"
+        raise DataError([Issue("dataset", str(folder), rule, message(rule, lang, path=folder))])
+    maps = load_mapping(mapping, lang)
     issues: list[Issue] = []
+    warnings: list[Issue] = []
     frames: dict[str, pl.LazyFrame] = {}
     raws: dict[str, pl.LazyFrame] = {}
     sources: dict[str, SourceInfo] = {}
     for t in TABLES.values():
         tmap = maps.get(t.name, {})
-        file, problem = _find_file(folder, t, tmap)
+        file, problem = _find_file(folder, t, tmap, lang)
         if problem:
             issues.append(problem)
             continue
@@ -426,24 +605,29 @@ def load_dataset(
                         t.name,
                         f"{t.name}.csv",
                         "file_missing",
-                        f"required table '{t.name}' not found: expected {t.name}.csv or "
-                        f"{t.name}.parquet in {folder} (or a 'file' for [{t.name}] in the mapping)",
+                        message(
+                            "file_missing",
+                            lang,
+                            table=t.name,
+                            folder=folder,
+                            extra=_other_files_hint(folder, t, lang),
+                        ),
                     )
                 )
             continue
         encoding = None
         if file.suffix.lower() == ".parquet":
-            lf, problem = _read_parquet(file, t)
+            lf, problem = _read_parquet(file, t, lang)
             first_row = 1
             n_rows = None
         else:
-            df, encoding, problem = _read_csv(file, t)
+            df, encoding, problem = _read_csv(file, t, lang)
             lf = df.lazy() if df is not None else None
             first_row = 2
             n_rows = df.height if df is not None else None
             if df is not None and df.height == 0:
                 problem = Issue(
-                    t.name, file.name, "no_rows", f"{file.name} has a header but no data rows"
+                    t.name, file.name, "no_rows", message("no_rows", lang, file=file.name)
                 )
         if problem:
             issues.append(problem)
@@ -451,26 +635,33 @@ def load_dataset(
         assert lf is not None
         schema = lf.collect_schema()
         found = list(schema.names())
-        renames, problem = _rename(found, t, tmap.get("columns", {}))
+        renames, problem = _rename(found, t, tmap.get("columns", {}), lang)
         if problem:
             problem.file = file.name
+            problem.message = message(
+                "duplicate_column", lang, file=file.name, columns=problem.column
+            )
             issues.append(problem)
             continue
         lf = lf.rename(renames)
         schema = lf.collect_schema()
         missing = [c for c in t.required_columns if c not in schema]
         if missing:
-            hint = (
-                "add them to the file, or map your column names with a mapping file "
-                f"([{t.name}.columns] \"your name\" = \"{missing[0]}\"; see docs/mapping.md)"
-            )
+            shown = [unicodedata.normalize("NFKC", c).lstrip("\ufeff").strip() for c in found]
             issues.append(
                 Issue(
                     t.name,
                     file.name,
                     "missing_column",
-                    f"{file.name}: required column(s) {', '.join(missing)} not found; "
-                    f"columns found: {', '.join(found)}; {hint}",
+                    message(
+                        "missing_column",
+                        lang,
+                        file=file.name,
+                        table=t.name,
+                        missing=", ".join(missing),
+                        found=", ".join(shown) or "-",
+                        example=_mapping_example(t, missing, found),
+                    ),
                     column=", ".join(missing),
                 )
             )
@@ -478,13 +669,27 @@ def load_dataset(
         if n_rows is None:
             n_rows = lf.select(pl.len()).collect().item()
             if n_rows == 0:
-                issues.append(Issue(t.name, file.name, "no_rows", f"{file.name} has no rows"))
+                issues.append(
+                    Issue(t.name, file.name, "no_rows", message("no_rows", lang, file=file.name))
+                )
                 continue
-        lf = lf.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))
-        exprs = [parse_expr(c, source_dtype=schema[c.name]) for c in t.columns if c.name in schema]
-        exprs += [pl.lit(None, dtype=c.dtype).alias(c.name) for c in t.columns if c.name not in schema]
         known = {c.name for c in t.columns}
         extras = [c for c in schema.names() if c not in known]
+        if extras and not t.extra_numeric:
+            warnings.append(
+                Issue(
+                    t.name,
+                    file.name,
+                    "column_ignored",
+                    message("column_ignored", lang, file=file.name, columns=", ".join(extras)),
+                    severity="warning",
+                )
+            )
+        lf = lf.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))
+        exprs = [parse_expr(c, source_dtype=schema[c.name]) for c in t.columns if c.name in schema]
+        exprs += [
+            pl.lit(None, dtype=c.dtype).alias(c.name) for c in t.columns if c.name not in schema
+        ]
         if t.extra_numeric:
             exprs += [parse_expr(c, "number", schema[c]) for c in extras]
         parsed = lf.with_columns(exprs).select(
@@ -499,19 +704,28 @@ def load_dataset(
         frames[t.name] = parsed
         raws[t.name] = lf
         sources[t.name] = SourceInfo(
-            t.name, file.name, file.suffix.lower().lstrip("."), encoding, _sha256(file), found,
-            {k: v for k, v in renames.items() if k != v}, first_row,
+            t.name,
+            file.name,
+            file.suffix.lower().lstrip("."),
+            encoding,
+            _sha256(file),
+            found,
+            {k: v for k, v in renames.items() if k != v},
+            first_row,
         )
     if issues:
         raise DataError(issues)
-    return Dataset(folder, frames, sources, raws, dict(cfg))
+    return Dataset(folder, frames, sources, raws, dict(cfg), warnings)
 
 
-def parse_issues(ds: Dataset) -> list[Issue]:
+def parse_issues(ds: Dataset, required_values: bool = True) -> list[Issue]:
     """Values that are present in the file but do not parse (dates, amounts, integers).
 
-    Also: required values that are empty (except ``subscriptions.end_date``, empty = open-ended).
+    With ``required_values``, also required values that are empty (except
+    ``subscriptions.end_date``, empty = open-ended); the validation gate leaves those to the Great
+    Expectations suites (``required_values=False``).
     """
+    lang = lang_of(ds.config)
     max_ex = int(ds.config.get("validation", {}).get("max_examples", 5))
     checks: list[tuple[str, Column, str, pl.LazyFrame]] = []
     for name, raw in ds.raw.items():
@@ -521,26 +735,28 @@ def parse_issues(ds: Dataset) -> list[Issue]:
         for c in t.columns:
             if c.name not in schema:
                 continue
-            joined = raw.select(ROW, pl.col(c.name).cast(pl.String).alias("__raw")).join(
-                parsed.select(ROW, pl.col(c.name).alias("__parsed")), on=ROW, how="left"
-            )
             if c.kind in ("date", "money", "number", "int"):
+                joined = raw.select(ROW, pl.col(c.name).cast(pl.String).alias("__raw")).join(
+                    parsed.select(ROW, pl.col(c.name).alias("__parsed")), on=ROW, how="left"
+                )
                 bad = joined.filter(
                     pl.col("__raw").str.strip_chars().str.len_chars().gt(0)
                     & pl.col("__parsed").is_null()
                 )
                 checks.append((name, c, "unparseable", bad))
-            if c.required and (name, c.name) not in NULLABLE_REQUIRED:
-                empty = raw.select(ROW, pl.col(c.name).cast(pl.String).alias("__raw")).filter(
-                    pl.col("__raw").is_null()
-                    | (pl.col("__raw").str.strip_chars().str.len_chars() == 0)
-                )
-                checks.append((name, c, "required_value", empty))
+            if required_values and c.required and (name, c.name) not in NULLABLE_REQUIRED:
+                checks.append((name, c, "required_value", empty_required_rows(raw, c.name)))
     if not checks:
         return []
     counts = pl.collect_all(
-        [lf.select(pl.len().alias("n"), pl.col(ROW).head(max_ex).implode().alias("rows"),
-                   pl.col("__raw").head(max_ex).implode().alias("vals")) for *_, lf in checks]
+        [
+            lf.select(
+                pl.len().alias("n"),
+                pl.col(ROW).head(max_ex).implode().alias("rows"),
+                pl.col("__raw").head(max_ex).implode().alias("vals"),
+            )
+            for *_, lf in checks
+        ]
     )
     out: list[Issue] = []
     for (name, c, rule, _), df in zip(checks, counts, strict=True):
@@ -550,16 +766,23 @@ def parse_issues(ds: Dataset) -> list[Issue]:
         rows = df["rows"][0].to_list()
         vals = df["vals"][0].to_list()
         file = ds.sources[name].file
-        if rule == "unparseable":
-            what = {
-                "date": "dates that are not YYYY-MM-DD or YYYY/MM/DD",
-                "money": "amounts that are not numbers (e.g. ¥1,200,000)",
-                "number": "values that are not numbers",
-                "int": "values that are not whole numbers",
-            }[c.kind]
-            msg = f"{file}: column {c.name}: {n} row(s) with {what}"
-        else:
-            msg = f"{file}: column {c.name}: {n} row(s) with an empty required value"
-        out.append(Issue(name, file, rule, msg, column=c.name, n_rows=int(n),
-                         examples=list(zip(rows, vals, strict=True))))
+        msg = message(rule, lang, file=file, column=c.name, n=int(n), kind=c.kind)
+        out.append(
+            Issue(
+                name,
+                file,
+                rule,
+                msg,
+                column=c.name,
+                n_rows=int(n),
+                examples=list(zip(rows, vals, strict=True)),
+            )
+        )
     return out
+
+
+def empty_required_rows(raw: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    """Rows (``_row``, ``__raw``) of a raw frame whose value in ``column`` is empty."""
+    return raw.select(ROW, pl.col(column).cast(pl.String).alias("__raw")).filter(
+        pl.col("__raw").is_null() | (pl.col("__raw").str.strip_chars().str.len_chars() == 0)
+    )

@@ -1,18 +1,32 @@
 """The validation gate: file-level checks (loader), value parsing, Great Expectations suites
-(``expectations/*.json``) and the cross-table checks GX cannot express.
+(``expectations/*.json``, run by :mod:`cs_metrics.data.gx`) and the cross-table checks GX cannot
+express (this module, polars).
 
 ``validate_dataset`` never raises for bad data: it returns a :class:`ValidationReport` whose
 ``errors`` block every metric command and report, and whose ``warnings`` are shown only.
+Every finding is an :class:`~cs_metrics.data.issues.Issue` with a stable ``rule`` id; the rules and
+their messages are listed in ``docs/mapping.md``.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from cs_metrics.data.issues import DataError, Issue
-from cs_metrics.data.load import Dataset, load_dataset, parse_issues
+from cs_metrics.data.load import ROW, Dataset, load_dataset, parse_issues
+from cs_metrics.data.messages import lang_of, message
+from cs_metrics.data.schema import TABLES
+
+# Version of the JSON structure of ``cs-metrics validate --format json``.
+REPORT_SCHEMA_VERSION = 1
+
+# Dates outside these years are shown as a warning (a typo such as 0224/04/01 or 2204/04/01).
+PLAUSIBLE_YEARS = (1990, 2100)
 
 
 @dataclass
@@ -22,6 +36,8 @@ class ValidationReport:
     path: str
     issues: list[Issue] = field(default_factory=list)
     dataset: Dataset | None = None
+    lang: str = "ja"
+    row_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Issue]:
@@ -35,35 +51,285 @@ class ValidationReport:
     def ok(self) -> bool:
         return not self.errors and self.dataset is not None
 
+    def sources(self) -> list[dict[str, Any]]:
+        """One entry per file read: table, file, format, encoding, rows, sha256."""
+        if self.dataset is None:
+            return []
+        return [
+            {
+                "table": s.table,
+                "file": s.file,
+                "format": s.format,
+                "encoding": s.encoding,
+                "rows": self.row_counts.get(t),
+                "renamed": dict(s.renamed),
+                "sha256": s.sha256,
+            }
+            for t, s in self.dataset.sources.items()
+        ]
+
     def to_dict(self) -> dict[str, Any]:
+        """The stable JSON structure (``schema_version`` 1), documented in docs/mapping.md."""
         return {
+            "schema_version": REPORT_SCHEMA_VERSION,
             "path": self.path,
             "ok": self.ok,
-            "errors": [i.to_dict() for i in self.errors],
-            "warnings": [i.to_dict() for i in self.warnings],
+            "lang": self.lang,
+            "n_errors": len(self.errors),
+            "n_warnings": len(self.warnings),
+            "errors": [_issue_dict(i) for i in self.errors],
+            "warnings": [_issue_dict(i) for i in self.warnings],
+            "sources": self.sources(),
             "encodings": self.dataset.encodings() if self.dataset else {},
         }
 
-    def format(self, lang: str = "ja") -> str:
-        return format_issues(self.issues, lang=lang, report=self)
+    def format(self, lang: str | None = None) -> str:
+        return format_issues(self.issues, lang=lang or self.lang, report=self)
+
+
+def _json_value(v: Any) -> Any:
+    if v is None or isinstance(v, (str, bool, int)):
+        return v
+    if isinstance(v, float):
+        return v if v == v and v not in (float("inf"), float("-inf")) else str(v)
+    return str(v)
+
+
+def _issue_dict(i: Issue) -> dict[str, Any]:
+    return {
+        "table": i.table,
+        "file": i.file,
+        "column": i.column,
+        "rule": i.rule,
+        "severity": i.severity,
+        "message": i.message,
+        "n_rows": i.n_rows,
+        "examples": [{"row": int(r), "value": _json_value(v)} for r, v in i.examples],
+    }
 
 
 def validate_dataset(
     path: str | Path | Dataset,
     mapping: Any = None,
     config: Any = None,
+    *,
+    expectations: str | Path | None = None,
 ) -> ValidationReport:
-    """Run the whole gate on a dataset folder (or an already loaded Dataset)."""
+    """Run the whole gate on a dataset folder (or an already loaded Dataset).
+
+    Parameters
+    ----------
+    path
+        Dataset folder, or a Dataset from :func:`load_dataset`.
+    mapping
+        Column-mapping TOML (path or dict), passed to the loader.
+    config
+        Configuration (dict, TOML path or None for the defaults): ``general.lang`` (message
+        language), ``general.currency``, ``onboarding.sessions``, ``validation.max_examples``.
+    expectations
+        Folder of the GX suites (default: the repository's ``expectations/``).
+
+    Returns
+    -------
+    ValidationReport
+        File-level problems (then ``dataset`` is None), or: unparseable values, the GX suites'
+        failures, the cross-table checks and the warnings, in that order.
+    """
+    from cs_metrics.config import load_config
+
     if isinstance(path, Dataset):
         ds = path
     else:
+        cfg = config if isinstance(config, dict) else load_config(config)
         try:
-            ds = load_dataset(path, mapping=mapping, config=config)
+            ds = load_dataset(path, mapping=mapping, config=cfg)
         except DataError as e:
-            return ValidationReport(str(path), list(e.issues), None)
-    issues = list(ds.warnings) + parse_issues(ds)
-    return ValidationReport(str(ds.path), issues, ds)
+            return ValidationReport(str(path), list(e.issues), None, lang_of(cfg))
+    from cs_metrics.data.gx import run_suites
 
+    issues = parse_issues(ds, required_values=False)
+    issues += run_suites(ds, expectations)
+    issues += cross_table_issues(ds)
+    issues += warning_issues(ds)
+    issues += list(ds.warnings)
+    order = {name: i for i, name in enumerate(TABLES)}
+    issues.sort(key=lambda i: order.get(i.table, -1))  # stable: per file, checks in gate order
+    counts = pl.collect_all([lf.select(pl.len()) for lf in ds.frames.values()])
+    rows = {t: int(c.item()) for t, c in zip(ds.frames, counts, strict=True)}
+    return ValidationReport(str(ds.path), issues, ds, lang_of(ds.config), rows)
+
+
+# ---- cross-table and config-dependent checks (polars) --------------------------------------
+
+
+@dataclass
+class _Check:
+    table: str
+    rule: str
+    column: str | None
+    rows: pl.LazyFrame  # columns: _row, __val (the value(s) as written in the file)
+    fields: dict[str, Any] = field(default_factory=dict)
+    severity: str = "error"
+
+
+def _raw_value(ds: Dataset, table: str, columns: list[str]) -> pl.LazyFrame:
+    """``_row`` and the value(s) of ``columns`` as written in the file (joined by ", ")."""
+    raw = ds.raw[table]
+    schema = raw.collect_schema()
+    parts = [pl.col(c).cast(pl.String).fill_null("") for c in columns if c in schema]
+    value = pl.concat_str(parts, separator=", ") if parts else pl.lit(None, pl.String)
+    return raw.select(ROW, value.alias("__val"))
+
+
+def _offending(ds: Dataset, table: str, condition: pl.Expr, columns: list[str]) -> pl.LazyFrame:
+    rows = ds.frames[table].filter(condition.fill_null(False)).select(ROW)
+    return rows.join(_raw_value(ds, table, columns), on=ROW, how="left").sort(ROW)
+
+
+def _collect(ds: Dataset, checks: list[_Check]) -> list[Issue]:
+    if not checks:
+        return []
+    lang = lang_of(ds.config)
+    max_ex = int(ds.config.get("validation", {}).get("max_examples", 5))
+    results = pl.collect_all(
+        [
+            c.rows.select(
+                pl.len().alias("n"),
+                pl.col(ROW).head(max_ex).implode().alias("rows"),
+                pl.col("__val").head(max_ex).implode().alias("vals"),
+            )
+            for c in checks
+        ]
+    )
+    out = []
+    for c, df in zip(checks, results, strict=True):
+        n = int(df["n"][0])
+        if not n:
+            continue
+        file = ds.sources[c.table].file
+        text = message(c.rule, lang, file=file, column=c.column, n=n, **c.fields)
+        examples = list(zip(df["rows"][0].to_list(), df["vals"][0].to_list(), strict=True))
+        out.append(Issue(c.table, file, c.rule, text, c.column, c.severity, n, examples))
+    return out
+
+
+def cross_table_issues(ds: Dataset) -> list[Issue]:
+    """Errors GX cannot express (each with file, column, row numbers and values).
+
+    - ``unknown_account``: an ``account_id`` of another table that is not in ``accounts``
+      (Salesforce 15/18-character IDs and full-width characters are already canonical);
+    - ``end_before_start``: a subscription line whose ``end_date`` is before its ``start_date``;
+    - ``duplicate_key``: two rows with the same composite key (usage_weekly
+      (account_id, week_start), onboarding_sessions (user_id, session_no));
+    - ``out_of_range``: onboarding ``session_no`` outside 1..N, N = ``onboarding.sessions``.
+    """
+    checks: list[_Check] = []
+    if "accounts" in ds.frames:
+        known = ds.frames["accounts"].select("account_id").drop_nulls().unique()
+        accounts_file = ds.sources["accounts"].file
+        for name, lf in ds.frames.items():
+            if name == "accounts" or TABLES[name].column("account_id") is None:
+                continue
+            rows = (
+                lf.filter(pl.col("account_id").is_not_null())
+                .join(known, on="account_id", how="anti")
+                .select(ROW)
+                .join(_raw_value(ds, name, ["account_id"]), on=ROW, how="left")
+                .sort(ROW)
+            )
+            checks.append(
+                _Check(
+                    name, "unknown_account", "account_id", rows, {"accounts_file": accounts_file}
+                )
+            )
+    if "subscriptions" in ds.frames:
+        checks.append(
+            _Check(
+                "subscriptions",
+                "end_before_start",
+                "start_date, end_date",
+                _offending(
+                    ds,
+                    "subscriptions",
+                    pl.col("end_date") < pl.col("start_date"),
+                    ["start_date", "end_date"],
+                ),
+            )
+        )
+    for name in ds.frames:
+        key = list(TABLES[name].key)
+        if len(key) < 2:
+            continue  # single-column keys: the GX suites (expect_column_values_to_be_unique)
+        cond = pl.all_horizontal([pl.col(k).is_not_null() for k in key]) & (pl.len().over(key) > 1)
+        checks.append(
+            _Check(name, "duplicate_key", ", ".join(key), _offending(ds, name, cond, key))
+        )
+    if "onboarding_sessions" in ds.frames:
+        n = int(ds.config.get("onboarding", {}).get("sessions", 12))
+        s = pl.col("session_no")
+        checks.append(
+            _Check(
+                "onboarding_sessions",
+                "out_of_range",
+                "session_no",
+                _offending(ds, "onboarding_sessions", (s < 1) | (s > n), ["session_no"]),
+                {"range": f"1..{n}"},
+            )
+        )
+    return _collect(ds, checks)
+
+
+def warning_issues(ds: Dataset) -> list[Issue]:
+    """Suspicious but computable data (exit 0, shown as warnings).
+
+    - ``currency_mismatch``: a subscription whose ``currency`` is not ``general.currency``;
+    - ``month_not_first_day``: a ``cs_costs.month`` that is not the first day of its month;
+    - ``date_implausible``: a date outside the years 1990..2100 (a typo?).
+    """
+    checks: list[_Check] = []
+    cur = str(ds.config.get("general", {}).get("currency", "JPY"))
+    if "subscriptions" in ds.frames:
+        cond = pl.col("currency").is_not_null() & (pl.col("currency").str.to_uppercase() != cur)
+        checks.append(
+            _Check(
+                "subscriptions",
+                "currency_mismatch",
+                "currency",
+                _offending(ds, "subscriptions", cond, ["currency"]),
+                {"currency": cur},
+                "warning",
+            )
+        )
+    if "cs_costs" in ds.frames:
+        checks.append(
+            _Check(
+                "cs_costs",
+                "month_not_first_day",
+                "month",
+                _offending(ds, "cs_costs", pl.col("month").dt.day() != 1, ["month"]),
+                severity="warning",
+            )
+        )
+    lo, hi = PLAUSIBLE_YEARS
+    for name in ds.frames:
+        for c in TABLES[name].columns:
+            if c.kind != "date":
+                continue
+            y = pl.col(c.name).dt.year()
+            checks.append(
+                _Check(
+                    name,
+                    "date_implausible",
+                    c.name,
+                    _offending(ds, name, (y < lo) | (y > hi), [c.name]),
+                    {"lo": lo, "hi": hi},
+                    "warning",
+                )
+            )
+    return _collect(ds, checks)
+
+
+# ---- the readable report -------------------------------------------------------------------
 
 _LABELS = {
     "ja": {
@@ -71,61 +337,112 @@ _LABELS = {
         "ok": "問題はありません",
         "errors": "エラー",
         "warnings": "警告",
+        "count": "{n} 件",
+        "table": "テーブル",
         "file": "ファイル",
+        "format": "形式",
         "column": "列",
         "rule": "ルール",
         "rows": "行数",
         "examples": "例（行: 値）",
         "encoding": "文字コード",
+        "empty": "(空)",
+        "more": "ほか {n} 行",
         "blocked": "エラーがあるため指標は計算しません。ファイルを修正して再実行してください。",
+        "passed": "検証に合格しました（警告は確認のみ）。",
     },
     "en": {
         "title": "Data validation",
         "ok": "no problems found",
-        "errors": "errors",
-        "warnings": "warnings",
+        "errors": "Errors",
+        "warnings": "Warnings",
+        "count": "{n}",
+        "table": "table",
         "file": "file",
+        "format": "format",
         "column": "column",
         "rule": "rule",
         "rows": "rows",
         "examples": "examples (row: value)",
         "encoding": "encoding",
+        "empty": "(empty)",
+        "more": "{n} more row(s)",
         "blocked": "Metrics are not computed while there are errors: fix the files and run again.",
+        "passed": "Validation passed (warnings are for review only).",
     },
 }
 
 
-def format_issues(issues: list[Issue], lang: str = "ja", report: ValidationReport | None = None) -> str:
-    """A readable report: one block per finding with file, column, rule, rows and examples."""
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _pad(s: str, w: int) -> str:
+    return s + " " * max(0, w - _width(s))
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(_width(x) for x in col) for col in zip(header, *rows, strict=True)]
+    line = "  ".join(_pad(h, w) for h, w in zip(header, widths, strict=True)).rstrip()
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return out
+
+
+def _example_text(v: Any, empty: str) -> str:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return empty
+    s = str(v)
+    return s if len(s) <= 40 else s[:37] + "..."
+
+
+def format_issues(
+    issues: list[Issue], lang: str = "ja", report: ValidationReport | None = None
+) -> str:
+    """A readable report: the files read (format, encoding, rows), then one block per finding
+    with its message, file, column, rule, number of rows and example rows with their values."""
     L = _LABELS.get(lang, _LABELS["en"])
     path = report.path if report else ""
-    lines = [f"{L['title']}: {path}".rstrip(": ")]
+    lines = [f"{L['title']}: {path}" if path else L["title"]]
     if report is not None and report.dataset is not None:
-        enc = ", ".join(
-            f"{s.file} ({s.encoding or s.format})" for s in report.dataset.sources.values()
-        )
-        lines.append(f"{L['encoding']}: {enc}")
+        rows = [
+            [
+                s["table"],
+                s["file"],
+                s["format"],
+                s["encoding"] or "-",
+                "" if s["rows"] is None else str(s["rows"]),
+            ]
+            for s in report.sources()
+        ]
+        lines.append("")
+        lines += _table([L["table"], L["file"], L["format"], L["encoding"], L["rows"]], rows)
     errors = [i for i in issues if i.severity == "error"]
     warnings = [i for i in issues if i.severity != "error"]
     if not issues:
+        lines.append("")
         lines.append(L["ok"])
         return "\n".join(lines)
     for title, group in ((L["errors"], errors), (L["warnings"], warnings)):
         if not group:
             continue
-        lines.append(f"\n{title}: {len(group)}")
-        for i in group:
-            lines.append(f"- {i.message}")
-            parts = [f"{L['file']}={i.file}"]
+        lines.append("")
+        lines.append(f"{title}: {L['count'].format(n=len(group))}")
+        for k, i in enumerate(group, 1):
+            lines.append(f"{k:>3}. {i.message}")
+            parts = [f"{L['file']}: {i.file}"]
             if i.column:
-                parts.append(f"{L['column']}={i.column}")
-            parts.append(f"{L['rule']}={i.rule}")
+                parts.append(f"{L['column']}: {i.column}")
+            parts.append(f"{L['rule']}: {i.rule}")
             if i.n_rows:
-                parts.append(f"{L['rows']}={i.n_rows}")
-            lines.append("    " + "  ".join(parts))
+                parts.append(f"{L['rows']}: {i.n_rows}")
+            lines.append("     " + "   ".join(parts))
             if i.examples:
-                ex = ", ".join(f"{r}: {v!r}" for r, v in i.examples)
-                lines.append(f"    {L['examples']}: {ex}")
-    if errors:
-        lines.append("\n" + L["blocked"])
+                ex = ", ".join(f"{r}: {_example_text(v, L['empty'])}" for r, v in i.examples)
+                more = i.n_rows - len(i.examples)
+                if more > 0:
+                    ex += f" ({L['more'].format(n=more)})"
+                lines.append(f"     {L['examples']}: {ex}")
+    lines.append("")
+    lines.append(L["blocked"] if errors else L["passed"])
     return "\n".join(lines)

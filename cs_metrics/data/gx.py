@@ -1,0 +1,331 @@
+"""Per-table value rules as Great Expectations suites (``expectations/<table>.json``).
+
+The suites are generated from the one schema (:mod:`cs_metrics.data.schema`) plus the value rules
+below by :func:`generate` (``scripts/make_expectations.py``); a test keeps the committed JSON in
+sync. :func:`run_suites` runs each table's suite once on ``frame.to_pandas()`` through an ephemeral
+GX context (no files, no network, no progress bars) and maps every failed expectation to an
+:class:`~cs_metrics.data.issues.Issue` with the file, column, rule, number of rows and up to
+``validation.max_examples`` example rows as in the file, with their values as written there.
+
+GX is imported lazily, once per process (a cold import costs seconds); pandas is used only here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cs_metrics.data.issues import Issue
+from cs_metrics.data.load import ROW, Dataset, empty_required_rows
+from cs_metrics.data.messages import lang_of, message
+from cs_metrics.data.schema import NULLABLE_REQUIRED, ONBOARDING_STATUSES, TABLES, Table
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
+SUITE_PREFIX = "cs_metrics."
+
+# Value rules beyond what the schema says by itself: (table, column) -> [(type, kwargs, rule)].
+# Money columns get ">= 0" from their kind; required columns get "not null"; single-column keys
+# get "unique". Rules that need the configuration (onboarding session_no <= N) or other tables
+# live in cs_metrics.data.validate.
+VALUE_RULES: dict[tuple[str, str], list[tuple[str, dict[str, Any], str]]] = {
+    ("subscriptions", "billing_interval_months"): [
+        ("expect_column_values_to_be_between", {"min_value": 1}, "out_of_range"),
+    ],
+    ("usage_weekly", "logins"): [
+        ("expect_column_values_to_be_between", {"min_value": 0}, "negative_value"),
+    ],
+    ("usage_weekly", "deliveries"): [
+        ("expect_column_values_to_be_between", {"min_value": 0}, "negative_value"),
+    ],
+    ("usage_weekly", "outcome_rate"): [
+        ("expect_column_values_to_be_between", {"min_value": 0, "max_value": 1}, "out_of_range"),
+    ],
+    ("nps_responses", "score"): [
+        ("expect_column_values_to_be_between", {"min_value": 0, "max_value": 10}, "out_of_range"),
+    ],
+    ("onboarding_sessions", "status"): [
+        (
+            "expect_column_values_to_be_in_set",
+            {"value_set": list(ONBOARDING_STATUSES)},
+            "not_in_set",
+        ),
+    ],
+}
+
+
+# ---- suites --------------------------------------------------------------------------------
+
+
+def _expectation(type_: str, kwargs: dict[str, Any], rule: str) -> dict[str, Any]:
+    return {"type": type_, "kwargs": kwargs, "meta": {"rule": rule}, "severity": "critical"}
+
+
+def build_suite_dict(table: Table | str) -> dict[str, Any]:
+    """The GX suite of one table as a JSON-ready dict (``gx.ExpectationSuite(**d)`` reads it)."""
+    t = TABLES[table] if isinstance(table, str) else table
+    exps: list[dict[str, Any]] = []
+    for c in t.columns:
+        if c.required and (t.name, c.name) not in NULLABLE_REQUIRED:
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_not_be_null", {"column": c.name}, "required_value"
+                )
+            )
+    if len(t.key) == 1:
+        exps.append(
+            _expectation("expect_column_values_to_be_unique", {"column": t.key[0]}, "duplicate_key")
+        )
+    for c in t.columns:
+        if c.kind == "money":
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_be_between",
+                    {"column": c.name, "min_value": 0},
+                    "negative_value",
+                )
+            )
+        for type_, kwargs, rule in VALUE_RULES.get((t.name, c.name), []):
+            exps.append(_expectation(type_, {"column": c.name, **kwargs}, rule))
+    return {
+        "name": SUITE_PREFIX + t.name,
+        "expectations": exps,
+        "meta": {
+            "table": t.name,
+            "generated_by": "scripts/make_expectations.py (from cs_metrics/data/schema.py and "
+            "cs_metrics/data/gx.py VALUE_RULES); do not edit by hand",
+        },
+    }
+
+
+def suite_json(table: Table | str) -> str:
+    """The committed text of ``expectations/<table>.json``."""
+    return json.dumps(build_suite_dict(table), ensure_ascii=False, indent=2) + "\n"
+
+
+def generate(out_dir: str | Path = EXPECTATIONS_DIR) -> list[Path]:
+    """Write one suite per table to ``out_dir/<table>.json``; returns the paths written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in TABLES:
+        p = out / f"{name}.json"
+        p.write_text(suite_json(name), encoding="utf-8")
+        paths.append(p)
+    return paths
+
+
+def load_suite_dict(table: str, directory: str | Path | None = None) -> dict[str, Any]:
+    """The suite of ``table`` from ``expectations/`` (generated from the schema when absent, e.g.
+    in an installed wheel without the repository's ``expectations/`` folder)."""
+    p = Path(directory or EXPECTATIONS_DIR) / f"{table}.json"
+    if p.is_file():
+        return json.loads(p.read_text("utf-8"))
+    return build_suite_dict(table)
+
+
+# ---- running -------------------------------------------------------------------------------
+
+_STATE: dict[str, Any] = {}
+
+
+def _gx():
+    """Import GX once per process, quietly (no analytics, no progress bars)."""
+    if "gx" not in _STATE:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        import logging
+        import warnings
+
+        with warnings.catch_warnings():  # GX's own DeprecationWarnings (sre_constants, ...)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import (
+                DataContextConfig,
+                InMemoryStoreBackendDefaults,
+                ProgressBarsConfig,
+            )
+
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+            analytics_enabled=False,
+        )
+        ctx = gx.get_context(mode="ephemeral", project_config=config)
+        source = ctx.data_sources.add_pandas("cs_metrics")
+        _STATE.update(gx=gx, ctx=ctx, source=source, batches={}, suites={})
+    return _STATE
+
+
+def _batch_definition(table: str):
+    st = _gx()
+    if table not in st["batches"]:
+        asset = st["source"].add_dataframe_asset(table)
+        st["batches"][table] = asset.add_batch_definition_whole_dataframe(table)
+    return st["batches"][table]
+
+
+def _suite(table: str, directory: str | Path | None = None):
+    st = _gx()
+    key = (table, str(directory or EXPECTATIONS_DIR))
+    if key not in st["suites"]:
+        d = dict(load_suite_dict(table, directory))
+        d["name"] = f"{d.get('name', table)}#{len(st['suites'])}"
+        st["suites"][key] = st["ctx"].suites.add(st["gx"].ExpectationSuite(**d))
+    return st["suites"][key]
+
+
+def _range_text(kwargs: dict[str, Any]) -> str:
+    lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
+
+    def fmt(v: Any) -> str:
+        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+    if lo is not None and hi is not None:
+        return f"{fmt(lo)}..{fmt(hi)}"
+    if lo is not None:
+        return f">= {fmt(lo)}"
+    return f"<= {fmt(hi)}"
+
+
+def _severity(cfg: Any) -> str:
+    """GX "critical" -> "error" (blocks metrics); "warning"/"info" -> "warning" (shown only)."""
+    sev = getattr(cfg, "severity", None)
+    sev = str(getattr(sev, "value", sev) or "critical").lower()
+    return "error" if sev == "critical" else "warning"
+
+
+def _raw_values(ds: Dataset, table: str, column: str, rows: list[int]) -> list[Any]:
+    """Values of ``column`` as written in the file at the given row numbers."""
+    if not rows:
+        return []
+    df = (
+        ds.raw[table]
+        .filter(pl.col(ROW).is_in(rows))
+        .select(ROW, pl.col(column).cast(pl.String).alias("v"))
+        .collect()
+    )
+    by_row = dict(zip(df[ROW].to_list(), df["v"].to_list(), strict=True))
+    return [by_row.get(r) for r in rows]
+
+
+def run_suites(
+    ds: Dataset, directory: str | Path | None = None, tables: list[str] | None = None
+) -> list[Issue]:
+    """Run each table's suite once; every failed expectation becomes an Issue.
+
+    Parameters
+    ----------
+    ds
+        A loaded dataset (its frames carry ``_row``, the row number as in the file).
+    directory
+        Folder of the suites (default: the repository's ``expectations/``).
+    tables
+        Only these tables (default: every table present).
+
+    Returns
+    -------
+    list of Issue
+        In table order, then suite order (GX returns results out of order). ``required_value``
+        counts only empty cells: a value that is present but unparseable is reported once, by
+        :func:`cs_metrics.data.load.parse_issues`.
+    """
+    lang = lang_of(ds.config)
+    max_ex = int(ds.config.get("validation", {}).get("max_examples", 5))
+    names = [t for t in TABLES if t in ds.frames and (tables is None or t in tables)]
+    if not names:
+        return []
+    out: list[Issue] = []
+    for name in names:
+        suite = _suite(name, directory)
+        order = {e.id: i for i, e in enumerate(suite.expectations)}
+        used = {getattr(e, "column", None) for e in suite.expectations}
+        columns = [ROW] + sorted(c for c in used if c)
+        columns = [c for c in columns if c in ds.frames[name].collect_schema()]
+        pdf = ds.frames[name].select(columns).collect().to_pandas()
+        batch = _batch_definition(name).get_batch(batch_parameters={"dataframe": pdf})
+        result = batch.validate(
+            suite,
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": max_ex,
+                "unexpected_index_column_names": [ROW],
+            },
+        )
+        found: list[tuple[int, Issue]] = []
+        file = ds.sources[name].file
+        for r in result.results:
+            if r.success:
+                continue
+            cfg = r.expectation_config
+            column = cfg.kwargs.get("column")
+            rule = (cfg.meta or {}).get("rule", cfg.type)
+            severity = _severity(cfg)
+            pos = order.get(cfg.id, len(order))
+            exc = r.exception_info or {}
+            if exc.get("raised_exception"):
+                found.append(
+                    (
+                        pos,
+                        Issue(
+                            name,
+                            file,
+                            "check_failed",
+                            f"{file}: {cfg.type}({column}): {exc.get('exception_message')}",
+                            column=column,
+                            severity=severity,
+                        ),
+                    )
+                )
+                continue
+            res = r.result or {}
+            if rule == "required_value":
+                empty = (
+                    empty_required_rows(ds.raw[name], column)
+                    .select(
+                        pl.len().alias("n"),
+                        pl.col(ROW).head(max_ex).implode().alias("rows"),
+                        pl.col("__raw").head(max_ex).implode().alias("vals"),
+                    )
+                    .collect()
+                )
+                n = int(empty["n"][0])
+                if n == 0:  # every null is an unparseable value, reported by parse_issues
+                    continue
+                examples = list(
+                    zip(empty["rows"][0].to_list(), empty["vals"][0].to_list(), strict=True)
+                )
+            else:
+                n = int(res.get("unexpected_count") or 0)
+                rows = [int(d[ROW]) for d in res.get("partial_unexpected_index_list") or []]
+                rows = sorted(rows)[:max_ex]
+                examples = list(zip(rows, _raw_values(ds, name, column, rows), strict=True))
+            fields = {"file": file, "column": column, "n": n}
+            if rule == "out_of_range":
+                fields["range"] = _range_text(cfg.kwargs)
+            if rule == "not_in_set":
+                fields["allowed"] = ", ".join(map(str, cfg.kwargs.get("value_set", [])))
+            try:
+                text = message(rule, lang, **fields)
+            except KeyError:
+                text = f"{file}: {cfg.type} ({column}): {n} row(s)"
+            found.append(
+                (
+                    pos,
+                    Issue(
+                        name,
+                        file,
+                        rule,
+                        text,
+                        column=column,
+                        severity=severity,
+                        n_rows=n,
+                        examples=examples,
+                    ),
+                )
+            )
+        out.extend(issue for _, issue in sorted(found, key=lambda x: x[0]))
+    return out
