@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import re
 import tomllib
 import unicodedata
@@ -136,11 +137,24 @@ class Dataset:
 # ---- encodings ---------------------------------------------------------------------------
 
 
+def _cp932_private_use(text: str) -> int | None:
+    """Index of the first private-use character (U+E000..U+F8FF), or None.
+
+    Python's cp932 maps the stray bytes 0xA0, 0xFD-0xFF and the user-defined area to private-use
+    characters, so almost any byte string "decodes"; no real export contains them.
+    """
+    for i, ch in enumerate(text):
+        if "\ue000" <= ch <= "\uf8ff":
+            return i
+    return None
+
+
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode CSV bytes; returns (text, encoding). UTF-8 BOM, UTF-8, then CP932 are tried.
 
     Raises UnicodeDecodeError when none fits: the error of the encoding that read furthest
     (so its ``start`` points at the bad bytes of a file that is mostly CP932, or mostly UTF-8).
+    CP932 text with private-use characters (stray bytes such as 0xFF) does not fit.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
@@ -148,9 +162,18 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as utf8_error:
         try:
-            return data.decode("cp932"), "cp932"
+            text = data.decode("cp932")
         except UnicodeDecodeError as cp932_error:
             raise (cp932_error if cp932_error.start > utf8_error.start else utf8_error) from None
+        bad = _cp932_private_use(text)
+        if bad is None:
+            return text, "cp932"
+        start = len(text[:bad].encode("cp932"))
+        if start > utf8_error.start:
+            raise UnicodeDecodeError(
+                "cp932", data, start, start + 1, "not a character of CP932 text"
+            ) from None
+        raise utf8_error from None
 
 
 # ---- value parsing -------------------------------------------------------------------------
@@ -407,6 +430,15 @@ def _find_file(
     return (found[0] if found else None), None
 
 
+def _bad_line(data: bytes, line_start: int, err: UnicodeDecodeError) -> str:
+    """The line with the bad bytes, undecodable bytes shown as \\xNN."""
+    end = data.find(b"\n", err.start)
+    line = data[line_start : end if end >= 0 else len(data)].rstrip(b"\r")
+    enc = "cp932" if err.encoding.lower().replace("_", "") in ("cp932", "shiftjis") else "utf-8"
+    text = line.decode(enc, errors="backslashreplace")
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _undecodable_issue(
     path: Path, t: Table, data: bytes, err: UnicodeDecodeError, lang: str
 ) -> Issue:
@@ -436,7 +468,7 @@ def _undecodable_issue(
         message("undecodable", lang, file=path.name, row=row, col_text=col_text, guess=guess),
         column=col_name,
         n_rows=1,
-        examples=[(row, data[err.start : err.start + 8].hex(" "))],
+        examples=[(row, _bad_line(data, line_start, err))],
     )
 
 
@@ -461,18 +493,48 @@ def _read_csv(
             has_header=True,
         )
     except Exception as e:  # polars raises several error types for malformed CSV
-        detail = str(e).strip().split("\n")[0][:300]
-        return (
-            None,
-            encoding,
-            Issue(
-                t.name,
-                path.name,
-                "malformed_csv",
-                message("malformed_csv", lang, file=path.name, detail=detail),
-            ),
+        row, detail = _csv_problem(text, lang)
+        if row is None:
+            detail = str(e).strip().split("\n")[0][:200]
+        issue = Issue(
+            t.name,
+            path.name,
+            "malformed_csv",
+            message("malformed_csv", lang, file=path.name, detail=detail),
+            n_rows=1 if row else 0,
+            examples=[(row, _line(text, row))] if row else [],
         )
+        return None, encoding, issue
     return df, encoding, None
+
+
+def _line(text: str, row: int) -> str:
+    lines = text.splitlines()
+    line = lines[row - 1] if 0 < row <= len(lines) else ""
+    return line if len(line) <= 80 else line[:77] + "..."
+
+
+def _csv_problem(text: str, lang: str) -> tuple[int | None, str]:
+    """The first structural problem of a CSV text: (row as in the file, description)."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    n_header = None
+    row = 0
+    try:
+        for row, fields in enumerate(reader, 1):
+            if n_header is None:
+                n_header = len(fields)
+            elif fields and len(fields) > n_header:
+                if lang == "ja":
+                    return row, (
+                        f"{row} 行目の項目数が {len(fields)} 個で、見出し行の {n_header} 個より多い"
+                    )
+                return row, f"row {row} has {len(fields)} fields, the header has {n_header}"
+    except csv.Error as e:
+        bad = row + 1
+        if lang == "ja":
+            return bad, f'{bad} 行目が CSV として壊れています（閉じていない引用符 " など: {e}）'
+        return bad, f'row {bad} is not valid CSV (e.g. an unclosed quote "): {e}'
+    return None, ""
 
 
 def _read_parquet(
@@ -519,6 +581,11 @@ def _rename(
         renames[c] = target
     targets = list(renames.values())
     dup = sorted({x for x in targets if targets.count(x) > 1})
+    for c in columns:
+        m = re.fullmatch(r"(.*)_duplicated_\d+", c)
+        if m and m.group(1) in columns:
+            dup.append(renames.get(m.group(1), m.group(1)))
+    dup = sorted(set(dup))
     if dup:
         return renames, Issue(
             t.name,
@@ -686,6 +753,11 @@ def load_dataset(
                 )
             )
         lf = lf.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))
+        if encoding is not None:  # CSV: a row with every cell empty (",,,,") carries no data
+            cells = [
+                pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in schema.names()
+            ]
+            lf = lf.filter(~pl.all_horizontal(cells))
         exprs = [parse_expr(c, source_dtype=schema[c.name]) for c in t.columns if c.name in schema]
         exprs += [
             pl.lit(None, dtype=c.dtype).alias(c.name) for c in t.columns if c.name not in schema

@@ -1,0 +1,363 @@
+"""The validation gate: every bad-input fixture exits 2 naming its file, column and rows."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cs_metrics.cli.main import main
+from cs_metrics.data.gx import EXPECTATIONS_DIR, build_suite_dict, suite_json
+from cs_metrics.data.messages import MESSAGES
+from cs_metrics.data.schema import TABLES
+from cs_metrics.data.validate import validate_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+TINY = FIXTURES / "tiny"
+BAD = FIXTURES / "bad"
+
+# case -> (file, column or None, rule, row numbers as in the file, words the message must contain)
+BAD_CASES: dict[str, tuple[str, str | None, str, list[int], list[str]]] = {
+    "missing_column": (
+        "subscriptions.csv",
+        "mrr",
+        "missing_column",
+        [],
+        ["月額", "subscription_id, account_id", '"月額" = "mrr"', "docs/mapping.md"],
+    ),
+    "unparseable_date": ("subscriptions.csv", "start_date", "unparseable", [3], ["2024/13/01"]),
+    "negative_mrr": ("subscriptions.csv", "mrr", "negative_value", [4], ["-80000"]),
+    "non_numeric_mrr": ("subscriptions.csv", "mrr", "unparseable", [3], ["三万円", "金額"]),
+    "end_before_start": (
+        "subscriptions.csv",
+        "start_date, end_date",
+        "end_before_start",
+        [4],
+        ["2023-01-31"],
+    ),
+    "duplicate_subscription_id": (
+        "subscriptions.csv",
+        "subscription_id",
+        "duplicate_key",
+        [4, 5],
+        ["S003"],
+    ),
+    "duplicate_response_id": (
+        "nps_responses.csv",
+        "response_id",
+        "duplicate_key",
+        [3, 4],
+        ["R002"],
+    ),
+    "unknown_account": ("usage_weekly.csv", "account_id", "unknown_account", [6], ["A999"]),
+    "nps_score_out_of_range": ("nps_responses.csv", "score", "out_of_range", [3], ["0..10"]),
+    "empty_file": ("touchpoints.csv", None, "empty_file", [], []),
+    "header_only": ("nps_responses.csv", None, "no_rows", [], []),
+    "undecodable_bytes": ("subscriptions.csv", "product", "undecodable", [3], ["CP932"]),
+    "csv_and_parquet": ("accounts.csv", None, "duplicate_table", [], ["accounts.parquet"]),
+    "missing_accounts_file": ("accounts.csv", None, "file_missing", [], ["accounts.parquet"]),
+    "empty_required_value": ("touchpoints.csv", "kind", "required_value", [3], []),
+    "duplicate_usage_week": (
+        "usage_weekly.csv",
+        "account_id, week_start",
+        "duplicate_key",
+        [3, 6],
+        ["2024-06-10"],
+    ),
+    "session_out_of_range": (
+        "onboarding_sessions.csv",
+        "session_no",
+        "out_of_range",
+        [5],
+        ["1..12"],
+    ),
+    "onboarding_status_unknown": (
+        "onboarding_sessions.csv",
+        "status",
+        "not_in_set",
+        [4],
+        ["pending", "done"],
+    ),
+    "outcome_rate_out_of_range": (
+        "usage_weekly.csv",
+        "outcome_rate",
+        "out_of_range",
+        [3],
+        ["0..1"],
+    ),
+    "malformed_csv": ("cs_costs.csv", None, "malformed_csv", [4], []),
+}
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str]:
+    rc = main(["validate", *map(str, args)])
+    out = capsys.readouterr()
+    return rc, out.out + out.err
+
+
+def test_every_bad_fixture_has_a_case():
+    folders = {p.name for p in BAD.iterdir() if p.is_dir()}
+    assert folders == set(BAD_CASES)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_fixture_exits_2_naming_file_column_rows(case, capsys):
+    file, column, rule, rows, words = BAD_CASES[case]
+    rc, out = run_cli(capsys, BAD / case)
+    assert rc == 2, out
+    assert "Traceback" not in out
+    assert file in out
+    if column:
+        assert f"列: {column}" in out, out
+    assert f"ルール: {rule}" in out
+    for r in rows:
+        assert f" {r}: " in out, (r, out)
+    for w in words:
+        assert w in out, (w, out)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_fixture_json_report(case, capsys):
+    file, column, rule, rows, _ = BAD_CASES[case]
+    rc, out = run_cli(capsys, BAD / case, "--format", "json", "--lang", "en")
+    assert rc == 2
+    report = json.loads(out)
+    assert report["ok"] is False and report["n_errors"] == len(report["errors"]) >= 1
+    mine = [e for e in report["errors"] if e["rule"] == rule]
+    assert len(mine) == 1, report["errors"]
+    err = mine[0]
+    assert file in err["file"]
+    assert err["column"] == column
+    assert [x["row"] for x in err["examples"]] == rows
+    if rows:
+        assert err["n_rows"] == len(rows)
+    # only the one defect of the case is an error
+    assert len(report["errors"]) == 1, report["errors"]
+
+
+def test_missing_folder_exits_2(capsys, tmp_path):
+    rc, out = run_cli(capsys, tmp_path / "no_such_folder")
+    assert rc == 2
+    assert "no_such_folder" in out and "見つかりません" in out and "Traceback" not in out
+    rc, out = run_cli(capsys, tmp_path / "no_such_folder", "--lang", "en")
+    assert "data folder not found" in out
+
+
+def test_clean_tiny_dataset_exits_0(capsys):
+    rc, out = run_cli(capsys, TINY)
+    assert rc == 0, out
+    assert "問題はありません" in out
+    assert "accounts.csv" in out and "utf-8" in out  # the files read, with their encodings
+
+
+def test_lang_en_switches_labels_and_messages(capsys):
+    rc, out = run_cli(capsys, BAD / "negative_mrr", "--lang", "en")
+    assert rc == 2
+    assert "Errors: 1" in out and "column: mrr" in out and "rule: negative_value" in out
+    assert "negative value" in out and "負の値" not in out
+    rc, out = run_cli(capsys, BAD / "negative_mrr")
+    assert "エラー: 1 件" in out and "負の値" in out
+
+
+def test_json_structure_is_stable(capsys):
+    rc, out = run_cli(capsys, BAD / "negative_mrr", "--format", "json")
+    report = json.loads(out)
+    assert list(report) == [
+        "schema_version",
+        "path",
+        "ok",
+        "lang",
+        "n_errors",
+        "n_warnings",
+        "errors",
+        "warnings",
+        "sources",
+        "encodings",
+    ]
+    assert report["schema_version"] == 1 and report["lang"] == "ja"
+    err = report["errors"][0]
+    assert list(err) == [
+        "table",
+        "file",
+        "column",
+        "rule",
+        "severity",
+        "message",
+        "n_rows",
+        "examples",
+    ]
+    assert err["examples"] == [{"row": 4, "value": "-80000"}]
+    src = {s["table"]: s for s in report["sources"]}
+    assert src["subscriptions"]["rows"] == 4 and src["subscriptions"]["encoding"] == "utf-8"
+    assert set(src["accounts"]) == {
+        "table",
+        "file",
+        "format",
+        "encoding",
+        "rows",
+        "renamed",
+        "sha256",
+    }
+
+
+def test_file_level_json_has_no_sources(capsys):
+    rc, out = run_cli(capsys, BAD / "empty_file", "--format", "json")
+    report = json.loads(out)
+    assert rc == 2 and report["sources"] == [] and report["errors"][0]["rule"] == "empty_file"
+
+
+def test_warnings_exit_0(capsys, tmp_path):
+    folder = tmp_path / "warn"
+    shutil.copytree(TINY, folder)
+    subs = folder / "subscriptions.csv"
+    subs.write_text(
+        subs.read_text("utf-8").replace(
+            "S004,A003,core,2024-03-01,,50000,pro,JPY", "S004,A003,core,2024-03-01,,50000,pro,USD"
+        ),
+        "utf-8",
+    )
+    costs = folder / "cs_costs.csv"
+    costs.write_text("month,amount\n2024-05-15,1000000\n2024-06-01,1000000\n", "utf-8")
+    acc = folder / "accounts.csv"
+    acc.write_text(
+        acc.read_text("utf-8").replace(
+            "account_id,account_name,industry", "account_id,account_name,industy"
+        ),
+        "utf-8",
+    )
+    rc, out = run_cli(capsys, folder)
+    assert rc == 0, out
+    assert "警告: 3 件" in out
+    assert "currency_mismatch" in out and " 5: USD" in out
+    assert "month_not_first_day" in out and " 2: 2024-05-15" in out
+    assert "column_ignored" in out and "industy" in out
+
+
+def test_multiple_problems_reported_together(capsys, tmp_path):
+    folder = tmp_path / "many"
+    shutil.copytree(TINY, folder)
+    (folder / "touchpoints.csv").write_bytes(b"")
+    (folder / "cs_costs.csv").write_text("month\n2024-05-01\n", "utf-8")
+    rc, out = run_cli(capsys, folder, "--format", "json")
+    rules = sorted(e["rule"] for e in json.loads(out)["errors"])
+    assert rc == 2 and rules == ["empty_file", "missing_column"]
+
+
+def test_mrr_parse_accepts_japanese_amounts_and_rejects_nan(capsys, tmp_path):
+    folder = tmp_path / "amounts"
+    shutil.copytree(TINY, folder)
+    (folder / "subscriptions.csv").write_text(
+        "subscription_id,account_id,product,start_date,end_date,mrr\n"
+        'S001,A001,core,2024/1/1,,"¥1,200,000"\n'
+        'S002,A001,core,2024/1/1,,"１，０００円"\n'
+        "S003,A002,core,2024/1/1,,nan\n",
+        "utf-8",
+    )
+    rc, out = run_cli(capsys, folder, "--format", "json", "--lang", "en")
+    errs = json.loads(out)["errors"]
+    assert rc == 2 and [(e["rule"], e["examples"]) for e in errs] == [
+        ("unparseable", [{"row": 4, "value": "nan"}])
+    ]
+
+
+def test_unparseable_value_reported_once_not_also_as_empty(tmp_path):
+    folder = tmp_path / "once"
+    shutil.copytree(BAD / "unparseable_date", folder)
+    report = validate_dataset(folder)
+    assert [(i.rule, i.column) for i in report.errors] == [("unparseable", "start_date")]
+
+
+def test_session_range_follows_config(capsys, tmp_path):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text("[onboarding]\nsessions = 2\n", "utf-8")
+    rc, out = run_cli(capsys, TINY, "--config", cfg, "--lang", "en")
+    assert rc == 2 and "outside 1..2" in out and " 4: 3" in out
+
+
+def test_unexpected_failure_is_not_a_traceback(capsys, monkeypatch):
+    import cs_metrics.data.validate as v
+
+    def boom(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(v, "cross_table_issues", boom)
+    monkeypatch.delenv("CS_METRICS_DEBUG", raising=False)
+    rc, out = run_cli(capsys, TINY)
+    assert rc == 2 and "RuntimeError: boom" in out and "Traceback" not in out
+
+
+def test_subprocess_exit_codes():
+    exe = ROOT / ".venv" / "bin" / "cs-metrics"
+    if not exe.exists():
+        exe = Path(sys.executable).with_name("cs-metrics")
+    bad = subprocess.run(
+        [str(exe), "validate", str(BAD / "duplicate_subscription_id")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2, bad.stderr
+    assert "subscriptions.csv" in bad.stdout and "subscription_id" in bad.stdout
+    assert "Traceback" not in bad.stdout + bad.stderr
+    # GX's progress bars and warnings stay quiet
+    assert bad.stderr.strip() == ""
+
+
+# ---- the GX suites ----------------------------------------------------------------------
+
+
+def test_expectation_suites_are_in_sync_with_the_schema():
+    for name in TABLES:
+        path = EXPECTATIONS_DIR / f"{name}.json"
+        assert path.is_file(), f"missing {path}: run scripts/make_expectations.py"
+        assert path.read_text("utf-8") == suite_json(name), (
+            f"{path} is out of date: run .venv/bin/python scripts/make_expectations.py"
+        )
+
+
+def test_suites_are_valid_gx_suites():
+    from cs_metrics.data.gx import _gx
+
+    gx = _gx()["gx"]
+    for name in TABLES:
+        suite = gx.ExpectationSuite(**build_suite_dict(name))
+        assert len(suite.expectations) == len(build_suite_dict(name)["expectations"])
+
+
+def test_suite_rules_have_messages():
+    for name in TABLES:
+        for e in build_suite_dict(name)["expectations"]:
+            rule = e["meta"]["rule"]
+            assert set(MESSAGES[rule]) == {"ja", "en"}
+
+
+def test_gx_runs_on_a_parquet_dataset(tmp_path):
+    folder = tmp_path / "pq"
+    shutil.copytree(TINY, folder)
+    df = pl.read_csv(folder / "nps_responses.csv", infer_schema=False).with_columns(
+        pl.col("score").cast(pl.Int64).replace(4, 12)
+    )
+    (folder / "nps_responses.csv").unlink()
+    df.write_parquet(folder / "nps_responses.parquet")
+    report = validate_dataset(folder)
+    [err] = report.errors
+    # Parquet has no header row: its first row is row 1
+    assert (err.file, err.rule, err.examples) == (
+        "nps_responses.parquet",
+        "out_of_range",
+        [(2, "12")],
+    )
+
+
+def test_sample_data_validates_if_present(capsys):
+    sample = ROOT / "data" / "sample"
+    if not (sample / "accounts.csv").exists() and not (sample / "accounts.parquet").exists():
+        pytest.skip("data/sample not generated yet")
+    rc, out = run_cli(capsys, sample)
+    assert rc == 0, out
