@@ -381,3 +381,26 @@ def test_case_insensitive_file_names_and_other_formats_hint(tmp_path):
     [issue] = e.value.issues
     assert issue.rule == "file_missing" and issue.table == "subscriptions"
     assert "subscriptions.xlsx is not a supported format" in issue.message
+
+
+def test_excel_variants_tab_utf16_trailing_empty_columns(tmp_path):
+    tsv = ACCOUNTS.replace(",", "\t")
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / "accounts.csv").write_bytes(tsv.encode("utf-16"))  # Excel "Unicode text"
+    subs = "\n".join(line + ",," for line in SUBSCRIPTIONS.strip().split("\n")) + "\n"
+    (folder / "subscriptions.csv").write_bytes(subs.encode("cp932"))
+    ds = load_dataset(folder)
+    assert ds.encodings() == {"accounts": "utf-16", "subscriptions": "cp932"}
+    assert ds.accounts.collect()["account_name"].to_list() == ["株式会社あおば", "みどり医療法人"]
+    assert ds.subscriptions.collect()["mrr"].to_list() == [100000.0, 80000.0]
+    assert ds.warnings == []
+
+
+def test_excel_workbook_saved_as_csv_is_named(tmp_path):
+    folder = write(tmp_path / "xl", {"subscriptions.csv": SUBSCRIPTIONS})
+    (folder / "accounts.csv").write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(64))
+    with pytest.raises(DataError) as e:
+        load_dataset(folder)
+    [issue] = e.value.issues
+    assert issue.rule == "not_csv" and "Excel" in issue.message

@@ -150,7 +150,7 @@ def _cp932_private_use(text: str) -> int | None:
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode CSV bytes; returns (text, encoding). UTF-8 BOM, UTF-8, then CP932 are tried.
+    """Decode CSV bytes; returns (text, encoding). UTF-8 BOM, UTF-16 BOM, UTF-8, then CP932.
 
     Raises UnicodeDecodeError when none fits: the error of the encoding that read furthest
     (so its ``start`` points at the bad bytes of a file that is mostly CP932, or mostly UTF-8).
@@ -158,6 +158,8 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     """
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" (tab-separated)
+        return data.decode("utf-16"), "utf-16"
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as utf8_error:
@@ -482,18 +484,30 @@ def _read_csv(
             None,
             Issue(t.name, path.name, "empty_file", message("empty_file", lang, file=path.name)),
         )
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return (
+            None,
+            None,
+            Issue(t.name, path.name, "not_csv", message("not_csv", lang, file=path.name)),
+        )
     try:
         text, encoding = decode_bytes(data)
     except UnicodeDecodeError as e:
         return None, None, _undecodable_issue(path, t, data, e, lang)
+    if not text.strip(" \t\r\n\ufeff"):
+        issue = Issue(t.name, path.name, "empty_file", message("empty_file", lang, file=path.name))
+        return None, encoding, issue
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    separator = "\t" if "\t" in first_line and "," not in first_line else ","
     try:
         df = pl.read_csv(
             text.encode("utf-8"),
             infer_schema=False,
             has_header=True,
+            separator=separator,
         )
     except Exception as e:  # polars raises several error types for malformed CSV
-        row, detail = _csv_problem(text, lang)
+        row, detail = _csv_problem(text, lang, separator)
         if row is None:
             detail = str(e).strip().split("\n")[0][:200]
         issue = Issue(
@@ -505,7 +519,21 @@ def _read_csv(
             examples=[(row, _line(text, row))] if row else [],
         )
         return None, encoding, issue
-    return df, encoding, None
+    return _drop_blank_header_columns(df), encoding, None
+
+
+def _drop_blank_header_columns(df: pl.DataFrame) -> pl.DataFrame:
+    """Drop columns without a header name whose cells are all empty (Excel's trailing ",,")."""
+    names = df.columns
+    blank = [
+        c for c in names if not c.strip() or (re.fullmatch(r"_duplicated_\d+", c) and "" in names)
+    ]
+    empty = [
+        c
+        for c in blank
+        if df.select((pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")).all()).item()
+    ]
+    return df.drop(empty) if empty else df
 
 
 def _line(text: str, row: int) -> str:
@@ -514,9 +542,9 @@ def _line(text: str, row: int) -> str:
     return line if len(line) <= 80 else line[:77] + "..."
 
 
-def _csv_problem(text: str, lang: str) -> tuple[int | None, str]:
+def _csv_problem(text: str, lang: str, separator: str = ",") -> tuple[int | None, str]:
     """The first structural problem of a CSV text: (row as in the file, description)."""
-    reader = csv.reader(io.StringIO(text), strict=True)
+    reader = csv.reader(io.StringIO(text), strict=True, delimiter=separator)
     n_header = None
     row = 0
     try:

@@ -48,6 +48,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{file}: bytes in row {row}{col_text} are neither UTF-8 nor CP932 (Shift_JIS) "
         "(looks like {guess}); save the file again as CSV UTF-8 or CSV from Excel",
     },
+    "not_csv": {
+        "ja": "{file} は Excel ブック（xlsx/xls）で CSV ではありません。Excel で「CSV UTF-8」"
+        "または「CSV」として保存してください",
+        "en": "{file} is an Excel workbook (xlsx/xls), not CSV: save it as CSV UTF-8 or CSV "
+        "from Excel",
+    },
     "malformed_csv": {
         "ja": "{file} は CSV として読めません: {detail}",
         "en": "{file} is not a readable CSV: {detail}",
