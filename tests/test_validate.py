@@ -361,3 +361,9 @@ def test_sample_data_validates_if_present(capsys):
         pytest.skip("data/sample not generated yet")
     rc, out = run_cli(capsys, sample)
     assert rc == 0, out
+
+
+def test_every_rule_is_documented():
+    doc = (ROOT / "docs" / "mapping.md").read_text("utf-8")
+    for rule in [*MESSAGES, "check_failed"]:
+        assert f"| `{rule}` |" in doc, f"rule {rule} is missing from docs/mapping.md"
