@@ -831,13 +831,17 @@ def parse_issues(ds: Dataset, required_values: bool = True) -> list[Issue]:
     for name, raw in ds.raw.items():
         t = TABLES[name]
         schema = raw.collect_schema()
-        parsed = ds.frames[name]
         for c in t.columns:
             if c.name not in schema:
                 continue
             if c.kind in ("date", "money", "number", "int"):
-                joined = raw.select(ROW, pl.col(c.name).cast(pl.String).alias("__raw")).join(
-                    parsed.select(ROW, pl.col(c.name).alias("__parsed")), on=ROW, how="left"
+                # frames[name] is row-aligned with raw[name] (same rows, same order)
+                joined = pl.concat(
+                    [
+                        raw.select(ROW, pl.col(c.name).cast(pl.String).alias("__raw")),
+                        ds.frames[name].select(pl.col(c.name).alias("__parsed")),
+                    ],
+                    how="horizontal",
                 )
                 bad = joined.filter(
                     pl.col("__raw").str.strip_chars().str.len_chars().gt(0)

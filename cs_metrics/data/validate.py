@@ -147,6 +147,11 @@ def validate_dataset(
             return ValidationReport(str(path), list(e.issues), None, lang_of(cfg))
     from cs_metrics.data.gx import run_suites
 
+    # Parse every table once: the checks below and the metrics then read materialised frames.
+    names = list(ds.frames)
+    ds.frames = dict(
+        zip(names, (df.lazy() for df in pl.collect_all(ds.frames.values())), strict=True)
+    )
     issues = parse_issues(ds, required_values=False)
     issues += run_suites(ds, expectations)
     issues += cross_table_issues(ds)
