@@ -404,3 +404,34 @@ def test_excel_workbook_saved_as_csv_is_named(tmp_path):
         load_dataset(folder)
     [issue] = e.value.issues
     assert issue.rule == "not_csv" and "Excel" in issue.message
+
+
+def test_only_empty_rows_is_no_rows_and_nested_parquet_is_named(tmp_path):
+    folder = tmp_path / "e"
+    shutil.copytree(TINY, folder)
+    (folder / "cs_costs.csv").write_text("month,amount\n,\n , \n", "utf-8")
+    (folder / "nps_responses.csv").unlink()
+    pl.DataFrame(
+        {
+            "response_id": ["R1"],
+            "account_id": ["A001"],
+            "responded_on": ["2024-01-01"],
+            "score": [[1, 2]],
+        }
+    ).write_parquet(folder / "nps_responses.parquet")
+    with pytest.raises(DataError) as e:
+        load_dataset(folder)
+    assert sorted((i.rule, i.file, i.column) for i in e.value.issues) == [
+        ("column_type", "nps_responses.parquet", "score"),
+        ("no_rows", "cs_costs.csv", None),
+    ]
+
+
+def test_broken_parquet_is_unreadable(tmp_path):
+    folder = tmp_path / "p"
+    shutil.copytree(TINY, folder)
+    (folder / "touchpoints.csv").unlink()
+    (folder / "touchpoints.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(DataError) as e:
+        load_dataset(folder)
+    assert [(i.rule, i.file) for i in e.value.issues] == [("unreadable", "touchpoints.parquet")]

@@ -477,7 +477,17 @@ def _undecodable_issue(
 def _read_csv(
     path: Path, t: Table, lang: str = "ja"
 ) -> tuple[pl.DataFrame | None, str | None, Issue | None]:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        detail = e.strerror or str(e)
+        issue = Issue(
+            t.name,
+            path.name,
+            "unreadable",
+            message("unreadable", lang, file=path.name, detail=detail),
+        )
+        return None, None, issue
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
         return (
             None,
@@ -761,6 +771,32 @@ def load_dataset(
                 )
             )
             continue
+        bad_types = [
+            f"{c.name} ({schema[c.name]})"
+            for c in t.columns
+            if c.name in schema
+            and (schema[c.name].is_nested() or schema[c.name] in (pl.Binary, pl.Object))
+        ]
+        if bad_types:
+            issues.append(
+                Issue(
+                    t.name,
+                    file.name,
+                    "column_type",
+                    message("column_type", lang, file=file.name, columns=", ".join(bad_types)),
+                    column=", ".join(b.split(" (")[0] for b in bad_types),
+                )
+            )
+            continue
+        known = {c.name for c in t.columns}
+        extras = [c for c in schema.names() if c not in known]
+        lf = lf.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))
+        if encoding is not None:  # CSV: a row with every cell empty (",,,,") carries no data
+            cells = [
+                pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in schema.names()
+            ]
+            lf = lf.filter(~pl.all_horizontal(cells))
+            n_rows = None
         if n_rows is None:
             n_rows = lf.select(pl.len()).collect().item()
             if n_rows == 0:
@@ -768,8 +804,6 @@ def load_dataset(
                     Issue(t.name, file.name, "no_rows", message("no_rows", lang, file=file.name))
                 )
                 continue
-        known = {c.name for c in t.columns}
-        extras = [c for c in schema.names() if c not in known]
         if extras and not t.extra_numeric:
             warnings.append(
                 Issue(
@@ -780,12 +814,6 @@ def load_dataset(
                     severity="warning",
                 )
             )
-        lf = lf.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))
-        if encoding is not None:  # CSV: a row with every cell empty (",,,,") carries no data
-            cells = [
-                pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in schema.names()
-            ]
-            lf = lf.filter(~pl.all_horizontal(cells))
         exprs = [parse_expr(c, source_dtype=schema[c.name]) for c in t.columns if c.name in schema]
         exprs += [
             pl.lit(None, dtype=c.dtype).alias(c.name) for c in t.columns if c.name not in schema

@@ -59,8 +59,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{file} is not a readable CSV: {detail}",
     },
     "unreadable": {
-        "ja": "{file} は Parquet として読めません: {detail}",
-        "en": "{file}: not a readable Parquet file: {detail}",
+        "ja": "{file} を読めません（壊れた Parquet、または読み取り権限がない）: {detail}",
+        "en": "{file} cannot be read (a broken Parquet file, or no permission): {detail}",
+    },
+    "column_type": {
+        "ja": "{file}: 列の型を値として読めません（リスト・構造体・バイナリ）: {columns}",
+        "en": "{file}: columns of a type that cannot be read as values (list, struct, binary): "
+        "{columns}",
     },
     "duplicate_column": {
         "ja": "{file}: 列名の変換（マッピング）後に同じ列が2回あります: {columns}",
