@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from cs_metrics.cli.main import main
 from cs_metrics.data.issues import DataError
 from cs_metrics.data.load import decode_bytes, load_dataset, salesforce_id_expr
+from cs_metrics.data.validate import validate_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -435,3 +436,28 @@ def test_broken_parquet_is_unreadable(tmp_path):
     with pytest.raises(DataError) as e:
         load_dataset(folder)
     assert [(i.rule, i.file) for i in e.value.issues] == [("unreadable", "touchpoints.parquet")]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=10**12),
+    st.sampled_from(["{n}", "{n:,}", "¥{n:,}", "￥{n:,}", "{n:,}円", "\\{n:,}", " {n:,} "]),
+    st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 12, 31)),
+    st.sampled_from(
+        ["{d:%Y-%m-%d}", "{d:%Y/%m/%d}", "{d.year}/{d.month}/{d.day}", "{d:%Y/%m/%d} 0:00"]
+    ),
+)
+def test_amount_and_date_formats_parse(n, amount_fmt, d, date_fmt):
+    from cs_metrics.data.load import parse_expr
+
+    df = pl.DataFrame({"m": [amount_fmt.format(n=n)], "d": [date_fmt.format(d=d)]})
+    out = df.select(parse_expr("m", "money"), parse_expr("d", "date"))
+    assert out.row(0) == (float(n), d)
+
+
+def test_row_numbers_count_records_like_excel(tmp_path):
+    accounts = 'account_id,account_name\nA001,"two\nlines"\nA002,\n'
+    folder = write(tmp_path / "n", {"accounts.csv": accounts, "subscriptions.csv": SUBSCRIPTIONS})
+    report = validate_dataset(folder)
+    [err] = report.errors
+    assert (err.rule, err.column, err.examples) == ("required_value", "account_name", [(3, None)])
