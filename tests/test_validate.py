@@ -367,3 +367,41 @@ def test_every_rule_is_documented():
     doc = (ROOT / "docs" / "mapping.md").read_text("utf-8")
     for rule in [*MESSAGES, "check_failed"]:
         assert f"| `{rule}` |" in doc, f"rule {rule} is missing from docs/mapping.md"
+
+
+def test_gx_failures_come_in_suite_order(tmp_path):
+    folder = tmp_path / "order"
+    shutil.copytree(TINY, folder)
+    (folder / "subscriptions.csv").write_text(
+        "subscription_id,account_id,product,start_date,end_date,mrr\n"
+        "S001,A001,core,2024-01-01,,-1\n"
+        "S001,A001,,2024-01-01,,5\n",
+        "utf-8",
+    )
+    rules = [(i.rule, i.column) for i in validate_dataset(folder).errors]
+    assert rules == [
+        ("required_value", "product"),
+        ("duplicate_key", "subscription_id"),
+        ("negative_value", "mrr"),
+    ]
+
+
+def test_custom_suite_with_warning_severity(tmp_path):
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    for name in TABLES:
+        (suites / f"{name}.json").write_text(suite_json(name), "utf-8")
+    d = build_suite_dict("accounts")
+    d["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "industry", "value_set": ["金融", "医療"]},
+            "meta": {"rule": "not_in_set"},
+            "severity": "warning",
+        }
+    )
+    (suites / "accounts.json").write_text(json.dumps(d, ensure_ascii=False), "utf-8")
+    report = validate_dataset(TINY, expectations=suites)
+    assert report.ok
+    [w] = report.warnings
+    assert (w.rule, w.column, w.examples) == ("not_in_set", "industry", [(4, "小売")])
