@@ -1,0 +1,513 @@
+"""Deterministic sample data shaped like the team in the policy slides (SPEC §2, all 8 tables).
+
+About 150 Japanese B2B accounts over 40 months ending 2026-09, five CSMs, industries including
+金融 and 医療, a base plan (Standard/Pro tiers) with add-on products (so cross-sell happens),
+monthly and annual contracts (annual terms are one line per 12-month term, so renewals show as
+end dates), upsell (tier changes), contraction, a product swap or two, a few reactivations,
+free trial lines, 2-year churn near 21% with ~74% of reasons 施策終了・中止, a few 解約予定
+notices, weekly usage that declines before churn, touchpoints, NPS, 12-session onboarding, CS
+costs and acquisition costs.
+
+The generator is a plain loop over accounts (it is a data *generator*, not a metric): clarity
+first. Everything comes from ``numpy.random.default_rng(seed)`` and rows are written sorted with
+fixed formatting, so the same arguments give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from cs_metrics.periods import add_months, month_to_index, parse_month
+
+CSMS = ["鈴木", "嘉生", "糸谷", "大本", "津田"]
+INDUSTRIES = ["金融", "医療", "小売", "製造", "IT・通信", "教育", "不動産", "人材"]
+INDUSTRY_WEIGHTS = [0.12, 0.10, 0.16, 0.16, 0.18, 0.10, 0.08, 0.10]
+BASE = "配信基本プラン"
+ADDONS = {"分析オプション": 20_000, "録画オプション": 10_000, "API連携": 30_000}
+TIER_MRR = {"Standard": [50_000, 80_000, 120_000], "Pro": [150_000, 200_000, 300_000]}
+
+NAME_HEAD = [
+    "東京",
+    "大和",
+    "さくら",
+    "みらい",
+    "日本",
+    "青葉",
+    "北斗",
+    "中央",
+    "あおい",
+    "ひかり",
+    "富士",
+    "光和",
+    "新星",
+    "湘南",
+    "瀬戸内",
+    "関西",
+    "北海",
+    "九州",
+    "明和",
+    "常盤",
+]
+NAME_TAIL = [
+    "商事",
+    "ホールディングス",
+    "テクノロジー",
+    "メディカル",
+    "銀行",
+    "証券",
+    "製作所",
+    "システムズ",
+    "エデュケーション",
+    "不動産",
+    "キャリア",
+    "物産",
+    "ソリューションズ",
+    "クリニック",
+    "リテール",
+    "工業",
+    "コミュニケーションズ",
+    "ネットワークス",
+]
+
+REASONS_CAMPAIGN = [
+    "施策終了のため",
+    "イベント施策の中止",
+    "キャンペーン終了に伴い解約",
+    "施策中止（予算の組み替え）",
+    "施策終了・中止",
+    "ウェビナー施策の終了",
+]
+REASONS_OTHER = [
+    "予算削減のため",
+    "競合他社サービスへ乗り換え",
+    "担当者異動により利用継続困難",
+    "機能不足（録画編集が必要）",
+    "利用率が上がらず活用できず",
+]
+NPS_COMMENTS = {
+    "promoter": [
+        "サポートが手厚く助かっています",
+        "配信が安定していて満足",
+        "事例共有が参考になる",
+    ],
+    "passive": ["おおむね満足", "もう少し分析機能が欲しい", "特に不満はない"],
+    "detractor": ["操作が難しい", "費用に見合う成果が出ていない", "問い合わせの返答が遅い"],
+}
+
+
+@dataclass
+class _Tables:
+    accounts: list[dict] = field(default_factory=list)
+    subscriptions: list[dict] = field(default_factory=list)
+    cancellations: list[dict] = field(default_factory=list)
+    usage_weekly: list[dict] = field(default_factory=list)
+    touchpoints: list[dict] = field(default_factory=list)
+    nps_responses: list[dict] = field(default_factory=list)
+    onboarding_sessions: list[dict] = field(default_factory=list)
+    cs_costs: list[dict] = field(default_factory=list)
+
+
+def _month_last(d: dt.date) -> dt.date:
+    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
+
+
+def _plus_months(d: dt.date, n: int) -> dt.date:
+    """Same day n months later (clamped to the month's length)."""
+    first = add_months(d.replace(day=1), n)
+    return first.replace(day=min(d.day, calendar.monthrange(first.year, first.month)[1]))
+
+
+def _first_of(idx: int) -> dt.date:
+    return dt.date(idx // 12, idx % 12 + 1, 1)
+
+
+def generate_tables(
+    seed: int = 24, accounts: int = 150, months: int = 40, end: str = "2026-09"
+) -> dict[str, pl.DataFrame]:
+    """Generate all 8 tables in memory (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    end_m = parse_month(end)
+    e_idx = month_to_index(end_m)
+    s_idx = e_idx - months + 1
+    end_day = _month_last(end_m)
+    t = _Tables()
+    sub_no = 0
+
+    def add_line(acc, product, plan, start, stop, mrr, interval):
+        nonlocal sub_no
+        sub_no += 1
+        t.subscriptions.append(
+            {
+                "subscription_id": f"SUB-{sub_no:05d}",
+                "account_id": acc,
+                "product": product,
+                "plan": plan,
+                "start_date": start,
+                "end_date": stop,
+                "mrr": int(mrr),
+                "billing_interval_months": interval,
+            }
+        )
+
+    used_names: set[str] = set()
+    n_churn_rows = 0
+    for i in range(accounts):
+        acc = f"ACC-{i + 1:04d}"
+        while True:
+            name = f"株式会社{rng.choice(NAME_HEAD)}{rng.choice(NAME_TAIL)}"
+            if name not in used_names:
+                break
+            name = f"{name}{len(used_names) % 9 + 1}"
+            if name not in used_names:
+                break
+        used_names.add(name)
+        industry = str(rng.choice(INDUSTRIES, p=INDUSTRY_WEIGHTS))
+        csm = CSMS[i % len(CSMS)]
+        health = float(rng.normal())  # latent engagement: drives usage, NPS, churn
+        # acquisition: an early wave, then steady monthly sales
+        if rng.random() < 0.35:
+            acq = s_idx + int(rng.integers(0, 6))
+        else:
+            acq = s_idx + int(rng.integers(0, months - 1))
+        start = _first_of(acq).replace(day=int(rng.choice([1, 1, 1, 5, 10, 15, 20])))
+        annual = rng.random() < 0.55
+        tier = "Pro" if rng.random() < 0.25 else "Standard"
+        mrr = int(rng.choice(TIER_MRR[tier]))
+        acq_cost = None if rng.random() < 0.1 else int(rng.integers(30, 121)) * 10_000
+        t.accounts.append(
+            {
+                "account_id": acc,
+                "account_name": name,
+                "industry": industry,
+                "csm": csm,
+                "acquisition_cost": acq_cost,
+            }
+        )
+
+        # --- lifetime of the first spell (months) ---
+        risk = 1.0 * np.exp(-0.7 * health) * (1.5 if industry in ("小売", "教育") else 1.0)
+        if annual:
+            life = None
+            for k in range(1, 10):
+                if rng.random() < min(0.9, 0.088 * risk):
+                    life = 12 * k
+                    break
+        else:
+            h = min(0.5, 0.0075 * risk)
+            life = int(rng.geometric(h))
+        churn_idx = acq + life if life is not None else None  # first inactive month
+        if churn_idx is not None and churn_idx > e_idx:
+            churn_idx = None
+        last_active = (churn_idx - 1) if churn_idx is not None else None
+
+        # --- base plan lines: annual terms, or one open monthly line; one tier change ---
+        change_at = None
+        if rng.random() < 0.30:
+            span = (last_active if last_active is not None else e_idx) - acq
+            if span >= 4:
+                change_at = acq + int(rng.integers(2, span))
+        new_tier = tier
+        new_mrr = mrr
+        if change_at is not None:
+            if tier == "Standard" or rng.random() < 0.6:
+                new_tier = "Pro"
+                new_mrr = int(rng.choice(TIER_MRR["Pro"]))
+            else:
+                new_tier = "Standard"
+                new_mrr = int(rng.choice(TIER_MRR["Standard"]))
+            if new_mrr == mrr:
+                new_mrr = mrr + 30_000
+        stop_day = _month_last(_first_of(last_active)) if last_active is not None else None
+        if annual:
+            term_start = start
+            cur_tier, cur_mrr = tier, mrr
+            while True:
+                term_end = _plus_months(term_start, 12) - dt.timedelta(days=1)
+                if change_at is not None and month_to_index(
+                    term_start
+                ) <= change_at <= month_to_index(term_end):
+                    # mid-term tier change: end this line at the month end, start the new tier
+                    cut = _month_last(_first_of(change_at - 1))
+                    if cut >= term_start:
+                        add_line(acc, BASE, cur_tier, term_start, cut, cur_mrr, 12)
+                    cur_tier, cur_mrr = new_tier, new_mrr
+                    term_start = cut + dt.timedelta(days=1)
+                    change_at = None
+                    continue
+                if stop_day is not None and term_end >= stop_day:
+                    add_line(
+                        acc,
+                        BASE,
+                        cur_tier,
+                        term_start,
+                        stop_day if stop_day < term_end else term_end,
+                        cur_mrr,
+                        12,
+                    )
+                    break
+                add_line(acc, BASE, cur_tier, term_start, term_end, cur_mrr, 12)
+                if term_end >= end_day:
+                    break
+                term_start = term_end + dt.timedelta(days=1)
+        else:
+            if change_at is not None:
+                cut = _month_last(_first_of(change_at - 1))
+                add_line(acc, BASE, tier, start, cut, mrr, 1)
+                add_line(acc, BASE, new_tier, cut + dt.timedelta(days=1), stop_day, new_mrr, 1)
+            else:
+                add_line(acc, BASE, tier, start, stop_day, mrr, 1)
+
+        # --- add-ons: cross-sell during the life; some dropped (contraction) or swapped ---
+        life_end = last_active if last_active is not None else e_idx
+        for product, price in ADDONS.items():
+            if rng.random() < 0.28 + 0.1 * (health > 0.5) and life_end - acq >= 3:
+                a0 = acq + int(rng.integers(1, life_end - acq))
+                a_start = _first_of(a0).replace(day=int(rng.choice([1, 10, 20])))
+                a_stop = stop_day
+                if rng.random() < 0.2 and life_end - a0 >= 3:
+                    drop = a0 + int(rng.integers(1, life_end - a0))
+                    a_stop = _month_last(_first_of(drop))
+                    if product == "録画オプション" and rng.random() < 0.5:
+                        # swap: recording replaced by API integration the next month
+                        add_line(
+                            acc,
+                            "API連携",
+                            None,
+                            a_stop + dt.timedelta(days=1),
+                            stop_day,
+                            ADDONS["API連携"],
+                            1,
+                        )
+                add_line(acc, product, None, a_start, a_stop, price, 1)
+        if rng.random() < 0.02:
+            add_line(acc, "トライアル", None, start, None, 0, 1)  # free line: never makes active
+
+        # --- reactivation: a few churned accounts come back on a monthly plan ---
+        back = None
+        if churn_idx is not None and rng.random() < 0.22:
+            back = churn_idx + int(rng.integers(3, 10))
+            if back <= e_idx - 1:
+                add_line(acc, BASE, "Standard", _first_of(back), None, TIER_MRR["Standard"][0], 1)
+            else:
+                back = None
+
+        # --- cancellations: one row per churn, a few unrecorded; 解約予定 notices ---
+        if churn_idx is not None and rng.random() < 0.95:
+            when = stop_day - dt.timedelta(days=int(rng.integers(7, 75)))
+            # a low-discrepancy split keeps the campaign share at ~74% even for few events
+            n_churn_rows += 1
+            campaign = int(n_churn_rows * 0.79) > int((n_churn_rows - 1) * 0.79)
+            reason = str(rng.choice(REASONS_CAMPAIGN if campaign else REASONS_OTHER))
+            t.cancellations.append(
+                {
+                    "account_id": acc,
+                    "cancelled_on": when,
+                    "reason": reason,
+                    "note": "更新時に解約" if annual else "",
+                }
+            )
+        active_at_end = (churn_idx is None) or (back is not None)
+        if active_at_end and annual and churn_idx is None and rng.random() < 0.04:
+            t.cancellations.append(
+                {
+                    "account_id": acc,
+                    "cancelled_on": end_day - dt.timedelta(days=int(rng.integers(3, 40))),
+                    "reason": "施策終了のため次回更新なし",
+                    "note": "解約予定",
+                }
+            )
+
+        # --- weekly usage while active; declines in the 12 weeks before churn ---
+        active_until = _month_last(_first_of(last_active)) if last_active is not None else end_day
+        spells = [(start, active_until)]
+        if back is not None:
+            spells.append((_first_of(back), end_day))
+        size = mrr / 100_000
+        silent = rng.random() < 0.06 and churn_idx is None  # active but not logging in lately
+        for s0, s1 in spells:
+            wk = s0 - dt.timedelta(days=s0.weekday())
+            while wk <= s1:
+                weeks_left = (
+                    (active_until - wk).days / 7
+                    if churn_idx is not None and s1 == active_until
+                    else 99
+                )
+                decline = min(1.0, max(0.1, weeks_left / 12)) if weeks_left < 12 else 1.0
+                lam = max(0.2, (6 + 3 * health) * (0.7 + 0.6 * size)) * decline
+                logins = int(rng.poisson(lam))
+                if silent and (end_day - wk).days < 80:
+                    logins = 0
+                deliveries = int(rng.poisson(max(0.1, (2 + health) * decline)))
+                rate = float(np.clip(rng.beta(2 + max(health, -1.5) + 1.5, 6), 0, 1)) * decline
+                if wk >= start - dt.timedelta(days=6):
+                    t.usage_weekly.append(
+                        {
+                            "account_id": acc,
+                            "week_start": wk,
+                            "logins": logins,
+                            "deliveries": deliveries,
+                            "outcome_rate": round(rate, 3),
+                        }
+                    )
+                wk += dt.timedelta(days=7)
+
+        # --- touchpoints: QBR each quarter for larger accounts, meetings, email, support ---
+        m = acq
+        while m <= life_end:
+            n = int(rng.poisson(0.9 + 0.4 * (health > 0)))
+            for _ in range(n):
+                day = _first_of(m).replace(day=int(rng.integers(1, 29)))
+                kind = str(
+                    rng.choice(["meeting", "email", "support", "event"], p=[0.35, 0.35, 0.2, 0.1])
+                )
+                t.touchpoints.append(
+                    {"account_id": acc, "occurred_on": day, "kind": kind, "csm": csm}
+                )
+            if (m - acq) % 3 == 2 and mrr >= 80_000:
+                t.touchpoints.append(
+                    {
+                        "account_id": acc,
+                        "occurred_on": _first_of(m).replace(day=25),
+                        "kind": "qbr",
+                        "csm": csm,
+                    }
+                )
+            m += 1
+
+        # --- NPS: relationship survey in January and July; onboarding survey after 3 months ---
+        m = acq
+        while m <= life_end:
+            month = m % 12 + 1
+            if month in (1, 7) and rng.random() < 0.6:
+                for _ in range(int(rng.integers(1, 3))):
+                    score = int(np.clip(round(rng.normal(7.3 + 1.3 * health, 1.6)), 0, 10))
+                    group = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+                    t.nps_responses.append(
+                        {
+                            "account_id": acc,
+                            "responded_on": _first_of(m).replace(day=int(rng.integers(5, 25))),
+                            "score": score,
+                            "survey": "relationship",
+                            "comment": str(rng.choice(NPS_COMMENTS[group])),
+                        }
+                    )
+            if m == acq + 3 and rng.random() < 0.5:
+                score = int(np.clip(round(rng.normal(7.8 + health, 1.5)), 0, 10))
+                group = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+                t.nps_responses.append(
+                    {
+                        "account_id": acc,
+                        "responded_on": _first_of(m).replace(day=12),
+                        "score": score,
+                        "survey": "onboarding",
+                        "comment": str(rng.choice(NPS_COMMENTS[group])),
+                    }
+                )
+            m += 1
+
+        # --- onboarding: 12 weekly sessions per new user; weaker accounts stall ---
+        if acq >= s_idx + 6:
+            for u in range(int(rng.integers(1, 4))):
+                user = f"{acc}-U{u + 1}"
+                reach = 12 if rng.random() < 0.55 + 0.15 * health else int(rng.integers(2, 12))
+                for k in range(1, 13):
+                    held = start + dt.timedelta(days=7 * (k - 1) + int(rng.integers(0, 3)))
+                    if held > end_day:
+                        status, held_on = "scheduled", held
+                    elif k <= reach:
+                        status, held_on = (
+                            ("done", held) if rng.random() < 0.97 else ("missed", held)
+                        )
+                        if status == "missed":
+                            reach += 0
+                    else:
+                        status, held_on = ("cancelled", None) if k > reach + 1 else ("missed", held)
+                    t.onboarding_sessions.append(
+                        {
+                            "account_id": acc,
+                            "user_id": user,
+                            "session_no": k,
+                            "status": status,
+                            "held_on": held_on,
+                        }
+                    )
+
+    for m in range(s_idx, e_idx + 1):
+        t.cs_costs.append(
+            {"month": _first_of(m), "amount": 3_000_000 + int(rng.integers(-20, 21)) * 10_000}
+        )
+
+    frames = {
+        "accounts": pl.DataFrame(t.accounts, schema_overrides={"acquisition_cost": pl.Int64}).sort(
+            "account_id"
+        ),
+        "subscriptions": pl.DataFrame(t.subscriptions).sort("subscription_id"),
+        "cancellations": pl.DataFrame(t.cancellations).sort("account_id", "cancelled_on"),
+        "usage_weekly": pl.DataFrame(t.usage_weekly).sort("account_id", "week_start"),
+        "touchpoints": pl.DataFrame(t.touchpoints).sort("account_id", "occurred_on", "kind"),
+        "nps_responses": pl.DataFrame(t.nps_responses).sort("account_id", "responded_on", "survey"),
+        "onboarding_sessions": pl.DataFrame(t.onboarding_sessions).sort("user_id", "session_no"),
+        "cs_costs": pl.DataFrame(t.cs_costs).sort("month"),
+    }
+    frames["nps_responses"] = (
+        frames["nps_responses"]
+        .with_row_index("n", offset=1)
+        .select(
+            pl.format("NPS-{}", pl.col("n").cast(pl.String).str.zfill(5)).alias("response_id"),
+            pl.exclude("n"),
+        )
+    )
+    return frames
+
+
+def generate_sample(
+    out_dir: str | Path,
+    seed: int = 24,
+    accounts: int = 150,
+    months: int = 40,
+    end: str = "2026-09",
+    force: bool = False,
+) -> dict[str, Path]:
+    """Write the sample as one UTF-8 CSV per table into ``out_dir`` (atomically).
+
+    Refuses to overwrite a non-empty folder that is not a previous sample unless ``force``.
+    """
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()) and not force:
+        if not (out / "accounts.csv").exists() or not (out / "subscriptions.csv").exists():
+            raise FileExistsError(
+                f"{out} is not empty and does not look like a sample: use --force"
+            )
+    frames = generate_tables(seed=seed, accounts=accounts, months=months, end=end)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=out.parent))
+    try:
+        written = {}
+        for name, df in frames.items():
+            path = tmp / f"{name}.csv"
+            df.write_csv(path, float_precision=3, date_format="%Y-%m-%d")
+            written[name] = out / path.name
+        keep = out / "README.md"
+        if keep.exists():
+            shutil.copy2(keep, tmp / "README.md")
+        if out.exists():
+            old = out.with_name(out.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return written
