@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 # Tables whose keys are user-defined: any key is accepted, values are checked by VALIDATORS.
-OPEN_TABLES: set[str] = {"reasons.categories", "slack.members"}
+OPEN_TABLES: set[str] = {"reasons.categories", "slack.members", "health.measures"}
+# Open tables whose entries are merged key by key with the default entry of the same name.
+MERGED_OPEN_TABLES: set[str] = {"health.measures"}
 
 # Extra checks per dotted key: a function returning an error message or None.
 VALIDATORS: dict[str, Callable[[Any], str | None]] = {}
@@ -59,7 +61,14 @@ def _merge(base: dict, user: Mapping, prefix: str) -> None:
         if isinstance(default, dict):
             if not isinstance(value, Mapping):
                 raise ConfigError(f"'{dotted}' must be a table, got {_type_name(value)}")
-            if dotted in OPEN_TABLES:
+            if dotted in MERGED_OPEN_TABLES:
+                merged = {k: dict(v) for k, v in default.items()}
+                for name, entry in value.items():
+                    if not isinstance(entry, Mapping):
+                        raise ConfigError(f"'{dotted}.{name}' must be a table")
+                    merged.setdefault(name, {}).update(entry)
+                base[key] = merged
+            elif dotted in OPEN_TABLES:
                 base[key] = dict(value)
             else:
                 _merge(default, value, dotted + ".")
@@ -123,6 +132,71 @@ VALIDATORS.update(
 )
 
 
+_MEASURE_KEYS = {"source", "weight", "direction", "rule", "thresholds", "missing"}
+
+
+def _measures(v: Any) -> str | None:
+    if not v:
+        return "at least one measure is needed"
+    for name, m in v.items():
+        where = f"measure {name!r}"
+        unknown = set(m) - _MEASURE_KEYS
+        if unknown:
+            return f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_MEASURE_KEYS))}"
+        missing = _MEASURE_KEYS - set(m) - {"thresholds"}
+        if missing:
+            return f"{where}: missing key(s) {', '.join(sorted(missing))}"
+        src = m["source"]
+        if not isinstance(src, str) or not (
+            src == "touchpoints" or src.startswith("usage_weekly.")
+        ):
+            return f"{where}: source must be 'touchpoints' or 'usage_weekly.<column>', got {src!r}"
+        if not isinstance(m["weight"], int | float) or m["weight"] <= 0:
+            return f"{where}: weight must be a number > 0, got {m['weight']!r}"
+        if m["direction"] not in ("higher", "lower"):
+            return f"{where}: direction must be 'higher' or 'lower', got {m['direction']!r}"
+        if m["rule"] not in ("thresholds", "percentile"):
+            return f"{where}: rule must be 'thresholds' or 'percentile', got {m['rule']!r}"
+        th = m.get("thresholds", [])
+        if not isinstance(th, list) or not all(isinstance(x, int | float) for x in th):
+            return f"{where}: thresholds must be a list of numbers"
+        if m["rule"] == "thresholds" and (not th or th != sorted(th) or len(set(th)) != len(th)):
+            return f"{where}: thresholds must be a non-empty, strictly increasing list, got {th}"
+        if m["missing"] not in ("reweight", "zero"):
+            return f"{where}: missing must be 'reweight' or 'zero', got {m['missing']!r}"
+    return None
+
+
+def _segment_row(v: Any) -> str | None:
+    if set(v) != {"green", "yellow", "red"}:
+        return f"needs exactly the bands green, yellow, red; got {', '.join(sorted(v))}"
+    bad = [x for x in v.values() if x not in ("S", "A", "B", "C")]
+    return f"segments must be S, A, B or C; got {bad}" if bad else None
+
+
+VALIDATORS.update(
+    {
+        "health.measures": _measures,
+        "health.usage_window_weeks": _positive,
+        "health.touchpoint_window_days": _positive,
+        "health.band_green": lambda v: None if 0 <= v <= 100 else f"must be within 0..100, got {v}",
+        "health.band_yellow": lambda v: (
+            None if 0 <= v <= 100 else f"must be within 0..100, got {v}"
+        ),
+        "segments.high": _segment_row,
+        "segments.mid": _segment_row,
+        "segments.low": _segment_row,
+        "attributes.mrr_band_edges": lambda v: (
+            None if v == sorted(v) and len(v) == 2 else f"must be two increasing MRR edges, got {v}"
+        ),
+        "risk.no_login_days": _positive,
+        "risk.usage_drop": _fraction,
+        "slack.max_retries": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "slack.timeout_seconds": _positive,
+    }
+)
+
+
 def load_config(path: str | Path | Mapping | None = None) -> dict[str, Any]:
     """Return the configuration: the defaults, with ``path`` (a TOML file or a dict) merged over.
 
@@ -150,6 +224,8 @@ def load_config(path: str | Path | Mapping | None = None) -> dict[str, Any]:
     try:
         _merge(cfg, user, "")
         _check(cfg)
+        if cfg["health"]["band_yellow"] > cfg["health"]["band_green"]:
+            raise ConfigError("'health.band_yellow' must not exceed 'health.band_green'")
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}") from None
     return cfg
