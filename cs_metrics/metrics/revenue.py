@@ -462,3 +462,25 @@ def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame
         )
     )
     return out.collect()
+
+
+def active_accounts(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
+    """Accounts active in month ``as_of`` (MRR > 0 on its last day) with their MRR.
+
+    Returns
+    -------
+    LazyFrame
+        ``account_id, mrr, first_month_idx`` (``first_month_idx`` = first active month ever).
+    """
+    a = as_of_index(as_of)
+    seg = account_segments(ds, as_of)
+    first = (
+        seg.filter(pl.col("mrr") > 0)
+        .group_by(ACCOUNT)
+        .agg(pl.col("idx").min().alias("first_month_idx"))
+    )
+    return (
+        seg.filter((pl.col("idx") <= a) & (pl.col("next_idx") > a) & (pl.col("mrr") > 0))
+        .select(ACCOUNT, "mrr")
+        .join(first, on=ACCOUNT, how="left")
+    )
