@@ -63,6 +63,11 @@ def print_json(obj: Any) -> None:
 def run_guarded(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
     """Run a command; data, config and period errors become a message and exit code 2."""
     lang = getattr(args, "lang", None) or "ja"
+    if not getattr(args, "lang", None) and getattr(args, "config", None):
+        try:
+            lang = load_config(args.config)["general"]["lang"]
+        except ConfigError:
+            pass
     try:
         rc = func(args)
         return int(rc or 0)
@@ -74,6 +79,12 @@ def run_guarded(func: Callable[[argparse.Namespace], int | None], args: argparse
     except (ConfigError, PeriodError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,189 @@
+"""``cs-metrics health|risk|nps|onboarding``: account health, risk signals, NPS, onboarding."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cs_metrics.cli.common import add_data_args, open_validated, print_json
+
+EXAMPLES = {
+    "health": "cs-metrics health --data data/sample --as-of 2026-09 --salesforce-out sf.csv",
+    "risk": "cs-metrics risk --data data/sample --format json",
+    "nps": "cs-metrics nps --data data/sample --window-months 6 --survey relationship",
+    "onboarding": "cs-metrics onboarding --data data/sample",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    helps = {
+        "health": "health score 0-100, band, S/A/B/C segment and why it changed",
+        "risk": "risk and opportunity signals per account, the risk list per CSM",
+        "nps": "NPS with n, the three counts and a 95% adjusted-Wald interval",
+        "onboarding": "12-session onboarding: completion by session, graduation",
+    }
+    for name, text in helps.items():
+        p = sub.add_parser(name, help=text, description=text, epilog=f"example: {EXAMPLES[name]}")
+        add_data_args(p)
+        if name == "health":
+            p.add_argument(
+                "--salesforce-out",
+                metavar="FILE",
+                help="also write a Salesforce Data Loader CSV (UTF-8 with BOM)",
+            )
+        if name == "nps":
+            p.add_argument("--window-months", type=int, help="months ending at as-of (default 12)")
+            p.add_argument("--survey", help="only this survey (e.g. relationship)")
+        p.set_defaults(func=globals()[f"run_{name}"])
+
+
+def _round(v: Any) -> Any:
+    return round(v, 4) if isinstance(v, float) else v
+
+
+def run_health(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from cs_metrics.format import fmt_money, render_table
+    from cs_metrics.metrics.health import health_with_change
+    from cs_metrics.metrics.segments import segment_frame
+
+    ds, cfg, as_of, _ = open_validated(args)
+    h = health_with_change(ds, as_of).join(segment_frame(ds, as_of), on="account_id", how="left")
+    if args.salesforce_out:
+        from cs_metrics.exports import salesforce_health_frame, write_excel_csv
+
+        write_excel_csv(salesforce_health_frame(ds, as_of), args.salesforce_out)
+    if args.format == "json":
+        out = []
+        for r in h.iter_rows(named=True):
+            out.append(
+                {
+                    "account_id": r["account_id"],
+                    "score": r["score"],
+                    "band": r["band"],
+                    "segment": r["segment"],
+                    "mrr": r["mrr"],
+                    "contributions": r["contributions"] or {},
+                    "change": {
+                        "previous": r["previous_score"],
+                        "delta": r["delta"],
+                        "top_movers": r["top_movers"] or [],
+                    },
+                }
+            )
+        print_json(out)
+        return 0
+    ja = cfg["general"]["lang"] == "ja"
+    names = ds.accounts.select("account_id", "account_name").collect()
+    h = h.join(names, on="account_id", how="left").sort("score")
+    rows = []
+    for r in h.iter_rows(named=True):
+        movers = ", ".join(f"{m['measure']} {m['change']:+.1f}" for m in (r["top_movers"] or []))
+        delta = "—" if r["delta"] is None else f"{r['delta']:+.1f}"
+        rows.append(
+            (
+                f"{r['account_id']} {r['account_name'] or ''}",
+                f"{r['score']:5.1f} {r['band']:6s} {r['segment']}  {fmt_money(r['mrr'], cfg['general']['display_unit'])}"
+                f"  {'前月比' if ja else 'vs prev'} {delta} {movers}",
+            )
+        )
+    print(render_table(rows, "ヘルススコア（低い順）" if ja else "Health (lowest first)"))
+    counts = h.group_by("band").agg(pl.len()).sort("band")
+    print(" ".join(f"{b}={n}" for b, n in counts.iter_rows()))
+    return 0
+
+
+def run_risk(args: argparse.Namespace) -> int:
+    from cs_metrics.format import fmt_money
+    from cs_metrics.metrics.risk import risk_list, risk_signals
+
+    ds, cfg, as_of, _ = open_validated(args)
+    res = risk_signals(ds, as_of)
+    if args.format == "json":
+        print_json(
+            {
+                "as_of": as_of.strftime("%Y-%m"),
+                "signals": [
+                    {
+                        k: _round(r[k])
+                        for k in (
+                            "account_id",
+                            "csm",
+                            "rule",
+                            "kind",
+                            "evidence",
+                            "mrr",
+                            "value",
+                            "segment",
+                        )
+                    }
+                    for r in res.signals.iter_rows(named=True)
+                ],
+                "unavailable": res.unavailable,
+            }
+        )
+        return 0
+    unit = cfg["general"]["display_unit"]
+    rl = risk_list(ds, as_of)
+    for (csm,), rows in rl.group_by("csm", maintain_order=True):
+        print(f"■ {csm}: {rows.height}社 / MRR {fmt_money(rows['mrr'].sum(), unit)}")
+        for r in rows.iter_rows(named=True):
+            print(
+                f"  {r['account_id']} {r['account_name'] or ''} [{r['segment']}] "
+                f"{fmt_money(r['mrr'], unit)}: {', '.join(r['rules'])}"
+            )
+            for ev in r["evidence"]:
+                print(f"      - {ev}")
+    for rule, why in res.unavailable.items():
+        print(f"({rule}: unavailable — {why})")
+    return 0
+
+
+def run_nps(args: argparse.Namespace) -> int:
+    from cs_metrics.format import render_table
+    from cs_metrics.metrics.nps import nps
+
+    ds, cfg, as_of, _ = open_validated(args)
+    r = nps(ds, as_of, window_months=args.window_months, survey=args.survey)[0]
+    r = {k: v for k, v in r.items() if k not in ("se_adjusted", "nps_adjusted")}
+    if args.format == "json":
+        print_json(r)
+        return 0
+    ja = cfg["general"]["lang"] == "ja"
+    fmt = lambda v: "—" if v is None else f"{v:+.1f}"
+    rows = [
+        ("期間" if ja else "window", f"{r['window_start']} – {r['window_end']}"),
+        ("NPS", f"{fmt(r['nps'])}  (95%CI {fmt(r['ci_low'])} – {fmt(r['ci_high'])})"),
+        ("回答数" if ja else "responses", str(r["n"])),
+        ("推奨者 (9-10)" if ja else "promoters (9-10)", str(r["promoters"])),
+        ("中立者 (7-8)" if ja else "passives (7-8)", str(r["passives"])),
+        ("批判者 (0-6)" if ja else "detractors (0-6)", str(r["detractors"])),
+    ]
+    print(render_table(rows))
+    return 0
+
+
+def run_onboarding(args: argparse.Namespace) -> int:
+    from cs_metrics.metrics.onboarding import onboarding_summary
+
+    ds, cfg, as_of, _ = open_validated(args)
+    s = onboarding_summary(ds, as_of)
+    if args.format == "json":
+        print_json(s)
+        return 0
+    if not s["available"]:
+        print(s["reason"])
+        return 0
+    ja = cfg["general"]["lang"] == "ja"
+    print(
+        ("オンボーディング: " if ja else "Onboarding: ")
+        + f"{s['users']} users, graduated {s['graduated_users']} "
+        f"({(s['graduation_rate'] or 0) * 100:.1f}%), stalled {s['stalled_users']}"
+    )
+    for p in s["per_session"]:
+        share = p["share_of_users"] or 0
+        print(
+            f"  #{p['session_no']:2d} {'█' * round(share * 30):30s} {p['users_done']:4d} ({share * 100:.0f}%)"
+        )
+    return 0
