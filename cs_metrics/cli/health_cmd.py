@@ -151,7 +151,10 @@ def run_nps(args: argparse.Namespace) -> int:
         print_json(r)
         return 0
     ja = cfg["general"]["lang"] == "ja"
-    fmt = lambda v: "—" if v is None else f"{v:+.1f}"
+
+    def fmt(v: float | None) -> str:
+        return "—" if v is None else f"{v:+.1f}"
+
     rows = [
         ("期間" if ja else "window", f"{r['window_start']} – {r['window_end']}"),
         ("NPS", f"{fmt(r['nps'])}  (95%CI {fmt(r['ci_low'])} – {fmt(r['ci_high'])})"),
