@@ -68,3 +68,37 @@ def sub(sid, account, product, start, end, mrr, **extra) -> dict:
         "mrr": mrr,
         **extra,
     }
+
+
+def frames_dataset(config=None, **tables):
+    """A Dataset straight from Python rows / DataFrames (no files): fast fixtures.
+
+    Date-like columns given as ``datetime.date`` keep their type; ``accounts`` defaults to the
+    account_ids of ``subscriptions``.
+    """
+    from cs_metrics.config import load_config
+    from cs_metrics.data.load import Dataset
+
+    cfg = config if isinstance(config, dict) else load_config(config)
+    frames = {}
+    for name, rows in tables.items():
+        df = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(rows)
+        from cs_metrics.data.schema import TABLES
+
+        df = df.with_columns(
+            [pl.col(c.name).cast(c.dtype) for c in TABLES[name].columns if c.name in df.columns]
+        )
+        if name == "cancellations" and "reason_category" not in df.columns:
+            df = df.with_columns(pl.col("reason").alias("reason_category"))
+        frames[name] = df.lazy()
+    if "accounts" not in frames:
+        ids = sorted(set(frames["subscriptions"].collect()["account_id"].to_list()))
+        frames["accounts"] = pl.DataFrame(
+            {
+                "account_id": ids,
+                "account_name": ids,
+                "industry": ["IT"] * len(ids),
+                "csm": ["鈴木"] * len(ids),
+            }
+        ).lazy()
+    return Dataset(Path("."), frames, {}, {}, cfg)
