@@ -126,6 +126,8 @@ VALIDATORS.update(
         "ltv.annual_discount_rate": lambda v: None if v > -1 else f"must be > -1, got {v}",
         "ltv.simple_ltv_window_months": _positive,
         "onboarding.sessions": _positive,
+        "onboarding.stalled_weeks": _positive,
+        "onboarding.stalled_lookback_months": _positive,
         "nps.window_months": _positive,
         "validation.max_examples": _positive,
     }

@@ -424,11 +424,9 @@ def generate_tables(
                     if held > end_day:
                         status, held_on = "scheduled", held
                     elif k <= reach:
-                        status, held_on = (
-                            ("done", held) if rng.random() < 0.97 else ("missed", held)
-                        )
-                        if status == "missed":
-                            reach += 0
+                        # a missed session is made up a few days later (same session number)
+                        late = 0 if rng.random() < 0.97 else 3
+                        status, held_on = "done", held + dt.timedelta(days=late)
                     else:
                         status, held_on = ("cancelled", None) if k > reach + 1 else ("missed", held)
                     t.onboarding_sessions.append(

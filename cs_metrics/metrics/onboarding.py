@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.load import Dataset
-from cs_metrics.periods import month_end, parse_month
+from cs_metrics.periods import add_months, month_end, parse_month
 
 
 def _sessions(ds: Dataset, as_of) -> pl.LazyFrame | None:
@@ -25,14 +25,15 @@ def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
 
     A user *graduates* when all N sessions (config ``onboarding.sessions``) are done; time to
     graduate = days from the first to the last done session's ``held_on``. A user is *stalled*
-    when not graduated and no session was done in the last ``onboarding.stalled_weeks`` weeks
-    before as_of's last day (or none ever).
+    when not graduated, no session was done in the last ``onboarding.stalled_weeks`` weeks
+    before as_of's last day (or none ever), and the program started (first planned session)
+    within ``onboarding.stalled_lookback_months`` months before as_of.
 
     Returns
     -------
     DataFrame or None
-        ``account_id, user_id, sessions_done, graduated, first_held_on, last_done_on,
-        days_to_graduate, stalled``; None when the table is absent.
+        ``account_id, user_id, sessions_done, first_held_on, first_planned_on, last_done_on,
+        graduated, days_to_graduate, stalled``; None when the table is absent.
     """
     lf = _sessions(ds, as_of)
     if lf is None:
@@ -40,11 +41,15 @@ def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
     n = int(ds.config["onboarding"]["sessions"])
     end = month_end(parse_month(as_of))
     stall = dt.timedelta(weeks=int(ds.config["onboarding"]["stalled_weeks"]))
+    lookback = add_months(
+        parse_month(as_of), -int(ds.config["onboarding"]["stalled_lookback_months"])
+    )
     return (
         lf.group_by("account_id", "user_id")
         .agg(
             pl.col("session_no").filter(pl.col("done")).n_unique().alias("sessions_done"),
             pl.col("held_on").filter(pl.col("done")).min().alias("first_held_on"),
+            pl.col("held_on").min().alias("first_planned_on"),
             pl.col("held_on").filter(pl.col("done")).max().alias("last_done_on"),
         )
         .with_columns((pl.col("sessions_done") >= n).alias("graduated"))
@@ -55,6 +60,7 @@ def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
             (
                 ~pl.col("graduated")
                 & (pl.col("last_done_on").is_null() | (pl.col("last_done_on") < end - stall))
+                & (pl.col("first_planned_on").is_null() | (pl.col("first_planned_on") >= lookback))
             ).alias("stalled"),
         )
         .sort("account_id", "user_id")
