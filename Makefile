@@ -19,12 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 setup: $(STAMP)
 
 report: setup
-	@if $(BIN)/cs-metrics report --help >/dev/null 2>&1; then \
-		$(BIN)/cs-metrics report monthly --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF),); \
-	else \
-		echo "(report pipeline not installed yet: printing the KPI summary)"; \
-		$(BIN)/cs-metrics kpis --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF),); \
-	fi
+	$(BIN)/cs-metrics report monthly --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF),)
 
 test: setup
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc

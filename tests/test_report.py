@@ -1,0 +1,251 @@
+"""Reports end to end: offline HTML, escaping, metrics.json = kpis, reproducible, atomic, edge
+months, missing optional tables, unknown parameters, CSV injection, and a headless browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import SAMPLE, make_dataset_dir, sub
+
+from cs_metrics.cli.main import main
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _jupyter_dirs(tmp_path_factory):
+    """Jupyter and IPython write under $HOME: keep them in a temporary folder."""
+    base = tmp_path_factory.mktemp("jupyter")
+    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        os.environ.setdefault(var, str(base / var.lower()))
+
+
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    assert (
+        main(["report", "monthly", "--data", str(SAMPLE), "--as-of", "2026-09", "--out", str(out)])
+        == 0
+    )
+    return out
+
+
+def _external_resources(html: str) -> list[str]:
+    bad = re.findall(r'(?:src|href)\s*=\s*["\'](?:https?:)?//[^"\']+', html, flags=re.I)
+    bad += re.findall(r"<script[^>]+src=", html, flags=re.I)
+    bad += re.findall(r"@import\s+url\(['\"]?https?:", html, flags=re.I)
+    return bad
+
+
+def test_monthly_report_is_offline_and_complete(sample_report):
+    folder = sample_report / "2026-09"
+    html = (folder / "monthly.html").read_text("utf-8")
+    assert not _external_resources(html)
+    assert "<svg" in html and "月次KPIレポート" in html and "ヘッドライン" in html
+    assert "S.prepare" not in html and "from cs_metrics" not in html  # no code cells
+    for f in (
+        "monthly.ipynb",
+        "metrics.json",
+        "kpi_summary.csv",
+        "mrr_bridge.csv",
+        "churned_accounts.csv",
+        "risk_list.csv",
+    ):
+        assert (folder / f).exists(), f
+    assert (sample_report / "index.html").exists()
+    assert "2026-09" in (sample_report / "index.html").read_text("utf-8")
+    assert (folder / "mrr_bridge.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_metrics_json_matches_kpis_and_is_reproducible(sample_report, capsys, tmp_path):
+    folder = sample_report / "2026-09"
+    first = (folder / "metrics.json").read_bytes()
+    assert main(["kpis", "--data", str(SAMPLE), "--as-of", "2026-09", "--format", "json"]) == 0
+    k = json.loads(capsys.readouterr().out)
+    m = json.loads(first)
+    for key, value in k.items():
+        assert m[key] == value, key
+    assert "inputs" in m and "package_version" in m and "config" in m
+    # a rerun into the same folder gives byte-identical metrics.json
+    assert (
+        main(
+            [
+                "report",
+                "monthly",
+                "--data",
+                str(SAMPLE),
+                "--as-of",
+                "2026-09",
+                "--out",
+                str(sample_report),
+            ]
+        )
+        == 0
+    )
+    assert (folder / "metrics.json").read_bytes() == first
+
+
+def test_invalid_data_leaves_reports_untouched(sample_report, tmp_path, capsys):
+    before = {p: p.read_bytes() for p in sample_report.rglob("*") if p.is_file()}
+    bad = make_dataset_dir(
+        tmp_path / "bad", subscriptions=[sub("s1", "A", "core", "2024-13-01", "", "100")]
+    )
+    assert main(["report", "monthly", "--data", str(bad), "--out", str(sample_report)]) == 2
+    err = capsys.readouterr().err
+    assert "start_date" in err and "Traceback" not in err
+    after = {p: p.read_bytes() for p in sample_report.rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_unknown_parameter_is_rejected_with_the_known_list(tmp_path, capsys):
+    assert (
+        main(
+            ["report", "monthly", "--data", str(SAMPLE), "--out", str(tmp_path), "-p", "nope", "1"]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "nope" in err and "as_of" in err
+    assert not list(tmp_path.glob("20*"))
+
+
+def test_markup_escaped_no_churn_month_and_missing_optional_tables(tmp_path):
+    accounts = [
+        {
+            "account_id": "A",
+            "account_name": "<b>Acme & Co</b>",
+            "industry": "IT",
+            "csm": "=cmd|' /C calc'!A0",
+        },
+        {"account_id": "B", "account_name": "普通の会社", "industry": "金融", "csm": "鈴木"},
+    ]
+    subs = [
+        sub("s1", "A", "core", "2024-01-01", "", "100000"),
+        sub("s2", "B", "core", "2024-01-01", "2024-06-30", "50000"),
+    ]
+    data = make_dataset_dir(tmp_path / "d", accounts=accounts, subscriptions=subs)
+    out = tmp_path / "out"
+    # 2025-03: no churn and no new accounts; no optional tables at all
+    assert (
+        main(["report", "monthly", "--data", str(data), "--as-of", "2025-03", "--out", str(out)])
+        == 0
+    )
+    html = (out / "2025-03" / "monthly.html").read_text("utf-8")
+    assert "<b>Acme" not in html and "&lt;b&gt;Acme &amp; Co&lt;/b&gt;" in html
+    assert "今月は解約がありませんでした" in html and "今月は新規獲得がありませんでした" in html
+    assert "cancellations のデータがない" in html  # optional table missing: explained
+    csv = (
+        (out / "2025-03" / "risk_list.csv").read_bytes()[3:].decode()
+        if (out / "2025-03" / "risk_list.csv").exists()
+        else ""
+    )
+    assert "\n=cmd" not in csv and ",=cmd" not in csv
+    assert (
+        main(["report", "review", "--data", str(data), "--as-of", "2025-03", "--out", str(out)])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "report",
+                "explore",
+                "--data",
+                str(data),
+                "--as-of",
+                "2025-03",
+                "--out",
+                str(out),
+                "--lang",
+                "en",
+            ]
+        )
+        == 0
+    )
+    assert (out / "2025-03" / "monthly.html").exists()  # the other report is kept
+    assert json.loads((out / "2025-03" / "metrics.json").read_text())["reports"] == [
+        "explore",
+        "monthly",
+        "review",
+    ]
+
+
+def test_a_failed_run_keeps_the_previous_report(sample_report, monkeypatch):
+    from cs_metrics.reporting import run
+
+    before = (sample_report / "2026-09" / "monthly.html").read_bytes()
+
+    def boom(*a, **k):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(run, "export_html", boom)
+    with pytest.raises(RuntimeError):
+        run.render_report("monthly", SAMPLE, "2026-09", out_dir=sample_report)
+    assert (sample_report / "2026-09" / "monthly.html").read_bytes() == before
+    assert not [p for p in sample_report.iterdir() if p.name.startswith(".")]
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_browser_renders_tiles_and_charts(sample_report):
+    exe = _chromium()
+    if not exe:
+        pytest.skip("chromium is not installed (sudo bash scripts/install-system-deps.sh)")
+    html = (sample_report / "2026-09" / "monthly.html").resolve()
+    artifacts = Path(__file__).parent / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shot = artifacts / "monthly_report.png"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    with tempfile.TemporaryDirectory() as prof:
+        dom = subprocess.run(
+            [exe, *flags, f"--user-data-dir={prof}", "--dump-dom", html.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    assert 'class="tile' in dom and "<svg" in dom and "期末MRR" in dom
+    with tempfile.TemporaryDirectory() as prof:
+        subprocess.run(
+            [
+                exe,
+                *flags,
+                f"--user-data-dir={prof}",
+                "--window-size=1280,2400",
+                "--hide-scrollbars",
+                f"--screenshot={shot}",
+                html.as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+        )
+    assert shot.exists() and shot.stat().st_size > 20_000
+
+
+def test_scenarios_are_tested_in_the_library():
+    from cs_metrics.data.load import load_dataset
+    from cs_metrics.metrics.scenarios import what_if
+
+    ds = load_dataset(SAMPLE)
+    base = what_if(ds, "2026-09", 0.0)
+    assert base["projected"]["rate"] == pytest.approx(base["baseline"]["rate"])
+    full = what_if(ds, "2026-09", 1.0)
+    assert full["projected"]["rate"] < base["baseline"]["rate"]
+    assert full["projected"]["nrr_trailing_12m"] >= base["baseline"]["nrr_trailing_12m"]
+    assert pl.Series([full["projected"]["km_rate"]]).is_between(0, 1).all()
