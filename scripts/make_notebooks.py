@@ -57,8 +57,9 @@ def notebook(title: str, params_extra: str, cells: list) -> nbformat.NotebookNod
         "language": "python",
     }
     nb.metadata["language_info"] = {"name": "python"}
+    # the title is shown by the header section, in the report's language
+    nb.metadata["title"] = title.lstrip("# ")
     nb.cells = [
-        new_markdown_cell(title),
         code(PARAMS + params_extra, ["parameters"]),
         code(SETUP),
         *cells,

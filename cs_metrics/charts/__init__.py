@@ -136,10 +136,17 @@ def bridge_waterfall(
         steps.append((k, row[k], k))
     for k in ("contraction", "churn"):
         steps.append((k, -row[k], k))
+    levels, level = [], 0.0
+    for k, v, color in steps:
+        level = v if color == "total" else level + v
+        levels.append(level)
+    levels.append(row["mrr_end"])
+    # the axis starts near the smallest level so that small movements stay visible
+    floor = max(0.0, min(levels) - 0.25 * (max(levels) - min(levels) or max(levels) * 0.2))
     data, level = [], 0.0
     for i, (k, v, color) in enumerate(steps):
         if color == "total":
-            lo, hi, level = 0.0, v, v
+            lo, hi, level = floor, v, v
         else:
             lo, hi = level, level + v
             level = hi
@@ -157,7 +164,7 @@ def bridge_waterfall(
         {
             "order": len(data),
             "step": L["end"],
-            "lo": 0.0,
+            "lo": floor / unit_divisor,
             "hi": row["mrr_end"] / unit_divisor,
             "kind": "total",
             "amount": row["mrr_end"] / unit_divisor,
