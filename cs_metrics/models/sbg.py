@@ -120,9 +120,23 @@ def fit_sbg_cohorts(cohorts: Sequence[Sequence[float]]) -> SBGFit:
     if lost == 0:
         notes.append("no churn observed: beta is unbounded; the fit is a lower bound on retention")
 
+    # Sufficient statistics: churned in period t (summed over cohorts) and, per cohort length n,
+    # the customers still alive at the end; one evaluation is then O(max n), not O(cohorts x n).
+    lost_t = np.zeros(n_per + 1)
+    alive_end = np.zeros(n_per + 1)
+    for c in cs:
+        n = len(c) - 1
+        lost_t[1 : n + 1] += c[:-1] - c[1:]
+        alive_end[n] += c[-1]
+    t_all = np.arange(1, n_per + 1)
+    n_all = np.arange(0, n_per + 1)
+
     def nll(p: np.ndarray) -> float:
         a, b = math.exp(p[0]), math.exp(p[1])
-        v = -sbg_log_likelihood(a, b, cs)
+        base = special.betaln(a, b)
+        log_p = special.betaln(a + 1, b + t_all - 1) - base
+        log_s = special.betaln(a, b + n_all) - base
+        v = -(float(np.dot(lost_t[1:], log_p)) + float(np.dot(alive_end, log_s)))
         return v if math.isfinite(v) else 1e300
 
     best = None
@@ -146,7 +160,12 @@ def fit_sbg_cohorts(cohorts: Sequence[Sequence[float]]) -> SBGFit:
         (nll(best.x + np.eye(2)[i] * eps) - nll(best.x - np.eye(2)[i] * eps)) / (2 * eps)
         for i in range(2)
     ]
-    converged = bool(max(abs(g) for g in grad) < 1e-2) and abs(la) < 11.9 and abs(lb) < 11.9
+    converged = bool(max(abs(g) for g in grad) < 1e-2)
+    if max(la, lb) > 9:
+        notes.append(
+            "alpha and beta are very large: no heterogeneity detected, retention is close to "
+            "a constant rate (geometric)"
+        )
     se_a = se_b = None
     try:
         h = _hessian(nll, best.x)

@@ -1,0 +1,506 @@
+"""Customer LTV with upsell and cross-sell (SPEC §5).
+
+- :func:`revenue_by_source`: each active account-month's MRR split into base / upsell /
+  cross-sell against the account's first active month (they sum to MRR exactly).
+- :func:`simple_ltv`: ARPA x gross margin / pooled monthly logo churn (null when churn is 0).
+- :func:`cohort_ltv`: the team's 累積利益額 per acquired account by months since start.
+- :func:`predictive_ltv`: the sBG model (Fader & Hardie) with observed expansion.
+- :func:`ltv_cac`: LTV:CAC and CAC payback months.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from cs_metrics.data.load import Dataset
+from cs_metrics.metrics.churn import account_lifetimes
+from cs_metrics.metrics.retention import monthly_rates
+from cs_metrics.metrics.revenue import (
+    ACCOUNT,
+    By,
+    _with_by,
+    active_accounts,
+    as_of_index,
+    by_keys,
+    mrr_by_account_product,
+    product_segments,
+)
+from cs_metrics.models.sbg import fit_sbg_cohorts, sbg_del, sbg_derl, sbg_survival
+from cs_metrics.periods import (
+    index_to_month_expr,
+    month_label_expr,
+    parse_month,
+    quarter_label_expr,
+)
+
+SOURCES = ("base", "upsell", "cross_sell")
+
+
+def monthly_discount(cfg: dict[str, Any]) -> float:
+    """Monthly discount rate from the configured annual rate: (1 + annual)^(1/12) - 1."""
+    return (1.0 + float(cfg["ltv"]["annual_discount_rate"])) ** (1 / 12) - 1
+
+
+def revenue_by_source(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
+    """Every active account-month's MRR split by source against its first active month s.
+
+    Definition (SPEC §5): per product it had in s, ``base`` = min(product MRR now, product MRR
+    in s) and ``upsell`` = the excess over its MRR in s; ``cross_sell`` = MRR of products it did
+    not have in s. ``base + upsell + cross_sell = MRR`` exactly.
+
+    Returns
+    -------
+    DataFrame
+        ``[by,] account_id, first_month_idx, month_idx, month, age, mrr, base, upsell,
+        cross_sell``.
+    """
+    ap = mrr_by_account_product(ds, as_of)
+    seg = product_segments(ds, as_of).filter(pl.col("mrr") > 0)
+    first = seg.group_by(ACCOUNT).agg(pl.col("idx").min().alias("first_month_idx"))
+    at_s = (
+        ap.join(first, on=ACCOUNT)
+        .filter(pl.col("month_idx") == pl.col("first_month_idx"))
+        .select(ACCOUNT, "product", pl.col("mrr").alias("mrr_s"))
+    )
+    rows = (
+        ap.join(first, on=ACCOUNT)
+        .join(at_s, on=[ACCOUNT, "product"], how="left")
+        .with_columns(
+            pl.when(pl.col("mrr_s").is_null())
+            .then(0.0)
+            .otherwise(pl.min_horizontal("mrr", "mrr_s"))
+            .alias("base"),
+            pl.when(pl.col("mrr_s").is_null())
+            .then(0.0)
+            .otherwise((pl.col("mrr") - pl.col("mrr_s")).clip(lower_bound=0))
+            .alias("upsell"),
+            pl.when(pl.col("mrr_s").is_null())
+            .then(pl.col("mrr"))
+            .otherwise(0.0)
+            .alias("cross_sell"),
+        )
+        .group_by(ACCOUNT, "first_month_idx", "month_idx")
+        .agg(pl.col("mrr", *SOURCES).sum())
+        .with_columns(
+            index_to_month_expr(pl.col("month_idx")).alias("month"),
+            (pl.col("month_idx") - pl.col("first_month_idx")).alias("age"),
+        )
+    )
+    rows = _with_by(rows, ds, as_of, by)
+    keys = by_keys(by)
+    return (
+        rows.select(*keys, ACCOUNT, "first_month_idx", "month_idx", "month", "age", "mrr", *SOURCES)
+        .sort(*keys, ACCOUNT, "month_idx")
+        .collect()
+    )
+
+
+def simple_ltv(
+    ds: Dataset, as_of: dt.date | str, config: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Simple LTV = ARPA x gross margin / c (SPEC §5).
+
+    ARPA = MRR(as_of) / active accounts(as_of); c = pooled monthly logo churn over the window
+    (config ``ltv.simple_ltv_window_months``, default 12) ending at as_of: sum of churned / sum
+    of accounts active at the start of each month; fewer months where history is shorter
+    (``months_used``). ``ltv`` is ``null`` with ``ltv_reason`` when c = 0 or nothing is active —
+    never infinity.
+    """
+    cfg = config or ds.config
+    a = as_of_index(as_of)
+    window = int(cfg["ltv"]["simple_ltv_window_months"])
+    gm = float(cfg["ltv"]["gross_margin"])
+    rates = monthly_rates(ds, as_of).filter(
+        (pl.col("month_idx") > a - window)
+        & (pl.col("month_idx") <= a)
+        & (pl.col("accounts_start") > 0)
+    )
+    churned = int(rates["accounts_churned"].sum()) if rates.height else 0
+    at_start = int(rates["accounts_start"].sum()) if rates.height else 0
+    now = monthly_rates(ds, as_of).filter(pl.col("month_idx") == a)
+    mrr = float(now["mrr_end"][0]) if now.height else 0.0
+    active = int(now["accounts_end"][0]) if now.height else 0
+    out: dict[str, Any] = {
+        "arpa": mrr / active if active else None,
+        "gross_margin": gm,
+        "monthly_churn": churned / at_start if at_start else None,
+        "churned": churned,
+        "accounts_at_start_summed": at_start,
+        "months_used": rates.height,
+        "ltv": None,
+    }
+    if not active:
+        out["ltv_reason"] = "no active accounts at as_of"
+    elif not churned:
+        out["ltv_reason"] = (
+            f"no churn in the last {rates.height} months: LTV is undefined (not infinite)"
+        )
+    else:
+        out["ltv"] = out["arpa"] * gm / out["monthly_churn"]
+    if rates.height < window:
+        out["window_note"] = f"only {rates.height} of {window} months of history"
+    return out
+
+
+def cohort_ltv(
+    ds: Dataset, as_of: dt.date | str, config: dict[str, Any] | None = None, cohort: str = "month"
+) -> pl.DataFrame:
+    """Cohort net LTV (累積利益額) per acquired account by months since start (SPEC §5).
+
+    Per cohort (first active month, or its quarter), with the cohort size fixed as denominator,
+    at each age k: cumulative gross profit (MRR x gross margin) split into base / upsell /
+    cross-sell, minus acquisition cost (cohort mean of ``accounts.acquisition_cost`` over the
+    accounts that have one; ``cac_missing`` counts the others), minus cost to serve (each month's
+    ``cs_costs`` divided equally over that month's active accounts, summed over the cohort's
+    accounts; 0 without the table). ``net = gp_base + gp_upsell + gp_cross_sell - cac -
+    cost_to_serve`` (cumulative). Ages are shown while every account of the cohort has been
+    observed. ``payback_age`` = first age with net >= 0 (null if not yet).
+
+    Returns
+    -------
+    DataFrame
+        ``cohort, age, cohort_accounts, gp_base, gp_upsell, gp_cross_sell, gross_profit, cac,
+        cac_missing, cost_to_serve, net, payback_age``.
+    """
+    cfg = config or ds.config
+    gm = float(cfg["ltv"]["gross_margin"])
+    a = as_of_index(as_of)
+    rbs = revenue_by_source(ds, as_of).lazy()
+    label = (
+        month_label_expr(pl.col("first_month_idx"))
+        if cohort == "month"
+        else quarter_label_expr(pl.col("first_month_idx"))
+    )
+    if cohort not in ("month", "quarter"):
+        raise ValueError("cohort must be 'month' or 'quarter'")
+    accts = (
+        rbs.select(ACCOUNT, "first_month_idx")
+        .unique()
+        .with_columns(label.alias("cohort"))
+        .join(ds.accounts.select(ACCOUNT, "acquisition_cost"), on=ACCOUNT, how="left")
+    )
+    sizes = accts.group_by("cohort").agg(
+        pl.len().alias("cohort_accounts"),
+        pl.col("first_month_idx").max().alias("last_s"),
+        pl.col("acquisition_cost").mean().alias("cac"),
+        pl.col("acquisition_cost").is_null().sum().alias("cac_missing"),
+    )
+    if ds.has("cs_costs"):
+        active_n = rbs.group_by("month_idx").agg(pl.len().alias("n_active"))
+        costs = (
+            ds["cs_costs"]
+            .select(
+                (
+                    pl.col("month").dt.year().cast(pl.Int32) * 12
+                    + pl.col("month").dt.month().cast(pl.Int32)
+                    - 1
+                ).alias("month_idx"),
+                "amount",
+            )
+            .group_by("month_idx")
+            .agg(pl.col("amount").sum())
+            .join(active_n, on="month_idx")
+            .select("month_idx", (pl.col("amount") / pl.col("n_active")).alias("cts"))
+        )
+        rbs = rbs.join(costs, on="month_idx", how="left").with_columns(pl.col("cts").fill_null(0.0))
+    else:
+        rbs = rbs.with_columns(pl.lit(0.0).alias("cts"))
+    per_age = (
+        rbs.join(accts.select(ACCOUNT, "cohort"), on=ACCOUNT)
+        .group_by("cohort", "age")
+        .agg(*[(pl.col(s).sum() * gm).alias(f"gp_{s}") for s in SOURCES], pl.col("cts").sum())
+    )
+    ages = sizes.with_columns(
+        pl.int_ranges(0, a - pl.col("last_s") + 1, dtype=pl.Int32).alias("age")
+    ).explode("age")
+    g = (
+        ages.join(per_age, on=["cohort", "age"], how="left")
+        .with_columns(pl.col("gp_base", "gp_upsell", "gp_cross_sell", "cts").fill_null(0.0))
+        .sort("cohort", "age")
+        .with_columns(
+            *[
+                (pl.col(f"gp_{s}").cum_sum().over("cohort") / pl.col("cohort_accounts")).alias(
+                    f"gp_{s}"
+                )
+                for s in SOURCES
+            ],
+            (pl.col("cts").cum_sum().over("cohort") / pl.col("cohort_accounts")).alias(
+                "cost_to_serve"
+            ),
+        )
+        .with_columns(
+            (pl.col("gp_base") + pl.col("gp_upsell") + pl.col("gp_cross_sell")).alias(
+                "gross_profit"
+            ),
+        )
+        .with_columns(
+            (pl.col("gross_profit") - pl.col("cac").fill_null(0.0) - pl.col("cost_to_serve")).alias(
+                "net"
+            )
+        )
+    )
+    payback = (
+        g.filter(pl.col("net") >= 0)
+        .group_by("cohort")
+        .agg(pl.col("age").min().alias("payback_age"))
+    )
+    return (
+        g.join(payback, on="cohort", how="left")
+        .select(
+            "cohort",
+            "age",
+            "cohort_accounts",
+            "gp_base",
+            "gp_upsell",
+            "gp_cross_sell",
+            "gross_profit",
+            "cac",
+            "cac_missing",
+            "cost_to_serve",
+            "net",
+            "payback_age",
+        )
+        .sort("cohort", "age")
+        .collect()
+    )
+
+
+def _alive_counts(lt: pl.DataFrame, a: int) -> list[list[float]]:
+    """Per monthly acquisition cohort: accounts alive at t = 0..(as_of - s) (first spell)."""
+    out = []
+    for s, grp in lt.group_by("first_month_idx"):
+        n = a - int(s[0])
+        T = grp["T"].to_numpy()
+        out.append([float((T > t).sum()) for t in range(n + 1)])
+    return sorted(out, key=len)
+
+
+def expansion_by_tenure(ds: Dataset, as_of: dt.date | str, max_age: int = 36) -> pl.DataFrame:
+    """Observed expansion of surviving accounts: mean MRR of the accounts active at age k over
+    their own MRR at age 0 (``growth`` by tenure; upsell and cross-sell included, contraction too).
+
+    Returns
+    -------
+    DataFrame
+        ``age, accounts, growth`` for ages 0..max_age with at least 5 accounts.
+    """
+    rbs = revenue_by_source(ds, as_of)
+    m0 = rbs.filter(pl.col("age") == 0).select(ACCOUNT, pl.col("mrr").alias("mrr0"))
+    return (
+        rbs.filter(pl.col("age") <= max_age)
+        .join(m0, on=ACCOUNT)
+        .group_by("age")
+        .agg(
+            pl.len().alias("accounts"), (pl.col("mrr").sum() / pl.col("mrr0").sum()).alias("growth")
+        )
+        .filter(pl.col("accounts") >= 5)
+        .sort("age")
+    )
+
+
+def predictive_ltv(
+    ds: Dataset, as_of: dt.date | str, config: dict[str, Any] | None = None, by: By = None
+) -> dict[str, Any]:
+    """Predictive LTV with the sBG model (SPEC §5), per group where the data allows.
+
+    One period = one month; each account's first spell (until its first churn). Counts alive by
+    monthly acquisition cohort are fitted jointly (multi-cohort MLE). A group (``by``) gets its
+    own fit when it has at least ``ltv.min_accounts_per_segment`` accounts and
+    ``ltv.min_periods_per_segment`` observed months; otherwise the pooled fit is used (stated in
+    ``fit_source``).
+
+    - New account: ``margin x ARPA_new x Σ_t S(t) g(t) / (1+d)^t`` where ``g(t)`` is the observed
+      expansion of surviving accounts at tenure t (:func:`expansion_by_tenure`, held at its last
+      observed value beyond); without expansion this is ``margin x ARPA_new x DEL(d)``.
+    - Current account with tenure k months (``renewals = k``: it has paid k + 1 months):
+      ``margin x MRR x DERL(d | renewals = k) x g(k+1)/g(k)`` (the next months' expansion ratio).
+
+    Returns
+    -------
+    dict
+        ``discount_monthly, pooled (fit), groups (per group: fit, fit_source, ltv_new,
+        ltv_new_no_expansion, arpa_new), accounts (DataFrame: account_id, group, tenure, mrr,
+        residual_value)``.
+    """
+    cfg = config or ds.config
+    gm = float(cfg["ltv"]["gross_margin"])
+    d = monthly_discount(cfg)
+    a = as_of_index(as_of)
+    lt = _with_by(account_lifetimes(ds, as_of), ds, as_of, by).collect()
+    keys = by_keys(by)
+    growth = expansion_by_tenure(ds, as_of)
+    g_ages = dict(zip(growth["age"].to_list(), growth["growth"].to_list(), strict=True))
+    horizon = 1200
+    t = np.arange(horizon)
+    last = max(g_ages) if g_ages else 0
+    g = np.array([g_ages.get(int(min(x, last)), 1.0) for x in t]) if g_ages else np.ones(horizon)
+    disc = np.exp(-t * np.log1p(d))
+    rbs = revenue_by_source(ds, as_of)
+    new_arpa_all = rbs.filter((pl.col("age") == 0) & (pl.col("month_idx") > a - 12))
+    pooled = fit_sbg_cohorts(_alive_counts(lt, a))
+
+    def value_new(fit, arpa):
+        s = sbg_survival(fit.alpha, fit.beta, t)
+        return gm * arpa * float(np.sum(s * g * disc)), gm * arpa * sbg_del(fit.alpha, fit.beta, d)
+
+    groups: dict[str, Any] = {}
+    min_acc = int(cfg["ltv"]["min_accounts_per_segment"])
+    min_per = int(cfg["ltv"]["min_periods_per_segment"])
+    names = [None] if not keys else sorted(lt[keys[0]].unique().to_list(), key=str)
+    fits = {}
+    for name in names:
+        sub = lt if name is None else lt.filter(pl.col(keys[0]) == name)
+        n_periods = a - int(sub["first_month_idx"].min()) if sub.height else 0
+        if name is None:
+            fit, source = pooled, "pooled"
+        elif sub.height >= min_acc and n_periods >= min_per:
+            fit, source = fit_sbg_cohorts(_alive_counts(sub, a)), "segment"
+        else:
+            fit, source = pooled, f"pooled (fewer than {min_acc} accounts or {min_per} months)"
+        fits[name] = fit
+        arpa_rows = (
+            new_arpa_all
+            if name is None
+            else new_arpa_all.join(sub.select(ACCOUNT), on=ACCOUNT, how="semi")
+        )
+        if arpa_rows.height == 0:
+            arpa_rows = (
+                rbs.filter(pl.col("age") == 0)
+                if name is None
+                else rbs.filter(pl.col("age") == 0).join(
+                    sub.select(ACCOUNT), on=ACCOUNT, how="semi"
+                )
+            )
+        arpa = float(arpa_rows["mrr"].mean()) if arpa_rows.height else 0.0
+        v, v0 = value_new(fit, arpa)
+        groups["all" if name is None else str(name)] = {
+            "fit": fit.to_dict(),
+            "fit_source": source,
+            "accounts": sub.height,
+            "arpa_new": arpa,
+            "ltv_new": v,
+            "ltv_new_no_expansion": v0,
+        }
+    act = active_accounts(ds, as_of).collect()
+    act = act.with_columns((pl.lit(a) - pl.col("first_month_idx")).alias("tenure"))
+    if keys:
+        act = act.join(lt.select(ACCOUNT, keys[0]), on=ACCOUNT, how="left")
+    rows = []
+    for r in act.iter_rows(named=True):
+        name = r.get(keys[0]) if keys else None
+        fit = fits.get(name, pooled)
+        k = int(r["tenure"])
+        ratio = (
+            (g_ages.get(min(k + 1, last), 1.0) / g_ages.get(min(k, last), 1.0)) if g_ages else 1.0
+        )
+        rows.append(
+            {
+                ACCOUNT: r[ACCOUNT],
+                "group": "all" if name is None else str(name),
+                "tenure": k,
+                "mrr": r["mrr"],
+                "residual_value": gm * r["mrr"] * sbg_derl(fit.alpha, fit.beta, d, k) * ratio,
+            }
+        )
+    accounts = pl.DataFrame(
+        rows,
+        schema={
+            ACCOUNT: pl.String,
+            "group": pl.String,
+            "tenure": pl.Int64,
+            "mrr": pl.Float64,
+            "residual_value": pl.Float64,
+        },
+    )
+    return {
+        "discount_monthly": d,
+        "gross_margin": gm,
+        "pooled": pooled.to_dict(),
+        "groups": groups,
+        "expansion": growth,
+        "accounts": accounts.sort(ACCOUNT),
+    }
+
+
+def ltv_cac(
+    ds: Dataset, as_of: dt.date | str, config: dict[str, Any] | None = None, by: By = None
+) -> list[dict[str, Any]]:
+    """LTV:CAC and CAC payback months, overall and per group (SPEC §5).
+
+    LTV:CAC = predictive LTV of a new account / mean CAC (mean ``acquisition_cost`` of the
+    accounts that have one). CAC payback months = mean CAC / (ARPA of new accounts x gross margin
+    - cost to serve per account), cost to serve = as_of's ``cs_costs`` / active accounts; null
+    with a reason when the monthly contribution is <= 0 or CAC is unknown.
+    """
+    cfg = config or ds.config
+    gm = float(cfg["ltv"]["gross_margin"])
+    pred = predictive_ltv(ds, as_of, cfg, by=by)
+    m = parse_month(as_of)
+    act = active_accounts(ds, m).collect()
+    cts = 0.0
+    if ds.has("cs_costs") and act.height:
+        c = (
+            ds["cs_costs"]
+            .filter(pl.col("month") == m)
+            .select(pl.col("amount").sum())
+            .collect()
+            .item()
+        )
+        cts = float(c or 0.0) / act.height
+    acc = ds.accounts.select(ACCOUNT, "acquisition_cost").collect()
+    keys = by_keys(by)
+    if keys:
+        acc = _with_by(acc.lazy(), ds, as_of, by).collect()
+    out = []
+    for name, grp in pred["groups"].items():
+        sub = acc if not keys else acc.filter(pl.col(keys[0]) == name)
+        cac = sub["acquisition_cost"].drop_nulls()
+        mean_cac = float(cac.mean()) if cac.len() else None
+        contrib = grp["arpa_new"] * gm - cts
+        rec: dict[str, Any] = {
+            "group": name,
+            "ltv_new": grp["ltv_new"],
+            "mean_cac": mean_cac,
+            "cac_known": int(cac.len()),
+            "cac_missing": int(sub.height - cac.len()),
+            "cost_to_serve_per_account": cts,
+            "ltv_cac": None,
+            "cac_payback_months": None,
+        }
+        if mean_cac:
+            rec["ltv_cac"] = grp["ltv_new"] / mean_cac
+            if contrib > 0:
+                rec["cac_payback_months"] = mean_cac / contrib
+            else:
+                rec["cac_payback_reason"] = "ARPA x margin does not cover the cost to serve"
+        else:
+            rec["ltv_cac_reason"] = "no acquisition_cost in accounts"
+        out.append(rec)
+    return out
+
+
+def ltv_summary(
+    ds: Dataset, as_of: dt.date | str, config: dict[str, Any] | None = None, by: By = None
+) -> dict[str, Any]:
+    """The JSON of ``cs-metrics ltv``."""
+    cfg = config or ds.config
+    m = parse_month(as_of)
+    rbs = revenue_by_source(ds, m)
+    now = rbs.filter(pl.col("month_idx") == as_of_index(m))
+    pred = predictive_ltv(ds, m, cfg, by=by)
+    return {
+        "as_of": m.strftime("%Y-%m"),
+        "simple_ltv": simple_ltv(ds, m, cfg),
+        "revenue_by_source": {s: float(now[s].sum()) for s in ("mrr", *SOURCES)},
+        "predictive": {
+            "discount_monthly": pred["discount_monthly"],
+            "pooled_fit": pred["pooled"],
+            "groups": pred["groups"],
+            "residual_value_total": float(pred["accounts"]["residual_value"].sum()),
+        },
+        "ltv_cac": ltv_cac(ds, m, cfg, by=by),
+    }
