@@ -137,7 +137,7 @@ def bridge_waterfall(
     for k in ("contraction", "churn"):
         steps.append((k, -row[k], k))
     levels, level = [], 0.0
-    for k, v, color in steps:
+    for _k, v, color in steps:
         level = v if color == "total" else level + v
         levels.append(level)
     levels.append(row["mrr_end"])

@@ -67,7 +67,9 @@ class SBGFit:
 def sbg_survival(alpha: float, beta: float, t: int | Sequence[int] | np.ndarray) -> np.ndarray:
     """S(t) = B(α, β+t) / B(α, β) (t = 0 gives 1)."""
     t = np.asarray(t, dtype=float)
-    return np.exp(special.betaln(alpha, beta + t) - special.betaln(alpha, beta))
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = np.exp(special.betaln(alpha, beta + t) - special.betaln(alpha, beta))
+    return np.clip(np.nan_to_num(s, nan=0.0), 0.0, 1.0)
 
 
 def sbg_retention(alpha: float, beta: float, t: int | Sequence[int] | np.ndarray) -> np.ndarray:
