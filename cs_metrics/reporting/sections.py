@@ -367,16 +367,88 @@ def cohort_section(r: Report) -> str:
 
 @guarded
 def ltv_section(r: Report) -> str:
-    from cs_metrics.metrics.ltv import revenue_by_source  # owned by the LTV module
+    from cs_metrics.metrics.ltv import cohort_ltv, ltv_cac, revenue_by_source, simple_ltv
 
+    s = simple_ltv(r.ds, r.as_of, r.cfg)
+    lc = ltv_cac(r.ds, r.as_of, r.cfg)[0]
     d = revenue_by_source(r.ds, r.as_of)
-    m = d.filter(pl.col("month") == r.as_of) if "month" in d.columns else d
+    now = d.filter(pl.col("month_idx") == month_to_index(r.as_of))
     long = (
-        m.select("base", "upsell", "cross_sell")
+        now.select("base", "upsell", "cross_sell")
         .sum()
         .unpivot(variable_name="source", value_name="mrr")
     )
-    return table(long, [("source", r.t("区分", "Source"), None), ("mrr", "MRR", r.money)])
+    names = {
+        "base": r.t("基本", "Base"),
+        "upsell": r.t("アップセル", "Upsell"),
+        "cross_sell": r.t("クロスセル", "Cross-sell"),
+    }
+    long = long.with_columns(pl.col("source").replace_strict(names, return_dtype=pl.String))
+    t = tiles(
+        [
+            {
+                "label": r.t("シンプルLTV", "Simple LTV"),
+                "value": r.money(s["ltv"]),
+                "sub": [
+                    s.get("ltv_reason", ""),
+                    f"ARPA {r.money(s['arpa'])} · churn {fmt_pct(s['monthly_churn'], 2)}",
+                ],
+            },
+            {
+                "label": r.t("予測LTV（新規・sBG）", "Predictive LTV (new, sBG)"),
+                "value": r.money(lc["ltv_new"]),
+                "sub": [],
+            },
+            {
+                "label": "LTV:CAC",
+                "value": "—" if lc["ltv_cac"] is None else f"{lc['ltv_cac']:.1f}",
+                "sub": [
+                    ""
+                    if lc["cac_payback_months"] is None
+                    else r.t(
+                        f"CAC回収 {lc['cac_payback_months']:.1f}か月",
+                        f"CAC payback {lc['cac_payback_months']:.1f} months",
+                    )
+                ],
+            },
+        ]
+    )
+    c = cohort_ltv(r.ds, r.as_of, r.cfg, cohort="quarter")
+    latest_age = c.group_by("cohort").agg(pl.all().last()).sort("cohort")
+    div = UNIT_DIVISORS.get(r.unit, 1)
+    src = latest_age.select(
+        "cohort",
+        *[(pl.col(f"gp_{k}") / div).alias(names[k]) for k in ("base", "upsell", "cross_sell")],
+    ).unpivot(index="cohort", variable_name="source", value_name="value")
+    return (
+        t
+        + table(
+            long,
+            [
+                ("source", r.t("区分", "Source"), None),
+                ("mrr", r.t("今月のMRR", "MRR this month"), r.money),
+            ],
+        )
+        + _svg(
+            charts.stacked_bars(src, "cohort", "source", "value", r.lang, horizontal=False),
+            r.t(
+                f"獲得コホート別・顧客あたり累積粗利（{r.unit}）",
+                f"Cumulative gross profit per acquired account by cohort ({r.unit})",
+            ),
+        )
+        + table(
+            latest_age,
+            [
+                ("cohort", r.t("コホート", "Cohort"), None),
+                ("age", r.t("経過月", "Age"), fmt_int),
+                ("gross_profit", r.t("累積粗利", "Gross profit"), r.money),
+                ("cac", "CAC", r.money),
+                ("cost_to_serve", r.t("対応コスト", "Cost to serve"), r.money),
+                ("net", r.t("累積利益額", "Net"), r.money),
+                ("payback_age", r.t("回収月", "Payback"), fmt_int),
+            ],
+        )
+    )
 
 
 @guarded
