@@ -233,7 +233,9 @@ def parse_expr(
     if kind == "code":
         return _empty_to_null(_nfkc(e)).alias(name)
     if kind == "id":
-        return salesforce_id_expr(_empty_to_null(_nfkc(e))).alias(name)
+        # load_dataset applies salesforce_id_expr in a second step: nesting
+        # the normalisation inside it would evaluate it once per checksum character
+        return _empty_to_null(_nfkc(e)).alias(name)
     if kind == "date":
         s = (
             _nfkc(e)
@@ -820,8 +822,16 @@ def load_dataset(
         ]
         if t.extra_numeric:
             exprs += [parse_expr(c, "number", schema[c]) for c in extras]
-        parsed = lf.with_columns(exprs).select(
-            [ROW, *[c.name for c in t.columns], *(extras if t.extra_numeric else [])]
+        parsed = (
+            lf.with_columns(exprs)
+            .with_columns(
+                [
+                    salesforce_id_expr(pl.col(c.name)).alias(c.name)
+                    for c in t.columns
+                    if c.kind == "id"
+                ]
+            )
+            .select([ROW, *[c.name for c in t.columns], *(extras if t.extra_numeric else [])])
         )
         if t.name == "cancellations":
             parsed = parsed.with_columns(

@@ -69,8 +69,14 @@ def subscription_lines(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
         .otherwise(pl.min_horizontal(last_active_index_expr(pl.col("end_date")), pl.lit(a)))
         .cast(pl.Int32)
     )
+    # parsed once per dataset (parsing IDs, dates and amounts is the costly part of a scan)
+    subs = _cached(
+        ds,
+        ("subscriptions_parsed",),
+        lambda: ds.subscriptions.select(ACCOUNT, "product", "start_date", "end_date", "mrr"),
+    )
     return (
-        ds.subscriptions.filter(
+        subs.filter(
             (pl.col("mrr") > 0)
             & pl.col("start_date").is_not_null()
             & (pl.col("start_date") <= end_of_as_of)
