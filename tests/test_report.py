@@ -249,3 +249,31 @@ def test_scenarios_are_tested_in_the_library():
     assert full["projected"]["rate"] < base["baseline"]["rate"]
     assert full["projected"]["nrr_trailing_12m"] >= base["baseline"]["nrr_trailing_12m"]
     assert pl.Series([full["projected"]["km_rate"]]).is_between(0, 1).all()
+
+
+def test_backfill_renders_a_range_with_progress(tmp_path, capsys):
+    data = make_dataset_dir(
+        tmp_path / "d", subscriptions=[sub("s1", "A", "core", "2024-01-01", "", "1000")]
+    )
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "report",
+                "backfill",
+                "--data",
+                str(data),
+                "--from",
+                "2024-11",
+                "--to",
+                "2024-12",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    cap = capsys.readouterr()
+    assert "2024-11" in cap.out and "2024-12" in cap.out and "month" in cap.err  # tqdm bar
+    index = (out / "index.html").read_text("utf-8")
+    assert "2024-11" in index and "2024-12" in index
