@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -193,7 +192,9 @@ def test_a_failed_run_keeps_the_previous_report(sample_report, monkeypatch):
 
 
 def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+    from cs_metrics.reporting.run import chromium_executable
+
+    return chromium_executable()
 
 
 def test_browser_renders_tiles_and_charts(sample_report):
@@ -204,15 +205,9 @@ def test_browser_renders_tiles_and_charts(sample_report):
     artifacts = Path(__file__).parent / "artifacts"
     artifacts.mkdir(exist_ok=True)
     shot = artifacts / "monthly_report.png"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
+    from cs_metrics.reporting.run import CHROMIUM_FLAGS
+
+    flags = list(CHROMIUM_FLAGS)
     with tempfile.TemporaryDirectory() as prof:
         dom = subprocess.run(
             [exe, *flags, f"--user-data-dir={prof}", "--dump-dom", html.as_uri()],

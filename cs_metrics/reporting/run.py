@@ -33,6 +33,25 @@ TITLES = {
 }
 KERNEL = "cs-metrics"
 TEMPLATES = Path(__file__).parent / "templates"
+# Headless Chromium as root on a closed network (PDF export and the browser test).
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def chromium_executable() -> str | None:
+    """Path of an installed Chromium, or None."""
+    return (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
 
 
 class ReportError(RuntimeError):
@@ -303,24 +322,14 @@ def render_report(
 def _pdf(html_path: Path, pdf_path: Path) -> None:
     import subprocess
 
-    exe = (
-        shutil.which("chromium")
-        or shutil.which("chromium-browser")
-        or shutil.which("google-chrome")
-    )
+    exe = chromium_executable()
     if not exe:
         raise ReportError("--pdf needs chromium (apt-get install chromium)")
     with tempfile.TemporaryDirectory() as prof:
         subprocess.run(
             [
                 exe,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *CHROMIUM_FLAGS,
                 f"--user-data-dir={prof}",
                 f"--print-to-pdf={pdf_path}",
                 html_path.resolve().as_uri(),
