@@ -219,7 +219,7 @@ def test_cli_json_contracts_and_salesforce_file(tmp_path, capsys):
     )
     assert main(["risk", *base]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert {"account_id", "csm", "rule", "evidence", "mrr"} <= set(out["signals"][0])
+    assert isinstance(out, list) and {"account_id", "csm", "rule", "evidence", "mrr"} <= set(out[0])
     assert main(["nps", *base]) == 0
     assert {"nps", "n", "promoters", "passives", "detractors", "ci_low", "ci_high"} <= set(
         json.loads(capsys.readouterr().out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from cs_metrics.cli.common import add_data_args, open_validated, print_json
@@ -101,28 +102,27 @@ def run_risk(args: argparse.Namespace) -> int:
     ds, cfg, as_of, _ = open_validated(args)
     res = risk_signals(ds, as_of)
     if args.format == "json":
+        # one object per account and rule; rules that cannot run are reported on stderr
         print_json(
-            {
-                "as_of": as_of.strftime("%Y-%m"),
-                "signals": [
-                    {
-                        k: _round(r[k])
-                        for k in (
-                            "account_id",
-                            "csm",
-                            "rule",
-                            "kind",
-                            "evidence",
-                            "mrr",
-                            "value",
-                            "segment",
-                        )
-                    }
-                    for r in res.signals.iter_rows(named=True)
-                ],
-                "unavailable": res.unavailable,
-            }
+            [
+                {
+                    k: _round(r[k])
+                    for k in (
+                        "account_id",
+                        "csm",
+                        "rule",
+                        "kind",
+                        "evidence",
+                        "mrr",
+                        "value",
+                        "segment",
+                    )
+                }
+                for r in res.signals.iter_rows(named=True)
+            ]
         )
+        for rule, why in res.unavailable.items():
+            print(f"{rule}: unavailable ({why})", file=sys.stderr)
         return 0
     unit = cfg["general"]["display_unit"]
     rl = risk_list(ds, as_of)
