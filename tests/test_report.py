@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -272,3 +273,17 @@ def test_backfill_renders_a_range_with_progress(tmp_path, capsys):
     assert "2024-11" in cap.out and "2024-12" in cap.out and "month" in cap.err  # tqdm bar
     index = (out / "index.html").read_text("utf-8")
     assert "2024-11" in index and "2024-12" in index
+
+
+def test_japanese_font_is_installed_for_reports():
+    """Japanese labels render as glyphs only with a CJK font (CI installs fonts-noto-cjk)."""
+    fc = shutil.which("fc-list")
+    if not fc:
+        pytest.skip("fontconfig is not installed (sudo bash scripts/install-system-deps.sh)")
+    fonts = subprocess.run([fc, ":lang=ja"], capture_output=True, text=True).stdout
+    if "Noto Sans CJK" not in fonts and "Noto Serif CJK" not in fonts:
+        pytest.skip(
+            "fonts-noto-cjk is not installed: Japanese would render as boxes "
+            "(sudo bash scripts/install-system-deps.sh)"
+        )
+    assert "CJK" in fonts
