@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from cs_metrics.fsutil import replace_dir
 from cs_metrics.periods import add_months, month_to_index, parse_month
 
 CSMS = ["鈴木", "嘉生", "糸谷", "大本", "津田"]
@@ -494,17 +494,7 @@ def generate_sample(
             path = tmp / f"{name}.csv"
             df.write_csv(path, float_precision=3, date_format="%Y-%m-%d")
             written[name] = out / path.name
-        keep = out / "README.md"
-        if keep.exists():
-            shutil.copy2(keep, tmp / "README.md")
-        if out.exists():
-            old = out.with_name(out.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        replace_dir(tmp, out, keep_from_old=lambda name: name == "README.md")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -23,6 +23,7 @@ from typing import Any
 import cs_metrics
 from cs_metrics.config import load_config
 from cs_metrics.data.issues import DataError
+from cs_metrics.fsutil import replace_dir
 from cs_metrics.periods import format_month, month_range, parse_month
 
 KINDS = {"monthly": "monthly_kpi", "review": "churn_target_review", "explore": "explore"}
@@ -182,26 +183,6 @@ def export_html(executed: Path, html_path: Path, run_time: str) -> None:
     html_path.write_text(body, encoding="utf-8")
 
 
-def _publish(tmp: Path, target: Path, keep_from_old: Callable[[str], bool]) -> None:
-    """Move ``tmp`` into ``target``: other reports already in ``target`` are carried over."""
-    old = target.with_name(f".{target.name}.old")
-    if old.exists() and not target.exists():  # an earlier run was killed between renames
-        os.replace(old, target)
-    if target.exists():
-        for f in target.iterdir():
-            if not (tmp / f.name).exists() and keep_from_old(f.name):
-                if f.is_dir():
-                    shutil.copytree(f, tmp / f.name)
-                else:
-                    shutil.copy2(f, tmp / f.name)
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
-
-
 def render_report(
     kind: str,
     data_dir: str | Path,
@@ -308,7 +289,7 @@ def render_report(
             _pdf(html_path, tmp / f"{kind}.pdf")
         timings["export"] = time.perf_counter() - t2
         t3 = time.perf_counter()
-        _publish(tmp, target, keep_from_old=lambda name: not name.startswith("."))
+        replace_dir(tmp, target, keep_from_old=lambda name: not name.startswith("."))
         write_index(out)
         timings["publish"] = time.perf_counter() - t3
     except BaseException:
