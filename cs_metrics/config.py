@@ -125,6 +125,11 @@ VALIDATORS.update(
         "ltv.gross_margin": _fraction,
         "ltv.annual_discount_rate": lambda v: None if v > -1 else f"must be > -1, got {v}",
         "ltv.simple_ltv_window_months": _positive,
+        "ltv.period": lambda v: (
+            None
+            if v in ("auto", "month", "year")
+            else f"must be 'auto', 'month' or 'year', got {v!r}"
+        ),
         "onboarding.sessions": _positive,
         "onboarding.stalled_weeks": _positive,
         "onboarding.stalled_lookback_months": _positive,

@@ -141,3 +141,22 @@ def test_ltv_cli_json_and_invalid_data(tmp_path, capsys):
     )
     assert main(["ltv", "--data", str(bad)]) == 2
     assert "mrr" in capsys.readouterr().err
+
+
+def test_annual_contracts_use_yearly_periods():
+    lines = []
+    for i in range(40):
+        end = "2024-12-31" if i < 8 else None  # 8 of 40 do not renew after the first year
+        line = s(f"A{i:02d}", "core", "2024-01-01", end, 100)
+        lines.append(line)
+    ds = frames_dataset(
+        subscriptions=pl.DataFrame(lines).with_columns(pl.lit(12).alias("billing_interval_months"))
+    )
+    p = ltv.predictive_ltv(ds, "2026-06")
+    g = p["groups"]["all"]
+    assert g["period_months"] == 12
+    # one observed renewal decision per account (2 years for none): alive 40 -> 32 -> 32
+    assert g["fit"]["n_periods"] == 2
+    cfg = dict(ds.config)
+    cfg["ltv"] = {**cfg["ltv"], "period": "month"}
+    assert ltv.predictive_ltv(ds, "2026-06", cfg)["groups"]["all"]["period_months"] == 1

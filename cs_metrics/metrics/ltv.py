@@ -269,14 +269,28 @@ def cohort_ltv(
     )
 
 
-def _alive_counts(lt: pl.DataFrame, a: int) -> list[list[float]]:
-    """Per monthly acquisition cohort: accounts alive at t = 0..(as_of - s) (first spell)."""
+def _alive_counts(lt: pl.DataFrame, a: int, period: int = 1) -> list[list[float]]:
+    """Per monthly acquisition cohort: accounts alive after k periods (k x ``period`` months),
+    k = 0..floor((as_of - s) / period), first spell only (T in months from account_lifetimes)."""
     out = []
     for s, grp in lt.group_by("first_month_idx"):
-        n = a - int(s[0])
+        n = (a - int(s[0])) // period
         T = grp["T"].to_numpy()
-        out.append([float((T > t).sum()) for t in range(n + 1)])
+        out.append([float((T > period * k).sum()) for k in range(n + 1)])
     return sorted(out, key=len)
+
+
+def _period_months(ds: Dataset, accounts: pl.DataFrame, setting: str) -> int:
+    """12 when annual contracts dominate the group's paid lines (``ltv.period = "auto"``)."""
+    if setting == "month":
+        return 1
+    if setting == "year":
+        return 12
+    subs = ds.subscriptions.filter(pl.col("mrr") > 0).join(
+        accounts.lazy().select(ACCOUNT), on=ACCOUNT, how="semi"
+    )
+    share = subs.select((pl.col("billing_interval_months") == 12).mean()).collect().item()
+    return 12 if share is not None and share > 0.5 else 1
 
 
 def expansion_by_tenure(ds: Dataset, as_of: dt.date | str, max_age: int = 36) -> pl.DataFrame:
@@ -307,17 +321,20 @@ def predictive_ltv(
 ) -> dict[str, Any]:
     """Predictive LTV with the sBG model (SPEC §5), per group where the data allows.
 
-    One period = one month; each account's first spell (until its first churn). Counts alive by
-    monthly acquisition cohort are fitted jointly (multi-cohort MLE). A group (``by``) gets its
+    One period = one month, or one year where annual contracts are most of a group's paid
+    lines (``ltv.period = "auto"``; stated as ``period_months``); each account's first spell
+    (until its first churn). Counts alive by monthly acquisition cohort, at whole periods, are
+    fitted jointly (multi-cohort MLE). A group (``by``) gets its
     own fit when it has at least ``ltv.min_accounts_per_segment`` accounts and
     ``ltv.min_periods_per_segment`` observed months; otherwise the pooled fit is used (stated in
     ``fit_source``).
 
-    - New account: ``margin x ARPA_new x Σ_t S(t) g(t) / (1+d)^t`` where ``g(t)`` is the observed
-      expansion of surviving accounts at tenure t (:func:`expansion_by_tenure`, held at its last
-      observed value beyond); without expansion this is ``margin x ARPA_new x DEL(d)``.
-    - Current account with tenure k months (``renewals = k``: it has paid k + 1 months):
-      ``margin x MRR x DERL(d | renewals = k) x g(k+1)/g(k)`` (the next months' expansion ratio).
+    - New account: ``margin x ARPA_new x P x Σ_t S(t) g(P t) / (1+d_P)^t`` (P = months per
+      period, d_P = (1 + d)^P - 1) where ``g(m)`` is the observed expansion of surviving accounts
+      at tenure m months (:func:`expansion_by_tenure`, held at its last observed value beyond);
+      without expansion this is ``margin x ARPA_new x P x DEL(d_P)``.
+    - Current account with tenure k months (``renewals = k // P``): ``margin x MRR x P x
+      DERL(d_P | renewals) x g(k+P)/g(k)`` (the expansion ratio over the next period).
 
     Returns
     -------
@@ -332,36 +349,51 @@ def predictive_ltv(
     a = as_of_index(as_of)
     lt = _with_by(account_lifetimes(ds, as_of), ds, as_of, by).collect()
     keys = by_keys(by)
-    growth = expansion_by_tenure(ds, as_of)
+    growth = expansion_by_tenure(ds, as_of, max_age=60)
     g_ages = dict(zip(growth["age"].to_list(), growth["growth"].to_list(), strict=True))
-    horizon = 1200
-    t = np.arange(horizon)
     last = max(g_ages) if g_ages else 0
-    g = np.array([g_ages.get(int(min(x, last)), 1.0) for x in t]) if g_ages else np.ones(horizon)
-    disc = np.exp(-t * np.log1p(d))
+
+    def g_at(month: int) -> float:
+        return g_ages.get(int(min(month, last)), 1.0) if g_ages else 1.0
+
     rbs = revenue_by_source(ds, as_of)
     new_arpa_all = rbs.filter((pl.col("age") == 0) & (pl.col("month_idx") > a - 12))
-    pooled = fit_sbg_cohorts(_alive_counts(lt, a))
+    setting = str(cfg["ltv"].get("period", "auto"))
+    pooled_period = _period_months(ds, lt, setting)
+    pooled = fit_sbg_cohorts(_alive_counts(lt, a, pooled_period))
 
-    def value_new(fit, arpa):
-        s = sbg_survival(fit.alpha, fit.beta, t)
-        return gm * arpa * float(np.sum(s * g * disc)), gm * arpa * sbg_del(fit.alpha, fit.beta, d)
+    def value_new(fit, arpa: float, period: int) -> tuple[float, float]:
+        horizon = 1200 // period
+        t = np.arange(horizon)
+        d_p = (1 + d) ** period - 1
+        disc = np.exp(-t * np.log1p(d_p))
+        g = np.array([g_at(period * x) for x in t])
+        s_t = sbg_survival(fit.alpha, fit.beta, t)
+        pay = arpa * period  # MRR x months per period
+        return gm * pay * float(np.sum(s_t * g * disc)), gm * pay * sbg_del(
+            fit.alpha, fit.beta, d_p
+        )
 
     groups: dict[str, Any] = {}
     min_acc = int(cfg["ltv"]["min_accounts_per_segment"])
     min_per = int(cfg["ltv"]["min_periods_per_segment"])
     names = [None] if not keys else sorted(lt[keys[0]].unique().to_list(), key=str)
-    fits = {}
+    fits: dict[Any, tuple[Any, int]] = {}
     for name in names:
         sub = lt if name is None else lt.filter(pl.col(keys[0]) == name)
-        n_periods = a - int(sub["first_month_idx"].min()) if sub.height else 0
+        period = pooled_period if name is None else _period_months(ds, sub, setting)
+        n_periods = (a - int(sub["first_month_idx"].min())) // period if sub.height else 0
         if name is None:
             fit, source = pooled, "pooled"
         elif sub.height >= min_acc and n_periods >= min_per:
-            fit, source = fit_sbg_cohorts(_alive_counts(sub, a)), "segment"
+            fit, source = fit_sbg_cohorts(_alive_counts(sub, a, period)), "segment"
         else:
-            fit, source = pooled, f"pooled (fewer than {min_acc} accounts or {min_per} months)"
-        fits[name] = fit
+            fit, source, period = (
+                pooled,
+                f"pooled (fewer than {min_acc} accounts or {min_per} periods)",
+                pooled_period,
+            )
+        fits[name] = (fit, period)
         arpa_rows = (
             new_arpa_all
             if name is None
@@ -376,10 +408,14 @@ def predictive_ltv(
                 )
             )
         arpa = float(arpa_rows["mrr"].mean()) if arpa_rows.height else 0.0
-        v, v0 = value_new(fit, arpa)
+        v, v0 = value_new(fit, arpa, period)
         groups["all" if name is None else str(name)] = {
             "fit": fit.to_dict(),
             "fit_source": source,
+            "period_months": period,
+            "period_note": "annual contracts dominate: one period = one year"
+            if period == 12
+            else "one period = one month",
             "accounts": sub.height,
             "arpa_new": arpa,
             "ltv_new": v,
@@ -392,18 +428,22 @@ def predictive_ltv(
     rows = []
     for r in act.iter_rows(named=True):
         name = r.get(keys[0]) if keys else None
-        fit = fits.get(name, pooled)
+        fit, period = fits.get(name, (pooled, pooled_period))
         k = int(r["tenure"])
-        ratio = (
-            (g_ages.get(min(k + 1, last), 1.0) / g_ages.get(min(k, last), 1.0)) if g_ages else 1.0
-        )
+        renewals = k // period
+        d_p = (1 + d) ** period - 1
+        ratio = g_at(k + period) / g_at(k)
         rows.append(
             {
                 ACCOUNT: r[ACCOUNT],
                 "group": "all" if name is None else str(name),
                 "tenure": k,
                 "mrr": r["mrr"],
-                "residual_value": gm * r["mrr"] * sbg_derl(fit.alpha, fit.beta, d, k) * ratio,
+                "residual_value": gm
+                * r["mrr"]
+                * period
+                * sbg_derl(fit.alpha, fit.beta, d_p, renewals)
+                * ratio,
             }
         )
     accounts = pl.DataFrame(
