@@ -69,7 +69,8 @@ CSS = """
 .tile.bad{border-left:5px solid #c62828}.tile.neutral{border-left:5px solid #90a4ae}
 .cs-table{border-collapse:collapse;font-size:12px;margin:6px 0 14px}
 .cs-table th,.cs-table td{border:1px solid #cfd8dc;padding:3px 8px}
-.cs-table th{background:#eceff1}.cs-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+.cs-table th{background:#eceff1}.cs-table td{text-align:left}
+.cs-table td.num{text-align:right;font-variant-numeric:tabular-nums}
 .cs-table caption{text-align:left;font-weight:600;padding:4px 0}
 .notice{background:#fff8e1;border:1px solid #ffe082;padding:8px 12px;border-radius:6px;margin:6px 0}
 .note{color:#607d8b;font-size:11px}figure.chart{margin:6px 0 16px}

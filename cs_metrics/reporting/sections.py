@@ -618,7 +618,13 @@ def concentration(r: Report) -> str:
     try:
         from cs_metrics.metrics.segments import segment_frame
 
-        bys.append((segment_frame(r.ds, r.as_of), r.t("セグメント（現在）", "Segment (current)")))
+        seg = (
+            r.ds.accounts.select("account_id")
+            .collect()
+            .join(segment_frame(r.ds, r.as_of), on="account_id", how="left")
+            .with_columns(pl.col("segment").fill_null(r.t("解約済み", "churned")))
+        )
+        bys.append((seg, r.t("セグメント（現在）", "Segment (current)")))
     except Exception:  # noqa: BLE001
         pass
     if r.ds.has("onboarding_sessions"):
