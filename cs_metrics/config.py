@@ -9,6 +9,7 @@ are the user's own, e.g. reason categories) and must have the default's type; ot
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from importlib import resources
@@ -139,7 +140,8 @@ VALIDATORS.update(
 )
 
 
-_MEASURE_KEYS = {"source", "weight", "direction", "rule", "thresholds", "missing"}
+_MEASURE_KEYS = {"source", "weight", "direction", "rule", "thresholds", "missing", "aggregate"}
+_MEASURE_OPTIONAL = {"thresholds", "aggregate"}
 
 
 def _measures(v: Any) -> str | None:
@@ -150,7 +152,7 @@ def _measures(v: Any) -> str | None:
         unknown = set(m) - _MEASURE_KEYS
         if unknown:
             return f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_MEASURE_KEYS))}"
-        missing = _MEASURE_KEYS - set(m) - {"thresholds"}
+        missing = _MEASURE_KEYS - set(m) - _MEASURE_OPTIONAL
         if missing:
             return f"{where}: missing key(s) {', '.join(sorted(missing))}"
         src = m["source"]
@@ -158,8 +160,8 @@ def _measures(v: Any) -> str | None:
             src == "touchpoints" or src.startswith("usage_weekly.")
         ):
             return f"{where}: source must be 'touchpoints' or 'usage_weekly.<column>', got {src!r}"
-        if not isinstance(m["weight"], int | float) or m["weight"] <= 0:
-            return f"{where}: weight must be a number > 0, got {m['weight']!r}"
+        if not isinstance(m["weight"], int | float) or m["weight"] < 0:
+            return f"{where}: weight must be a number >= 0 (0 switches it off), got {m['weight']!r}"
         if m["direction"] not in ("higher", "lower"):
             return f"{where}: direction must be 'higher' or 'lower', got {m['direction']!r}"
         if m["rule"] not in ("thresholds", "percentile"):
@@ -171,7 +173,34 @@ def _measures(v: Any) -> str | None:
             return f"{where}: thresholds must be a non-empty, strictly increasing list, got {th}"
         if m["missing"] not in ("reweight", "zero"):
             return f"{where}: missing must be 'reweight' or 'zero', got {m['missing']!r}"
+        if m.get("aggregate", "mean") not in ("mean", "sum_per_week"):
+            return f"{where}: aggregate must be 'mean' or 'sum_per_week', got {m['aggregate']!r}"
+    if not any(m["weight"] > 0 for m in v.values()):
+        return "at least one measure needs a weight > 0"
     return None
+
+
+_SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_RISK_RULES = (
+    "no_login",
+    "cancellation_notice",
+    "renewal_due",
+    "usage_drop",
+    "nps_detractor",
+    "health_red",
+    "onboarding_stalled",
+    "no_touchpoint",
+    "expansion_candidate",
+)
+
+
+def _str_list(v: Any) -> str | None:
+    return None if all(isinstance(x, str) for x in v) else f"must be a list of strings, got {v!r}"
+
+
+def _known_rules(v: Any) -> str | None:
+    bad = [x for x in v if x not in _RISK_RULES]
+    return f"unknown rule(s) {bad}; known: {', '.join(_RISK_RULES)}" if bad else None
 
 
 def _segment_row(v: Any) -> str | None:
@@ -200,8 +229,43 @@ VALIDATORS.update(
         "risk.usage_drop": _fraction,
         "slack.max_retries": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
         "slack.timeout_seconds": _positive,
+        # issue 6: attribute score, risk rules, Slack member map
+        "attributes.high_effort_industries": lambda v: _str_list(v),
+        "attributes.onboarding_months": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "attributes.adoption_months": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "attributes.renewal_due_months": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "risk.renewal_due_months": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "risk.usage_recent_weeks": _positive,
+        "risk.usage_baseline_weeks": _positive,
+        "risk.nps_recent_days": _positive,
+        "risk.usage_rise": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "risk.no_touchpoint_days": lambda v: next(
+            (f"{k} must be a whole number of days > 0, got {d!r}" for k, d in v.items() if d <= 0),
+            None,
+        ),
+        "risk.disabled_rules": lambda v: _known_rules(v),
+        "slack.max_accounts_per_message": _positive,
+        "slack.members": lambda v: next(
+            (
+                f'{k!r} must map to a Slack member ID such as "U0123ABCD", got {i!r}'
+                for k, i in v.items()
+                if not isinstance(i, str) or not _SLACK_ID.fullmatch(i)
+            ),
+            None,
+        ),
     }
 )
+
+
+def _check_issue6_pairs(cfg: dict[str, Any]) -> None:
+    """Cross-key checks of the attribute settings (each names both keys)."""
+    a = cfg["attributes"]
+    if a["onboarding_months"] > a["adoption_months"]:
+        raise ConfigError(
+            "'attributes.onboarding_months' must not exceed 'attributes.adoption_months'"
+        )
+    if a["tier_mid"] > a["tier_high"]:
+        raise ConfigError("'attributes.tier_mid' must not exceed 'attributes.tier_high'")
 
 
 def load_config(path: str | Path | Mapping | None = None) -> dict[str, Any]:
@@ -233,6 +297,7 @@ def load_config(path: str | Path | Mapping | None = None) -> dict[str, Any]:
         _check(cfg)
         if cfg["health"]["band_yellow"] > cfg["health"]["band_green"]:
             raise ConfigError("'health.band_yellow' must not exceed 'health.band_green'")
+        _check_issue6_pairs(cfg)
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}") from None
     return cfg
