@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "nps":
             p.add_argument("--window-months", type=int, help="months ending at as-of (default 12)")
             p.add_argument("--survey", help="only this survey (e.g. relationship)")
+            p.add_argument(
+                "--by",
+                metavar="KEY",
+                help="also per group: survey, segment, industry, csm (JSON key 'groups')",
+            )
         p.set_defaults(func=globals()[f"run_{name}"])
 
 
@@ -127,7 +132,8 @@ def run_risk(args: argparse.Namespace) -> int:
     unit = cfg["general"]["display_unit"]
     rl = risk_list(ds, as_of)
     for (csm,), rows in rl.group_by("csm", maintain_order=True):
-        print(f"■ {csm}: {rows.height}社 / MRR {fmt_money(rows['mrr'].sum(), unit)}")
+        n = f"{rows.height}社" if cfg["general"]["lang"] == "ja" else f"{rows.height} account(s)"
+        print(f"■ {csm}: {n} / MRR {fmt_money(rows['mrr'].sum(), unit)}")
         for r in rows.iter_rows(named=True):
             print(
                 f"  {r['account_id']} {r['account_name'] or ''} [{r['segment']}] "
@@ -136,7 +142,9 @@ def run_risk(args: argparse.Namespace) -> int:
             for ev in r["evidence"]:
                 print(f"      - {ev}")
     for rule, why in res.unavailable.items():
-        print(f"({rule}: unavailable — {why})")
+        print(
+            f"({rule}: {'判定不可' if cfg['general']['lang'] == 'ja' else 'unavailable'} — {why})"
+        )
     return 0
 
 
@@ -145,10 +153,19 @@ def run_nps(args: argparse.Namespace) -> int:
     from cs_metrics.metrics.nps import nps
 
     ds, cfg, as_of, _ = open_validated(args)
-    r = nps(ds, as_of, window_months=args.window_months, survey=args.survey)[0]
-    r = {k: v for k, v in r.items() if k not in ("se_adjusted", "nps_adjusted")}
+    hidden = ("se_adjusted", "nps_adjusted")
+    r = nps(ds, as_of, cfg, window_months=args.window_months, survey=args.survey)[0]
+    r = {k: v for k, v in r.items() if k not in hidden}
+    groups = None
+    if args.by:
+        try:
+            rows = nps(ds, as_of, cfg, args.window_months, args.survey, by=args.by)
+        except ValueError as e:
+            print(f"error: --by: {e}", file=sys.stderr)
+            return 2
+        groups = [{k: v for k, v in g.items() if k not in hidden} for g in rows]
     if args.format == "json":
-        print_json(r)
+        print_json(r if groups is None else {**r, "groups": groups})
         return 0
     ja = cfg["general"]["lang"] == "ja"
 
@@ -164,6 +181,11 @@ def run_nps(args: argparse.Namespace) -> int:
         ("批判者 (0-6)" if ja else "detractors (0-6)", str(r["detractors"])),
     ]
     print(render_table(rows))
+    for g in groups or []:
+        print(
+            f"  {g[args.by]}: NPS {fmt(g['nps'])} (95%CI {fmt(g['ci_low'])} – {fmt(g['ci_high'])}), "
+            f"n={g['n']}"
+        )
     return 0
 
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cs_metrics.cli.common import add_data_args, open_validated
+from cs_metrics.cli.common import add_data_args, open_validated, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "notify",
         help="post each CSM's risk list to Slack (webhook URL from CS_METRICS_SLACK_WEBHOOK_URL)",
-        description="One Slack message per CSM with their at-risk accounts, ordered by MRR. "
-        "The incoming-webhook URL is read only from the environment variable "
-        "CS_METRICS_SLACK_WEBHOOK_URL.",
-        epilog="example: cs-metrics notify --data data/sample --dry-run",
+        description="One Slack message per CSM with their at-risk accounts, ordered by MRR, "
+        "mentioning the CSM through [slack.members]. The incoming-webhook URL is read only from "
+        "the environment variable CS_METRICS_SLACK_WEBHOOK_URL and is never printed. Exit "
+        "status 1 when a message could not be delivered, 2 for data/configuration problems or a "
+        "missing variable.",
+        epilog="example: cs-metrics notify --data data/sample --as-of 2026-09 --dry-run",
     )
-    add_data_args(p, fmt=False)
+    add_data_args(p)
     p.add_argument("--dry-run", action="store_true", help="print the messages, send nothing")
     p.set_defaults(func=run)
 
@@ -29,23 +31,54 @@ def run(args: argparse.Namespace) -> int:
 
     ds, cfg, as_of, _ = open_validated(args)
     unit = cfg["general"]["display_unit"]
+    lang = cfg["general"]["lang"]
     msgs = build_messages(
         risk_list(ds, as_of),
         as_of.strftime("%Y-%m"),
         dict(cfg["slack"]["members"]),
         int(cfg["slack"]["max_accounts_per_message"]),
         lambda v: fmt_money(v, unit),
+        lang=lang,
     )
+    as_json = getattr(args, "format", "table") == "json"
     if args.dry_run:
+        if as_json:
+            print_json(
+                {
+                    "as_of": as_of.strftime("%Y-%m"),
+                    "sent": False,
+                    "messages": [{"csm": m["csm"], "text": m["payload"]["text"]} for m in msgs],
+                }
+            )
+            return 0
         for m in msgs:
             print(f"--- {m['csm']} ---\n{m['payload']['text']}\n")
-        print(f"{len(msgs)} message(s), not sent (--dry-run)")
+        tail = (
+            "件のメッセージ（送信していません: --dry-run）"
+            if lang == "ja"
+            else " message(s), not sent (--dry-run)"
+        )
+        print(f"{len(msgs)}{tail}")
         return 0
     try:
-        sent = send_all(msgs, cfg)
+        results = send_all(msgs, cfg)
     except NotifyError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    for csm, status in sent:
-        print(f"{csm}: {status}")
-    return 0
+    if as_json:
+        print_json(
+            {
+                "as_of": as_of.strftime("%Y-%m"),
+                "sent": True,
+                "results": [{"csm": r.csm, "status": r.status, "error": r.error} for r in results],
+            }
+        )
+    else:
+        for r in results:
+            print(f"{r.csm}: {r.status if r.ok else 'failed — ' + str(r.error)}")
+        if not results:
+            print("送信対象なし (no at-risk accounts)" if lang == "ja" else "nothing to send")
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        print(f"error: message for {r.csm} not delivered: {r.error}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,4 +1,23 @@
-"""NPS from response rows with an adjusted-Wald 95% interval (SPEC §6). Never an average."""
+"""NPS from response rows with an adjusted-Wald 95% interval (SPEC §6). Never an average.
+
+NPS = 100 x (promoters - detractors) / n, promoters scoring 9-10, passives 7-8, detractors 0-6,
+counted from ``nps_responses`` rows (one row = one response).
+
+Interval: the adjusted-Wald interval for NPS of Rocks (2016), "Interval Estimation for the 'Net
+Promoter Score'", *The American Statistician* 70(4), 365-372 (arXiv:1601.07235), in the form
+given by Sauro & Lewis (MeasuringU, "Confidence Intervals for Net Promoter Scores"): the NPS is a
+difference of two proportions of one multinomial sample, so add 3 pseudo-responses to n, 3/4 to
+the promoters and 3/4 to the detractors, and use the variance of that difference::
+
+    n' = n + 3,  p = (P + 3/4) / n',  d = (D + 3/4) / n'
+    se = sqrt((p + d - (p - d)^2) / n')
+    interval = 100 x ((p - d) - z se, (p - d) + z se), z = 1.959964, clipped to [-100, 100]
+
+The point estimate reported as ``nps`` is the plain 100 x (P - D) / n; only the interval uses
+the adjusted proportions. The change between two independent periods (:func:`nps_change`) uses
+the difference of the adjusted estimates ± z sqrt(se_1^2 + se_2^2), the same construction
+applied to two samples.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +29,28 @@ import polars as pl
 
 from cs_metrics.data.load import Dataset
 from cs_metrics.metrics.revenue import By, _with_by, by_keys
-from cs_metrics.periods import add_months, month_end, parse_month
+from cs_metrics.periods import (
+    add_months,
+    format_month,
+    index_to_month_expr,
+    month_end,
+    month_index_expr,
+    month_to_index,
+    parse_month,
+)
 
 Z95 = 1.959964
 
 
 def nps_from_counts(promoters: int, passives: int, detractors: int) -> dict[str, Any]:
-    """NPS and its 95% adjusted-Wald interval from the three counts.
+    """NPS and its 95% adjusted-Wald interval from the three counts (see the module docstring).
 
-    NPS = 100 x (promoters - detractors) / n. Interval (Rocks 2016, *The American Statistician*;
-    as described by Sauro & Lewis): add 3 to n and 3/4 to promoters and to detractors,
-    ``p = (P + 3/4) / (n + 3)``, ``d = (D + 3/4) / (n + 3)``, ``nps' = p - d``,
-    ``se = sqrt((p + d - nps'^2) / (n + 3))``, interval ``100 x (nps' ± 1.959964 se)`` clipped to
-    -100..100. ``null`` (with ``reason``) when there are no responses.
+    Returns
+    -------
+    dict
+        ``nps, n, promoters, passives, detractors, ci_low, ci_high`` (NPS units, -100..100) and
+        ``nps_adjusted, se_adjusted`` (for :func:`nps_change`). ``nps`` and the interval are
+        ``None`` with a ``reason`` when there are no responses.
     """
     n = promoters + passives + detractors
     out: dict[str, Any] = {
@@ -32,7 +60,14 @@ def nps_from_counts(promoters: int, passives: int, detractors: int) -> dict[str,
         "detractors": detractors,
     }
     if n == 0:
-        out.update(nps=None, ci_low=None, ci_high=None, reason="no responses in the window")
+        out.update(
+            nps=None,
+            ci_low=None,
+            ci_high=None,
+            nps_adjusted=None,
+            se_adjusted=None,
+            reason="no responses in the window",
+        )
         return out
     na = n + 3
     p, d = (promoters + 0.75) / na, (detractors + 0.75) / na
@@ -41,23 +76,34 @@ def nps_from_counts(promoters: int, passives: int, detractors: int) -> dict[str,
     out["nps"] = 100.0 * (promoters - detractors) / n
     out["ci_low"] = max(-100.0, 100.0 * (adj - Z95 * se))
     out["ci_high"] = min(100.0, 100.0 * (adj + Z95 * se))
-    out["se_adjusted"] = 100.0 * se
     out["nps_adjusted"] = 100.0 * adj
+    out["se_adjusted"] = 100.0 * se
     return out
 
 
+def _window_months(ds: Dataset, config: dict[str, Any] | None, window_months: int | None) -> int:
+    cfg = config if config is not None else ds.config
+    months = int(window_months or cfg["nps"]["window_months"])
+    if months < 1:
+        raise ValueError(f"window_months must be >= 1, got {months}")
+    return months
+
+
 def nps_responses_in_window(
-    ds: Dataset, as_of: dt.date | str, window_months: int | None = None, survey: str | None = None
+    ds: Dataset,
+    as_of: dt.date | str,
+    window_months: int | None = None,
+    survey: str | None = None,
+    config: dict[str, Any] | None = None,
 ) -> pl.LazyFrame | None:
-    """Responses dated in the ``window_months`` calendar months ending at ``as_of`` (inclusive)."""
+    """Responses dated in the ``window_months`` calendar months ending at ``as_of`` (from the
+    first day of the first month to as_of's last day, inclusive); None without the table."""
     if not ds.has("nps_responses"):
         return None
     m = parse_month(as_of)
-    months = int(window_months or ds.config["nps"]["window_months"])
-    start = add_months(m, -(months - 1))
+    months = _window_months(ds, config, window_months)
     lf = ds["nps_responses"].filter(
-        (pl.col("responded_on") >= start)
-        & (pl.col("responded_on") <= month_end(m))
+        pl.col("responded_on").is_between(add_months(m, -(months - 1)), month_end(m))
         & pl.col("score").is_not_null()
     )
     if survey:
@@ -65,46 +111,70 @@ def nps_responses_in_window(
     return lf
 
 
+def _counts() -> list[pl.Expr]:
+    return [
+        (pl.col("score") >= 9).sum().alias("promoters"),
+        pl.col("score").is_between(7, 8).sum().alias("passives"),
+        (pl.col("score") <= 6).sum().alias("detractors"),
+    ]
+
+
+def _attach_by(lf: pl.LazyFrame, ds: Dataset, m: dt.date, by: By) -> pl.LazyFrame:
+    if by is None or (isinstance(by, str) and by == "survey"):
+        return lf
+    if isinstance(by, str) and by == "segment":
+        from cs_metrics.metrics.segments import segment_frame
+
+        by = segment_frame(ds, m)
+    return _with_by(lf, ds, m, by)
+
+
 def nps(
     ds: Dataset,
     as_of: dt.date | str,
+    config: dict[str, Any] | None = None,
     window_months: int | None = None,
     survey: str | None = None,
     by: By = None,
 ) -> list[dict[str, Any]]:
-    """NPS over the window (default: the 12 calendar months ending at ``as_of``).
+    """NPS over the window (default ``nps.window_months``: the 12 calendar months ending at
+    ``as_of``), all surveys unless ``survey`` is given.
 
-    Promoters score 9-10, passives 7-8, detractors 0-6; all surveys unless ``survey`` is given.
+    Parameters
+    ----------
+    ds : Dataset
+        Uses ``nps_responses`` (``responded_on``, ``score``, optional ``survey``).
+    as_of : date or "YYYY-MM"
+        The window's last month; responses after its last day are not used.
+    config : dict, optional
+        Configuration (default ``ds.config``); ``nps.window_months`` is the default window.
+    window_months, survey :
+        Override the window; keep one survey only.
+    by : None, "survey", "segment", an account attribute or a frame ``[account_id, attribute]``
+        One result per group. ``"segment"`` is the S/A/B/C segment at ``as_of`` (accounts not
+        active then: ``(未設定)``); other attributes as in the revenue breakdowns.
 
     Returns
     -------
     list of dict
         One dict per group (one when ``by`` is None): ``nps, n, promoters, passives,
-        detractors, ci_low, ci_high`` (see :func:`nps_from_counts`), plus ``window_start,
-        window_end`` and the ``by`` key. ``by`` may be ``"survey"``, an account attribute or a
-        frame ``[account_id, attribute]``.
+        detractors, ci_low, ci_high, nps_adjusted, se_adjusted, window_start, window_end``
+        (months ``"YYYY-MM"``) plus the ``by`` key; ``nps`` null with ``reason`` when there are
+        no responses (also when the table is absent).
     """
     m = parse_month(as_of)
-    months = int(window_months or ds.config["nps"]["window_months"])
+    months = _window_months(ds, config, window_months)
     window = {
-        "window_start": add_months(m, -(months - 1)).strftime("%Y-%m"),
-        "window_end": m.strftime("%Y-%m"),
+        "window_start": format_month(add_months(m, -(months - 1))),
+        "window_end": format_month(m),
     }
     lf = nps_responses_in_window(ds, m, months, survey)
     if lf is None:
         return [{**nps_from_counts(0, 0, 0), **window, "reason": "no nps_responses table"}]
     keys = by_keys(by)
-    if by is not None and not (isinstance(by, str) and by == "survey"):
-        lf = _with_by(lf, ds, m, by)
+    lf = _attach_by(lf, ds, m, by)
     counts = (
-        lf.group_by(keys or pl.lit(1).alias("_all"))
-        .agg(
-            (pl.col("score") >= 9).sum().alias("promoters"),
-            pl.col("score").is_between(7, 8).sum().alias("passives"),
-            (pl.col("score") <= 6).sum().alias("detractors"),
-        )
-        .sort(keys or "_all")
-        .collect()
+        lf.group_by(keys or pl.lit(1).alias("_all")).agg(*_counts()).sort(keys or "_all").collect()
     )
     if counts.height == 0:
         return [{**nps_from_counts(0, 0, 0), **window}]
@@ -118,11 +188,88 @@ def nps(
     ]
 
 
-def nps_change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
-    """Change between two periods' NPS with a 95% interval for the difference.
+def nps_exprs() -> list[pl.Expr]:
+    """Polars expressions for ``n, nps, ci_low, ci_high`` from integer columns ``promoters,
+    passives, detractors`` (the formula of :func:`nps_from_counts`, vectorised; nulls when
+    n = 0)."""
+    pr, pa, de = (pl.col(c).cast(pl.Float64) for c in ("promoters", "passives", "detractors"))
+    n = pr + pa + de
+    na = n + 3
+    p, d = (pr + 0.75) / na, (de + 0.75) / na
+    adj = p - d
+    se = ((p + d - adj * adj).clip(lower_bound=0.0) / na).sqrt()
+    some = n > 0
+    return [
+        n.cast(pl.Int64).alias("n"),
+        pl.when(some).then(100.0 * (pr - de) / n).alias("nps"),
+        pl.when(some).then((100.0 * (adj - Z95 * se)).clip(lower_bound=-100.0)).alias("ci_low"),
+        pl.when(some).then((100.0 * (adj + Z95 * se)).clip(upper_bound=100.0)).alias("ci_high"),
+    ]
 
-    The difference of the adjusted estimates ± 1.959964 x sqrt(se1² + se2²) (independent
-    samples). ``null`` when either period has no responses.
+
+def nps_trend(
+    ds: Dataset,
+    as_of: dt.date | str,
+    months: int = 12,
+    config: dict[str, Any] | None = None,
+    window_months: int | None = None,
+    survey: str | None = None,
+) -> pl.DataFrame:
+    """NPS per period: for each of the ``months`` months ending at ``as_of``, the NPS over the
+    window ending at that month (default window ``nps.window_months``; ``window_months=1`` gives
+    calendar-month NPS). Each period uses only responses dated by its own last day.
+
+    Returns
+    -------
+    DataFrame
+        ``month ("YYYY-MM"), n, promoters, passives, detractors, nps, ci_low, ci_high`` (nps and
+        interval null for a month without responses; every count null without the table).
+    """
+    m = parse_month(as_of)
+    w = _window_months(ds, config, window_months)
+    a = month_to_index(m)
+    spine = pl.LazyFrame(
+        {"month_idx": pl.int_range(a - months + 1, a + 1, eager=True, dtype=pl.Int32)}
+    )
+    lf = nps_responses_in_window(ds, m, w + months - 1, survey)
+    if lf is None:
+        lf = pl.LazyFrame(schema={"responded_on": pl.Date, "score": pl.Int64})
+    counts = (
+        spine.join(
+            lf.select(month_index_expr(pl.col("responded_on")).alias("r_idx"), "score"), how="cross"
+        )
+        .filter(pl.col("r_idx").is_between(pl.col("month_idx") - w + 1, pl.col("month_idx")))
+        .group_by("month_idx")
+        .agg(*_counts())
+    )
+    return (
+        spine.join(counts, on="month_idx", how="left")
+        .with_columns(
+            pl.col(c).fill_null(0).cast(pl.Int64) for c in ("promoters", "passives", "detractors")
+        )
+        .with_columns(*nps_exprs())
+        .sort("month_idx")
+        .select(
+            index_to_month_expr(pl.col("month_idx")).dt.strftime("%Y-%m").alias("month"),
+            "n",
+            "promoters",
+            "passives",
+            "detractors",
+            "nps",
+            "ci_low",
+            "ci_high",
+        )
+        .collect()
+    )
+
+
+def nps_change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """Change from ``previous`` to ``current`` (two results of :func:`nps` /
+    :func:`nps_from_counts` over independent periods) with a 95% interval for the difference.
+
+    ``delta`` = current nps - previous nps (plain estimates); interval = (adjusted current -
+    adjusted previous) ± 1.959964 x sqrt(se_current² + se_previous²), in NPS points (it may
+    reach ±200). ``None`` with a ``reason`` when either period has no responses.
     """
     if current.get("nps") is None or previous.get("nps") is None:
         return {
@@ -135,6 +282,27 @@ def nps_change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, A
     diff_adj = current["nps_adjusted"] - previous["nps_adjusted"]
     return {
         "delta": current["nps"] - previous["nps"],
-        "ci_low": diff_adj - Z95 * se,
-        "ci_high": diff_adj + Z95 * se,
+        "ci_low": max(-200.0, diff_adj - Z95 * se),
+        "ci_high": min(200.0, diff_adj + Z95 * se),
     }
+
+
+def nps_period_change(
+    ds: Dataset,
+    as_of: dt.date | str,
+    previous: dt.date | str,
+    config: dict[str, Any] | None = None,
+    window_months: int | None = None,
+    survey: str | None = None,
+) -> dict[str, Any]:
+    """NPS of the window ending at ``as_of`` against the window ending at ``previous`` (e.g. 12
+    months earlier for year over year), with :func:`nps_change`'s interval.
+
+    Returns
+    -------
+    dict
+        ``current`` and ``previous`` (as :func:`nps`) and ``change`` (as :func:`nps_change`).
+    """
+    cur = nps(ds, as_of, config, window_months, survey)[0]
+    prev = nps(ds, previous, config, window_months, survey)[0]
+    return {"current": cur, "previous": prev, "change": nps_change(cur, prev)}

@@ -1,4 +1,9 @@
-"""The 12-session onboarding program: completion, drop-off, graduation (SPEC §6)."""
+"""The 12-session onboarding program: completion, drop-off, graduation (SPEC §6).
+
+Point in time: as of month m only ``onboarding_sessions`` rows with ``held_on`` on or before m's
+last day (or without a date) are used, and a session counts as *done* when its ``status`` is
+``done``. Session numbers outside 1..N (N = ``onboarding.sessions``) are ignored.
+"""
 
 from __future__ import annotations
 
@@ -11,61 +16,128 @@ from cs_metrics.data.load import Dataset
 from cs_metrics.periods import add_months, month_end, parse_month
 
 
-def _sessions(ds: Dataset, as_of) -> pl.LazyFrame | None:
-    """Point in time: a session counts as done only if held on or before as_of's last day."""
+def _sessions(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame | None:
+    """Rows known at as_of's last day, with a boolean ``done``; None without the table."""
     if not ds.has("onboarding_sessions"):
         return None
     end = month_end(parse_month(as_of))
-    done = (pl.col("status") == "done") & (pl.col("held_on").is_null() | (pl.col("held_on") <= end))
-    return ds["onboarding_sessions"].with_columns(done.alias("done"))
+    n = int(ds.config["onboarding"]["sessions"])
+    return (
+        ds["onboarding_sessions"]
+        .filter(
+            (pl.col("held_on").is_null() | (pl.col("held_on") <= end))
+            & pl.col("session_no").is_between(1, n)
+        )
+        .with_columns((pl.col("status") == "done").alias("done"))
+    )
 
 
 def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
-    """Per user: sessions done, graduation and time to graduate, as of ``as_of``.
+    """Per user: sessions done, graduation, time to graduate and stall, as of ``as_of``.
 
-    A user *graduates* when all N sessions (config ``onboarding.sessions``) are done; time to
-    graduate = days from the first to the last done session's ``held_on``. A user is *stalled*
-    when not graduated, no session was done in the last ``onboarding.stalled_weeks`` weeks
-    before as_of's last day (or none ever), and the program started (first planned session)
-    within ``onboarding.stalled_lookback_months`` months before as_of.
+    - ``sessions_done``: distinct session numbers with status ``done``;
+    - ``graduated``: all N sessions done (N = ``onboarding.sessions``, 12 by default);
+    - ``days_to_graduate``: days from ``first_held_on`` (the earliest ``held_on`` of any of the
+      user's sessions: the program start) to ``last_done_on`` (the date the last session was
+      done), for graduated users only;
+    - ``stalled``: see :func:`stalled_users`.
 
     Returns
     -------
     DataFrame or None
-        ``account_id, user_id, sessions_done, first_held_on, first_planned_on, last_done_on,
-        graduated, days_to_graduate, stalled``; None when the table is absent.
+        ``account_id, user_id, sessions_done, first_held_on, last_done_on, next_session_no,
+        graduated, days_to_graduate, days_since_progress, stalled``; None when the table is
+        absent. ``next_session_no`` is the lowest session number not done (null when graduated).
     """
     lf = _sessions(ds, as_of)
     if lf is None:
         return None
-    n = int(ds.config["onboarding"]["sessions"])
+    cfg = ds.config["onboarding"]
+    n = int(cfg["sessions"])
     end = month_end(parse_month(as_of))
-    stall = dt.timedelta(weeks=int(ds.config["onboarding"]["stalled_weeks"]))
-    lookback = add_months(
-        parse_month(as_of), -int(ds.config["onboarding"]["stalled_lookback_months"])
-    )
+    stall_days = 7 * int(cfg["stalled_weeks"])
+    lookback = add_months(parse_month(as_of), -int(cfg["stalled_lookback_months"]))
+    done_nos = pl.col("session_no").filter(pl.col("done")).unique()
+    since = (pl.lit(end) - pl.coalesce("last_done_on", "first_held_on")).dt.total_days()
     return (
         lf.group_by("account_id", "user_id")
         .agg(
-            pl.col("session_no").filter(pl.col("done")).n_unique().alias("sessions_done"),
-            pl.col("held_on").filter(pl.col("done")).min().alias("first_held_on"),
-            pl.col("held_on").min().alias("first_planned_on"),
+            done_nos.len().alias("sessions_done"),
+            pl.col("held_on").min().alias("first_held_on"),
             pl.col("held_on").filter(pl.col("done")).max().alias("last_done_on"),
+            done_nos.cast(pl.Int64).alias("_done"),
+        )
+        .with_columns(
+            pl.lit(list(range(1, n + 1)), dtype=pl.List(pl.Int64))
+            .list.set_difference(pl.col("_done"))
+            .list.min()
+            .alias("next_session_no")
         )
         .with_columns((pl.col("sessions_done") >= n).alias("graduated"))
         .with_columns(
             pl.when(pl.col("graduated"))
             .then((pl.col("last_done_on") - pl.col("first_held_on")).dt.total_days())
             .alias("days_to_graduate"),
+            since.alias("days_since_progress"),
+        )
+        .with_columns(
             (
                 ~pl.col("graduated")
-                & (pl.col("last_done_on").is_null() | (pl.col("last_done_on") < end - stall))
-                & (pl.col("first_planned_on").is_null() | (pl.col("first_planned_on") >= lookback))
-            ).alias("stalled"),
+                & (pl.col("days_since_progress") > stall_days)
+                & (pl.col("first_held_on") >= lookback)
+            )
+            .fill_null(False)
+            .alias("stalled")
+        )
+        .select(
+            "account_id",
+            "user_id",
+            pl.col("sessions_done").cast(pl.Int64),
+            "first_held_on",
+            "last_done_on",
+            pl.col("next_session_no").cast(pl.Int64),
+            "graduated",
+            "days_to_graduate",
+            "days_since_progress",
+            "stalled",
         )
         .sort("account_id", "user_id")
         .collect()
     )
+
+
+def stalled_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+    """Users stalled before graduation as of ``as_of`` (empty without the table).
+
+    A user is *stalled* when not graduated, and the days from the latest done session (or, when
+    none was done, from the program start ``first_held_on``) to as_of's last day are **more
+    than** 7 x ``onboarding.stalled_weeks`` (exactly that many days is not yet stalled), and the
+    program started on or after the first day of the month ``onboarding.stalled_lookback_months``
+    before as_of (an old, never-finished program is history, not a live risk). A user with no
+    dated session is never stalled (nothing says how long it has been).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`onboarding_users`, stalled users only.
+    """
+    users = onboarding_users(ds, as_of)
+    if users is None:
+        return pl.DataFrame(
+            schema={
+                "account_id": pl.String,
+                "user_id": pl.String,
+                "sessions_done": pl.Int64,
+                "first_held_on": pl.Date,
+                "last_done_on": pl.Date,
+                "next_session_no": pl.Int64,
+                "graduated": pl.Boolean,
+                "days_to_graduate": pl.Int64,
+                "days_since_progress": pl.Int64,
+                "stalled": pl.Boolean,
+            }
+        )
+    return users.filter(pl.col("stalled"))
 
 
 def onboarding_accounts(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
@@ -74,8 +146,9 @@ def onboarding_accounts(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | Non
     Returns
     -------
     DataFrame or None
-        ``account_id, users, graduated_users, graduation_rate, graduated, stalled_users,
-        median_days_to_graduate``.
+        ``account_id, users, graduated_users, stalled_users, mean_sessions_done,
+        median_days_to_graduate, graduation_rate, graduated`` (``graduated`` = every user
+        graduated).
     """
     users = onboarding_users(ds, as_of)
     if users is None:
@@ -86,6 +159,7 @@ def onboarding_accounts(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | Non
             pl.len().alias("users"),
             pl.col("graduated").sum().alias("graduated_users"),
             pl.col("stalled").sum().alias("stalled_users"),
+            pl.col("sessions_done").mean().alias("mean_sessions_done"),
             pl.col("days_to_graduate").median().alias("median_days_to_graduate"),
         )
         .with_columns(
@@ -96,49 +170,78 @@ def onboarding_accounts(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | Non
     )
 
 
-def onboarding_funnel(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
+def onboarding_funnel(
+    ds: Dataset, as_of: dt.date | str, by: str | None = None
+) -> pl.DataFrame | None:
     """Drop-off by session: users who completed session k (k = 1..N), for charts.
+
+    Parameters
+    ----------
+    by : None or "account_id"
+        None: one funnel over all users; ``"account_id"``: one funnel per account.
 
     Returns
     -------
     DataFrame or None
-        ``session_no, users_done, share_of_users, drop_from_previous``.
+        ``[account_id,] session_no, users, users_done, share_of_users, drop_from_previous``:
+        ``users`` = users in the program (any row known at as_of), ``users_done`` = users with
+        session k done, ``share_of_users`` = users_done / users, ``drop_from_previous`` =
+        users_done(k-1) - users_done(k) (for k = 1: users - users_done(1)).
     """
     lf = _sessions(ds, as_of)
     if lf is None:
         return None
     n = int(ds.config["onboarding"]["sessions"])
-    users = lf.select(pl.col("user_id").n_unique()).collect().item()
+    keys = [by] if by else []
+    totals = lf.group_by(keys or pl.lit(1).alias("_all")).agg(
+        pl.col("user_id").n_unique().alias("users")
+    )
     done = (
         lf.filter(pl.col("done"))
-        .group_by("session_no")
+        .group_by(*keys, "session_no")
         .agg(pl.col("user_id").n_unique().alias("users_done"))
     )
     spine = pl.LazyFrame({"session_no": pl.int_range(1, n + 1, eager=True, dtype=pl.Int64)})
+    grid = totals.join(spine, how="cross")
+    prev = pl.col("users_done").shift(1)
+    prev = prev.over(keys) if keys else prev
     return (
-        spine.join(done, on="session_no", how="left")
-        .with_columns(pl.col("users_done").fill_null(0).cast(pl.Int64))
-        .sort("session_no")
-        .with_columns(
-            (pl.col("users_done") / users if users else pl.lit(None, pl.Float64)).alias(
-                "share_of_users"
-            ),
-            (pl.col("users_done").shift(1).fill_null(users) - pl.col("users_done")).alias(
-                "drop_from_previous"
-            ),
+        grid.join(
+            done.with_columns(pl.col("session_no").cast(pl.Int64)),
+            on=[*keys, "session_no"],
+            how="left",
         )
+        .with_columns(
+            pl.col("users_done").fill_null(0).cast(pl.Int64), pl.col("users").cast(pl.Int64)
+        )
+        .sort(*keys, "session_no")
+        .with_columns(
+            (pl.col("users_done") / pl.col("users")).alias("share_of_users"),
+            (prev.fill_null(pl.col("users")) - pl.col("users_done")).alias("drop_from_previous"),
+        )
+        .select(*keys, "session_no", "users", "users_done", "share_of_users", "drop_from_previous")
         .collect()
     )
 
 
 def onboarding_summary(ds: Dataset, as_of: dt.date | str) -> dict[str, Any]:
-    """The JSON of ``cs-metrics onboarding``: totals and per-session completion."""
+    """The JSON of ``cs-metrics onboarding``: totals and per-session completion.
+
+    Returns
+    -------
+    dict
+        ``available, sessions, users, accounts, graduated_users, graduation_rate,
+        stalled_users, median_days_to_graduate, per_session`` (a list of ``{session_no,
+        users_done, share_of_users, drop_from_previous}``); ``{available: false, reason}``
+        without the table.
+    """
     users = onboarding_users(ds, as_of)
     if users is None:
         return {"available": False, "reason": "no onboarding_sessions table"}
     funnel = onboarding_funnel(ds, as_of)
     assert funnel is not None
     grads = users.filter(pl.col("graduated"))
+    median = grads["days_to_graduate"].median() if grads.height else None
     return {
         "available": True,
         "sessions": int(ds.config["onboarding"]["sessions"]),
@@ -147,12 +250,13 @@ def onboarding_summary(ds: Dataset, as_of: dt.date | str) -> dict[str, Any]:
         "graduated_users": grads.height,
         "graduation_rate": grads.height / users.height if users.height else None,
         "stalled_users": int(users["stalled"].sum()),
-        "median_days_to_graduate": grads["days_to_graduate"].median() if grads.height else None,
+        "median_days_to_graduate": None if median is None else float(median),
         "per_session": [
             {
                 "session_no": int(r["session_no"]),
                 "users_done": int(r["users_done"]),
                 "share_of_users": r["share_of_users"],
+                "drop_from_previous": int(r["drop_from_previous"]),
             }
             for r in funnel.iter_rows(named=True)
         ],

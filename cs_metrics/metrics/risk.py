@@ -1,20 +1,24 @@
 """Risk and opportunity signals: named, configurable rules with their evidence (SPEC §6).
 
-Each rule returns one row per flagged account with a human-readable ``evidence`` and the number
-behind it (``value``). A rule whose table is missing is reported as *unavailable* (in
-:attr:`RiskResult.unavailable`), never as flagging everyone. Everything is point in time: only
-rows dated on or before the as-of month's last day are used.
+Each rule is a function in :data:`RULES` that returns one row per flagged active account with the
+number behind it (``value``) and a human-readable ``evidence`` (Japanese, or English with
+``general.lang = "en"``). A rule whose table is missing is *unavailable* (reported in
+:attr:`RiskResult.unavailable` and :attr:`RiskResult.status`), never flagging everyone; a rule
+listed in ``risk.disabled_rules`` is *disabled*. Everything is point in time: only rows dated on
+or before the as-of month's last day are used.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
 from cs_metrics.data.load import Dataset
-from cs_metrics.metrics.revenue import ACCOUNT, account_segments, active_accounts, as_of_index
+from cs_metrics.metrics.revenue import ACCOUNT, UNSET, account_segments, active_accounts
 from cs_metrics.metrics.segments import renewal_due_lines, segments
 from cs_metrics.periods import month_end, parse_month
 
@@ -32,22 +36,46 @@ OPPORTUNITY_RULES = ("expansion_candidate",)
 _COLUMNS = ["account_id", "rule", "kind", "value", "evidence"]
 
 
+class Unavailable(Exception):
+    """A rule cannot run on this dataset (its table is missing); the message says why."""
+
+
 @dataclass
 class RiskResult:
-    """``signals``: one row per account x rule (``kind`` risk|opportunity) with csm, mrr,
-    segment; ``unavailable``: rule -> reason for rules whose table is missing."""
+    """Signals of one month.
+
+    ``signals``: one row per account x rule (``kind`` risk|opportunity) with ``csm, segment,
+    mrr``; ``unavailable``: rule -> reason for rules whose table is missing; ``status``: one row
+    per rule: ``rule, kind, status (ok|unavailable|disabled), reason, accounts, mrr``.
+    """
 
     signals: pl.DataFrame
     unavailable: dict[str, str] = field(default_factory=dict)
+    status: pl.DataFrame | None = None
 
 
-def _rows(lf: pl.LazyFrame, rule: str, value: pl.Expr, evidence: pl.Expr, kind: str = "risk"):
+@dataclass
+class _Ctx:
+    ds: Dataset
+    month: dt.date
+    end: dt.date
+    cfg: dict[str, Any]
+    active: pl.LazyFrame  # account_id, mrr, first_month_idx
+    seg: pl.LazyFrame  # segments(): account_id, csm, segment, score, band, mrr, ...
+    ja: bool
+
+    def t(self, ja: str, en: str) -> str:
+        return ja if self.ja else en
+
+    def need(self, table: str) -> pl.LazyFrame:
+        if not self.ds.has(table):
+            raise Unavailable(self.t(f"{table} テーブルなし", f"no {table} table"))
+        return self.ds[table]
+
+
+def _rows(lf: pl.LazyFrame, value: pl.Expr, evidence: pl.Expr) -> pl.LazyFrame:
     return lf.select(
-        ACCOUNT,
-        pl.lit(rule).alias("rule"),
-        pl.lit(kind).alias("kind"),
-        value.cast(pl.Float64).alias("value"),
-        evidence.alias("evidence"),
+        ACCOUNT, value.cast(pl.Float64).alias("value"), evidence.cast(pl.String).alias("evidence")
     )
 
 
@@ -55,9 +83,14 @@ def _fmt(e: pl.Expr, decimals: int = 0) -> pl.Expr:
     return e.round(decimals).cast(pl.Int64 if decimals == 0 else pl.Float64).cast(pl.String)
 
 
+def _day(e: pl.Expr) -> pl.Expr:
+    return e.dt.strftime("%Y-%m-%d")
+
+
 def last_login_days(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -> pl.LazyFrame:
-    """Days from the last day of the latest week with logins > 0 (``week_start + 6``) to as_of's
-    last day; null when the account never logged in (as of then).
+    """Days from the last day of the latest week with logins > 0 (``week_start + 6 days``) to
+    as_of's last day; null when the account never logged in (as known then: weeks starting on or
+    before as_of's last day).
 
     Returns
     -------
@@ -80,319 +113,392 @@ def last_login_days(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -
     )
 
 
-def _usage_ratio(ds: Dataset, as_of, accounts: pl.LazyFrame) -> pl.LazyFrame:
+def usage_ratio(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -> pl.LazyFrame:
+    """Recent vs baseline weekly logins per account (own baseline).
+
+    ``recent`` = sum of logins over the weeks starting in the ``risk.usage_recent_weeks`` x 7
+    days ending at as_of's last day, / those weeks; ``baseline`` = the same over the
+    ``risk.usage_baseline_weeks`` weeks before them. Weeks without a row count as 0. Accounts
+    without any row in either window are left out.
+
+    Returns
+    -------
+    LazyFrame
+        ``account_id, recent, baseline``.
+    """
     cfg = ds.config["risk"]
     end = month_end(parse_month(as_of))
     recent_w, base_w = int(cfg["usage_recent_weeks"]), int(cfg["usage_baseline_weeks"])
     recent_start = end - dt.timedelta(days=7 * recent_w - 1)
     base_start = recent_start - dt.timedelta(days=7 * base_w)
     u = ds["usage_weekly"].filter(pl.col("week_start").is_between(base_start, end))
+    recent = pl.col("week_start") >= recent_start
     agg = u.group_by(ACCOUNT).agg(
-        (pl.col("logins").filter(pl.col("week_start") >= recent_start).sum() / recent_w).alias(
-            "recent"
-        ),
-        (pl.col("logins").filter(pl.col("week_start") < recent_start).sum() / base_w).alias(
-            "baseline"
-        ),
+        (pl.col("logins").filter(recent).sum() / recent_w).alias("recent"),
+        (pl.col("logins").filter(~recent).sum() / base_w).alias("baseline"),
     )
     return accounts.select(ACCOUNT).join(agg, on=ACCOUNT, how="inner")
+
+
+# ---- the rules --------------------------------------------------------------------------------
+
+
+def rule_no_login(c: _Ctx) -> pl.LazyFrame:
+    """``no_login``: days since the last login > ``risk.no_login_days`` (exactly the limit is not
+    flagged), or no login ever (value null)."""
+    c.need("usage_weekly")
+    ll = last_login_days(c.ds, c.month, c.active)
+    limit = int(c.cfg["no_login_days"])
+    d = pl.col("days_since_login")
+    return _rows(
+        ll.filter(d.is_null() | (d > limit)),
+        d,
+        pl.when(d.is_null())
+        .then(pl.lit(c.t("ログイン記録なし", "no login recorded")))
+        .otherwise(
+            pl.format(
+                c.t(
+                    "最終ログインから{}日 (最終ログイン週の末日 {})",
+                    "{} days since last login (week ending {})",
+                ),
+                _fmt(d),
+                _day(pl.col("last_login_day")),
+            )
+        ),
+    )
+
+
+def rule_cancellation_notice(c: _Ctx) -> pl.LazyFrame:
+    """``cancellation_notice`` (解約予定): a ``cancellations`` row dated on or before as_of's
+    last day and on or after the first day of the account's latest churn month (if it ever
+    churned), while the account is still active. Value: days since the notice. Evidence: the
+    notice date, the reason and the expected last month (the month of the latest end date of
+    its running paid lines; 未定/open when any running line is open-ended)."""
+    canc = c.need("cancellations")
+    last_churn = (
+        account_segments(c.ds, c.month)
+        .filter((pl.col("prev_mrr") > 0) & (pl.col("mrr") <= 0))
+        .group_by(ACCOUNT)
+        .agg(pl.col("idx").max().alias("i"))
+        .select(ACCOUNT, pl.date(pl.col("i") // 12, pl.col("i") % 12 + 1, 1).alias("churn_start"))
+    )
+    expected = (
+        c.ds.subscriptions.filter(
+            (pl.col("start_date") <= c.end)
+            & (pl.col("mrr") > 0)
+            & (pl.col("end_date").is_null() | (pl.col("end_date") >= c.end))
+        )
+        .group_by(ACCOUNT)
+        .agg(
+            pl.col("end_date").is_null().any().alias("open_ended"),
+            pl.col("end_date").max().alias("last_end"),
+        )
+    )
+    notices = (
+        canc.filter(pl.col("cancelled_on") <= c.end)
+        .join(c.active.select(ACCOUNT), on=ACCOUNT, how="semi")
+        .join(last_churn, on=ACCOUNT, how="left")
+        .filter(pl.col("churn_start").is_null() | (pl.col("cancelled_on") >= pl.col("churn_start")))
+        .sort(ACCOUNT, "cancelled_on")
+        .group_by(ACCOUNT)
+        .agg(pl.col("cancelled_on").last(), pl.col("reason").last())
+        .join(expected, on=ACCOUNT, how="left")
+    )
+    last_month = (
+        pl.when(pl.col("open_ended") | pl.col("last_end").is_null())
+        .then(pl.lit(c.t("未定", "open")))
+        .otherwise(pl.col("last_end").dt.strftime("%Y-%m"))
+    )
+    return _rows(
+        notices,
+        (pl.lit(c.end) - pl.col("cancelled_on")).dt.total_days(),
+        pl.format(
+            c.t(
+                "解約予定 {} 受付: {} / 最終月(見込み): {}",
+                "cancellation notice {}: {} / expected last month: {}",
+            ),
+            _day(pl.col("cancelled_on")),
+            pl.col("reason").fill_null("-"),
+            last_month,
+        ),
+    )
+
+
+def rule_renewal_due(c: _Ctx) -> pl.LazyFrame:
+    """``renewal_due``: a paid line of an active account ends between as_of's last day and the
+    last day of the month ``risk.renewal_due_months`` later, both inclusive (see
+    :func:`cs_metrics.metrics.segments.renewal_due_lines`). Value: days to the earliest end."""
+    due = (
+        renewal_due_lines(c.ds, c.month, int(c.cfg["renewal_due_months"]))
+        .sort(ACCOUNT, "end_date", "product")
+        .group_by(ACCOUNT)
+        .agg(pl.col("end_date").first(), pl.col("product").first(), pl.len().alias("lines"))
+    )
+    return _rows(
+        due,
+        (pl.col("end_date") - pl.lit(c.end)).dt.total_days(),
+        pl.format(
+            c.t("契約終了 {} ({})", "contract ends {} ({})"),
+            _day(pl.col("end_date")),
+            pl.col("product"),
+        ),
+    )
+
+
+def rule_usage_drop(c: _Ctx) -> pl.LazyFrame:
+    """``usage_drop``: recent weekly logins < (1 - ``risk.usage_drop``) x the account's own
+    baseline (baseline > 0; see :func:`usage_ratio`). Value: recent / baseline - 1."""
+    c.need("usage_weekly")
+    ratio = usage_ratio(c.ds, c.month, c.active)
+    drop = float(c.cfg["usage_drop"])
+    r, b = pl.col("recent"), pl.col("baseline")
+    return _rows(
+        ratio.filter((b > 0) & (r < (1 - drop) * b)),
+        r / b - 1,
+        pl.format(
+            c.t("週平均ログイン {} → {} ({}%)", "weekly logins {} → {} ({}%)"),
+            _fmt(b, 1),
+            _fmt(r, 1),
+            _fmt(100 * (r / b - 1)),
+        ),
+    )
+
+
+def rule_nps_detractor(c: _Ctx) -> pl.LazyFrame:
+    """``nps_detractor``: a response scoring 0-6 within the ``risk.nps_recent_days`` days ending
+    at as_of's last day (the latest such response is the evidence). An account without
+    responses is not flagged."""
+    resp = c.need("nps_responses")
+    since = c.end - dt.timedelta(days=int(c.cfg["nps_recent_days"]) - 1)
+    det = (
+        resp.filter(pl.col("responded_on").is_between(since, c.end) & (pl.col("score") <= 6))
+        .join(c.active.select(ACCOUNT), on=ACCOUNT, how="semi")
+        .sort(ACCOUNT, "responded_on", "score", descending=[False, False, True])
+        .group_by(ACCOUNT)
+        .agg(pl.col("score").last(), pl.col("responded_on").last(), pl.len().alias("n"))
+    )
+    return _rows(
+        det,
+        pl.col("score"),
+        pl.format(
+            c.t(
+                "NPS {}点 ({}), 直近の批判者回答 {}件",
+                "NPS {} ({}); {} recent detractor response(s)",
+            ),
+            pl.col("score"),
+            _day(pl.col("responded_on")),
+            pl.col("n"),
+        ),
+    )
+
+
+def rule_health_red(c: _Ctx) -> pl.LazyFrame:
+    """``health_red``: the account's health band is red. Value: the score."""
+    return _rows(
+        c.seg.filter(pl.col("band") == "red"),
+        pl.col("score"),
+        pl.format(c.t("ヘルススコア {} (赤)", "health score {} (red)"), pl.col("score")),
+    )
+
+
+def rule_onboarding_stalled(c: _Ctx) -> pl.LazyFrame:
+    """``onboarding_stalled``: a user of the account not graduated and with no session done for
+    ``onboarding.stalled_weeks`` weeks (see
+    :func:`cs_metrics.metrics.onboarding.onboarding_users`). Value: stalled users."""
+    c.need("onboarding_sessions")
+    from cs_metrics.metrics.onboarding import stalled_users
+
+    stalled = (
+        stalled_users(c.ds, c.month)
+        .lazy()
+        .join(c.active.select(ACCOUNT), on=ACCOUNT, how="semi")
+        .group_by(ACCOUNT)
+        .agg(pl.len().alias("users"), pl.col("sessions_done").min(), pl.col("last_done_on").max())
+    )
+    return _rows(
+        stalled,
+        pl.col("users"),
+        pl.format(
+            c.t(
+                "未卒業で停滞 {}名 (最少 {}回完了, 最終実施 {})",
+                "{} user(s) stalled before graduation (fewest done {}, last done {})",
+            ),
+            pl.col("users"),
+            pl.col("sessions_done"),
+            _day(pl.col("last_done_on")).fill_null(c.t("なし", "never")),
+        ),
+    )
+
+
+def rule_no_touchpoint(c: _Ctx) -> pl.LazyFrame:
+    """``no_touchpoint``: days from the latest touchpoint to as_of's last day > N, N by the
+    account's segment (``[risk.no_touchpoint_days]``: the 定期検診 rhythm), or none ever (value
+    null). Exactly N days is not flagged."""
+    tps = c.need("touchpoints")
+    limits = {k: int(v) for k, v in c.cfg["no_touchpoint_days"].items()}
+    last_tp = (
+        tps.filter(pl.col("occurred_on") <= c.end)
+        .group_by(ACCOUNT)
+        .agg(pl.col("occurred_on").max().alias("last_tp"))
+    )
+    days = pl.col("days")
+    tp = (
+        c.seg.select(ACCOUNT, "segment")
+        .join(last_tp, on=ACCOUNT, how="left")
+        .with_columns(
+            (pl.lit(c.end) - pl.col("last_tp")).dt.total_days().alias("days"),
+            pl.col("segment")
+            .replace_strict(limits, default=None, return_dtype=pl.Int64)
+            .alias("limit"),
+        )
+        .filter(pl.col("limit").is_not_null() & (days.is_null() | (days > pl.col("limit"))))
+    )
+    rhythm = pl.format(
+        c.t("セグメント{}: {}日ごと", "segment {}: every {} days"),
+        pl.col("segment"),
+        pl.col("limit"),
+    )
+    return _rows(
+        tp,
+        days,
+        pl.when(days.is_null())
+        .then(pl.format(c.t("接点記録なし ({})", "no touchpoint recorded ({})"), rhythm))
+        .otherwise(
+            pl.format(
+                c.t("最終接点から{}日 ({}, {})", "{} days since the last touchpoint ({}, {})"),
+                days,
+                _day(pl.col("last_tp")),
+                rhythm,
+            )
+        ),
+    )
+
+
+def rule_expansion_candidate(c: _Ctx) -> pl.LazyFrame:
+    """Opportunity ``expansion_candidate``: health band green and recent weekly logins >=
+    (1 + ``risk.usage_rise``) x the account's own baseline (baseline > 0). Value: recent /
+    baseline - 1."""
+    c.need("usage_weekly")
+    green = c.seg.filter(pl.col("band") == "green").select(ACCOUNT)
+    r, b = pl.col("recent"), pl.col("baseline")
+    rise = float(c.cfg["usage_rise"])
+    return _rows(
+        usage_ratio(c.ds, c.month, c.active)
+        .join(green, on=ACCOUNT, how="semi")
+        .filter((b > 0) & (r >= (1 + rise) * b)),
+        r / b - 1,
+        pl.format(
+            c.t(
+                "ヘルス良好・利用増 週平均ログイン {} → {}",
+                "healthy and growing: weekly logins {} → {}",
+            ),
+            _fmt(b, 1),
+            _fmt(r, 1),
+        ),
+    )
+
+
+RULES: dict[str, Callable[[_Ctx], pl.LazyFrame]] = {
+    "no_login": rule_no_login,
+    "cancellation_notice": rule_cancellation_notice,
+    "renewal_due": rule_renewal_due,
+    "usage_drop": rule_usage_drop,
+    "nps_detractor": rule_nps_detractor,
+    "health_red": rule_health_red,
+    "onboarding_stalled": rule_onboarding_stalled,
+    "no_touchpoint": rule_no_touchpoint,
+    "expansion_candidate": rule_expansion_candidate,
+}
 
 
 def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
     """Evaluate every risk rule and opportunity signal for the accounts active at ``as_of``.
 
-    Rules (thresholds in ``[risk]``):
-
-    - ``no_login``: days since the last login > ``no_login_days`` (no login ever also counts);
-    - ``cancellation_notice`` (解約予定): a ``cancellations`` row dated after the account's
-      last churn (if any) and on or before as_of's last day, while the account is still active;
-      evidence gives the expected last month (the latest end date of its running lines);
-    - ``renewal_due``: a line ends within ``renewal_due_months`` after as_of's last day;
-    - ``usage_drop``: mean weekly logins over the recent weeks < (1 - ``usage_drop``) x the
-      baseline weeks before them (baseline > 0);
-    - ``nps_detractor``: a score 0-6 responded within ``nps_recent_days``;
-    - ``health_red``: health band red;
-    - ``onboarding_stalled``: a user not graduated with no session done for
-      ``onboarding.stalled_weeks`` weeks;
-    - ``no_touchpoint``: no touchpoint for more than N days, N by segment
-      (``[risk.no_touchpoint_days]``), or none ever;
-    - opportunity ``expansion_candidate``: health green and recent logins >= (1 + ``usage_rise``)
-      x baseline.
+    Rules (thresholds in ``[risk]``; each documented on its ``rule_*`` function):
+    ``no_login``, ``cancellation_notice``, ``renewal_due``, ``usage_drop``, ``nps_detractor``,
+    ``health_red``, ``onboarding_stalled``, ``no_touchpoint``; opportunity
+    ``expansion_candidate``. Rules in ``risk.disabled_rules`` are skipped (status
+    ``disabled``); a rule whose table is missing flags nobody (status ``unavailable``).
 
     Returns
     -------
     RiskResult
-        ``signals``: ``account_id, csm, segment, mrr, rule, kind, value, evidence``.
+        ``signals``: ``account_id, csm, segment, mrr, rule, kind, value, evidence`` sorted by
+        CSM, account and rule; ``mrr`` is the account's MRR at as_of.
     """
     m = parse_month(as_of)
-    end = month_end(m)
-    cfg = ds.config["risk"]
-    acts = active_accounts(ds, m)
+    ja = ds.config["general"]["lang"] == "ja"
     seg = segments(ds, m)
-    seg_lf = seg.lazy()
+    ctx = _Ctx(ds, m, month_end(m), ds.config["risk"], active_accounts(ds, m), seg.lazy(), ja)
+    disabled = set(ds.config["risk"].get("disabled_rules", []))
     parts: list[pl.LazyFrame] = []
     unavailable: dict[str, str] = {}
-
-    if ds.has("usage_weekly"):
-        ll = last_login_days(ds, m, acts)
-        limit = int(cfg["no_login_days"])
-        flagged = ll.filter(
-            pl.col("days_since_login").is_null() | (pl.col("days_since_login") > limit)
-        )
+    status: list[dict[str, Any]] = []
+    for name, rule in RULES.items():  # a loop over the configured rules, not over accounts
+        kind = "opportunity" if name in OPPORTUNITY_RULES else "risk"
+        if name in disabled:
+            status.append({"rule": name, "kind": kind, "status": "disabled", "reason": None})
+            continue
+        try:
+            rows = rule(ctx)
+        except Unavailable as e:
+            unavailable[name] = str(e)
+            status.append({"rule": name, "kind": kind, "status": "unavailable", "reason": str(e)})
+            continue
+        status.append({"rule": name, "kind": kind, "status": "ok", "reason": None})
         parts.append(
-            _rows(
-                flagged,
-                "no_login",
-                pl.col("days_since_login"),
-                pl.when(pl.col("days_since_login").is_null())
-                .then(pl.lit("ログイン記録なし (no login recorded)"))
-                .otherwise(
-                    pl.format(
-                        "最終ログインから{}日 (last login week ended {})",
-                        _fmt(pl.col("days_since_login")),
-                        pl.col("last_login_day").dt.strftime("%Y-%m-%d"),
-                    )
-                ),
+            rows.select(
+                ACCOUNT, pl.lit(name).alias("rule"), pl.lit(kind).alias("kind"), "value", "evidence"
             )
         )
-        ratio = _usage_ratio(ds, m, acts)
-        drop = float(cfg["usage_drop"])
-        parts.append(
-            _rows(
-                ratio.filter(
-                    (pl.col("baseline") > 0) & (pl.col("recent") < (1 - drop) * pl.col("baseline"))
-                ),
-                "usage_drop",
-                pl.col("recent") / pl.col("baseline") - 1,
-                pl.format(
-                    "週平均ログイン {} → {} ({}%)",
-                    _fmt(pl.col("baseline"), 1),
-                    _fmt(pl.col("recent"), 1),
-                    _fmt(100 * (pl.col("recent") / pl.col("baseline") - 1)),
-                ),
-            )
-        )
-        rise = float(cfg["usage_rise"])
-        green = seg_lf.filter(pl.col("band") == "green").select(ACCOUNT)
-        parts.append(
-            _rows(
-                ratio.join(green, on=ACCOUNT, how="semi").filter(
-                    (pl.col("baseline") > 0) & (pl.col("recent") >= (1 + rise) * pl.col("baseline"))
-                ),
-                "expansion_candidate",
-                pl.col("recent") / pl.col("baseline") - 1,
-                pl.format(
-                    "ヘルス良好・利用増 週平均ログイン {} → {}",
-                    _fmt(pl.col("baseline"), 1),
-                    _fmt(pl.col("recent"), 1),
-                ),
-                kind="opportunity",
-            )
-        )
-    else:
-        for r in ("no_login", "usage_drop", "expansion_candidate"):
-            unavailable[r] = "no usage_weekly table"
-
-    if ds.has("cancellations"):
-        seg_all = account_segments(ds, m)
-        last_churn = (
-            seg_all.filter((pl.col("prev_mrr") > 0) & (pl.col("mrr") <= 0))
-            .group_by(ACCOUNT)
-            .agg(pl.col("idx").max().alias("last_churn_idx"))
-            .with_columns(
-                pl.date(pl.col("last_churn_idx") // 12, pl.col("last_churn_idx") % 12 + 1, 1).alias(
-                    "last_churn_start"
-                )
-            )
-        )
-        expected = (
-            ds.subscriptions.filter(
-                (pl.col("start_date") <= end)
-                & (pl.col("mrr") > 0)
-                & (pl.col("end_date").is_null() | (pl.col("end_date") >= end))
-            )
-            .group_by(ACCOUNT)
-            .agg(
-                pl.col("end_date").is_null().any().alias("open_ended"),
-                pl.col("end_date").max().alias("last_end"),
-            )
-        )
-        notices = (
-            ds["cancellations"]
-            .filter(pl.col("cancelled_on") <= end)
-            .join(acts.select(ACCOUNT), on=ACCOUNT, how="semi")
-            .join(last_churn, on=ACCOUNT, how="left")
-            .filter(
-                pl.col("last_churn_start").is_null()
-                | (pl.col("cancelled_on") >= pl.col("last_churn_start"))
-            )
-            .group_by(ACCOUNT)
-            .agg(pl.col("cancelled_on").max(), pl.col("reason").last())
-            .join(expected, on=ACCOUNT, how="left")
-        )
-        parts.append(
-            _rows(
-                notices,
-                "cancellation_notice",
-                (pl.lit(end) - pl.col("cancelled_on")).dt.total_days(),
-                pl.format(
-                    "解約予定 {} 受付: {} / 最終月(見込み): {}",
-                    pl.col("cancelled_on").dt.strftime("%Y-%m-%d"),
-                    pl.col("reason").fill_null("-"),
-                    pl.when(pl.col("last_end").is_null())
-                    .then(pl.lit("未定"))
-                    .otherwise(pl.col("last_end").dt.strftime("%Y-%m")),
-                ),
-            )
-        )
-    else:
-        unavailable["cancellation_notice"] = "no cancellations table"
-
-    months = int(ds.config["attributes"]["renewal_due_months"])
-    due = (
-        renewal_due_lines(ds, m, int(cfg.get("renewal_due_months", months)))
-        .group_by(ACCOUNT)
-        .agg(
-            pl.col("end_date").min(),
-            pl.col("mrr").sum().alias("due_mrr"),
-            pl.col("product").first(),
-        )
+    empty = pl.LazyFrame(
+        schema={
+            ACCOUNT: pl.String,
+            "rule": pl.String,
+            "kind": pl.String,
+            "value": pl.Float64,
+            "evidence": pl.String,
+        }
     )
-    parts.append(
-        _rows(
-            due,
-            "renewal_due",
-            (pl.col("end_date") - pl.lit(end)).dt.total_days(),
-            pl.format(
-                "契約終了 {} ({})", pl.col("end_date").dt.strftime("%Y-%m-%d"), pl.col("product")
-            ),
-        )
-    )
-
-    if ds.has("nps_responses"):
-        since = end - dt.timedelta(days=int(cfg["nps_recent_days"]) - 1)
-        det = (
-            ds["nps_responses"]
-            .filter(pl.col("responded_on").is_between(since, end) & (pl.col("score") <= 6))
-            .join(acts.select(ACCOUNT), on=ACCOUNT, how="semi")
-            .sort("responded_on")
-            .group_by(ACCOUNT)
-            .agg(pl.col("score").last(), pl.col("responded_on").last())
-        )
-        parts.append(
-            _rows(
-                det,
-                "nps_detractor",
-                pl.col("score"),
-                pl.format(
-                    "NPS {}点 ({})", pl.col("score"), pl.col("responded_on").dt.strftime("%Y-%m-%d")
-                ),
-            )
-        )
-    else:
-        unavailable["nps_detractor"] = "no nps_responses table"
-
-    red = seg_lf.filter(pl.col("band") == "red")
-    parts.append(
-        _rows(red, "health_red", pl.col("score"), pl.format("ヘルススコア {}", pl.col("score")))
-    )
-
-    if ds.has("onboarding_sessions"):
-        from cs_metrics.metrics.onboarding import onboarding_users
-
-        users = onboarding_users(ds, m)
-        assert users is not None
-        stalled = (
-            users.lazy()
-            .filter(pl.col("stalled"))
-            .join(acts.select(ACCOUNT), on=ACCOUNT, how="semi")
-            .group_by(ACCOUNT)
-            .agg(
-                pl.len().alias("users"), pl.col("sessions_done").min(), pl.col("last_done_on").max()
-            )
-        )
-        parts.append(
-            _rows(
-                stalled,
-                "onboarding_stalled",
-                pl.col("users"),
-                pl.format(
-                    "未卒業で停滞 {}名 (最少 {}回完了, 最終実施 {})",
-                    pl.col("users"),
-                    pl.col("sessions_done"),
-                    pl.col("last_done_on").dt.strftime("%Y-%m-%d").fill_null("なし"),
-                ),
-            )
-        )
-    else:
-        unavailable["onboarding_stalled"] = "no onboarding_sessions table"
-
-    if ds.has("touchpoints"):
-        limits = {k: int(v) for k, v in cfg["no_touchpoint_days"].items()}
-        last_tp = (
-            ds["touchpoints"]
-            .filter(pl.col("occurred_on") <= end)
-            .group_by(ACCOUNT)
-            .agg(pl.col("occurred_on").max().alias("last_tp"))
-        )
-        tp = (
-            seg_lf.select(ACCOUNT, "segment")
-            .join(last_tp, on=ACCOUNT, how="left")
-            .with_columns(
-                (pl.lit(end) - pl.col("last_tp")).dt.total_days().alias("days"),
-                pl.col("segment")
-                .replace_strict(limits, default=None, return_dtype=pl.Int64)
-                .alias("limit"),
-            )
-            .filter(
-                pl.col("limit").is_not_null()
-                & (pl.col("days").is_null() | (pl.col("days") > pl.col("limit")))
-            )
-        )
-        parts.append(
-            _rows(
-                tp,
-                "no_touchpoint",
-                pl.col("days"),
-                pl.when(pl.col("days").is_null())
-                .then(
-                    pl.format(
-                        "接点記録なし (セグメント{}: {}日ごと)", pl.col("segment"), pl.col("limit")
-                    )
-                )
-                .otherwise(
-                    pl.format(
-                        "最終接点から{}日 (セグメント{}: {}日ごと)",
-                        pl.col("days"),
-                        pl.col("segment"),
-                        pl.col("limit"),
-                    )
-                ),
-            )
-        )
-    else:
-        unavailable["no_touchpoint"] = "no touchpoints table"
-
     signals = (
-        pl.concat(parts, how="vertical_relaxed")
-        .join(seg_lf.select(ACCOUNT, "csm", "segment", "mrr"), on=ACCOUNT, how="left")
-        .with_columns(pl.col("csm").fill_null("(未設定)"))
+        pl.concat([empty, *parts], how="vertical_relaxed")
+        .join(ctx.seg.select(ACCOUNT, "csm", "segment", "mrr"), on=ACCOUNT, how="left")
+        .with_columns(pl.col("csm").fill_null(UNSET))
         .select(ACCOUNT, "csm", "segment", "mrr", *_COLUMNS[1:])
         .sort("csm", ACCOUNT, "rule")
         .collect()
     )
-    _ = as_of_index(m)
-    return RiskResult(signals, unavailable)
+    counts = signals.group_by("rule").agg(
+        pl.len().cast(pl.Int64).alias("accounts"), pl.col("mrr").sum().alias("mrr")
+    )
+    status_df = (
+        pl.DataFrame(
+            status,
+            schema={"rule": pl.String, "kind": pl.String, "status": pl.String, "reason": pl.String},
+        )
+        .join(counts, on="rule", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("status") == "ok")
+            .then(pl.col("accounts").fill_null(0))
+            .alias("accounts"),
+            pl.when(pl.col("status") == "ok").then(pl.col("mrr").fill_null(0.0)).alias("mrr"),
+        )
+    )
+    return RiskResult(signals, unavailable, status_df)
 
 
 def risk_list(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     """Risk list per CSM: accounts with at least one risk signal, ordered by MRR at risk.
 
+    CSMs come in descending order of their MRR at risk (the sum of their flagged accounts'
+    MRR), accounts within a CSM by MRR descending (ties: account ID). Opportunity signals are
+    not part of it.
+
     Returns
     -------
     DataFrame
-        ``csm, account_id, account_name, segment, mrr, rules (list), evidence (list)``, sorted by
-        CSM, then MRR descending.
+        ``csm, account_id, account_name, segment, mrr, rules (list), evidence (list),
+        csm_mrr_at_risk``.
     """
     sig = risk_signals(ds, as_of).signals.filter(pl.col("kind") == "risk")
     names = ds.accounts.select(ACCOUNT, "account_name").collect()
@@ -401,16 +507,25 @@ def risk_list(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
         .agg(pl.col("rule"), pl.col("evidence"))
         .rename({"rule": "rules"})
         .join(names, on=ACCOUNT, how="left")
-        .select("csm", ACCOUNT, "account_name", "segment", "mrr", "rules", "evidence")
-        .sort(["csm", "mrr", ACCOUNT], descending=[False, True, False])
+        .with_columns(pl.col("mrr").sum().over("csm").alias("csm_mrr_at_risk"))
+        .select(
+            "csm", ACCOUNT, "account_name", "segment", "mrr", "rules", "evidence", "csm_mrr_at_risk"
+        )
+        .sort(["csm_mrr_at_risk", "csm", "mrr", ACCOUNT], descending=[True, False, True, False])
     )
 
 
 def mrr_at_risk_by_csm(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
-    """Per CSM: accounts at risk and their MRR, ordered by MRR at risk (descending)."""
+    """Per CSM: accounts at risk and their MRR, ordered by MRR at risk (descending).
+
+    Returns
+    -------
+    DataFrame
+        ``csm, accounts_at_risk, mrr_at_risk``.
+    """
     rl = risk_list(ds, as_of)
     return (
         rl.group_by("csm")
         .agg(pl.len().alias("accounts_at_risk"), pl.col("mrr").sum().alias("mrr_at_risk"))
-        .sort("mrr_at_risk", descending=True)
+        .sort(["mrr_at_risk", "csm"], descending=[True, False])
     )
