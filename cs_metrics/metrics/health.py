@@ -43,6 +43,14 @@ class HealthResult:
     unavailable: dict[str, str] = field(default_factory=dict)
 
 
+def complete_weeks(end: dt.date, weeks: int) -> tuple[dt.date, dt.date]:
+    """First and last ``week_start`` of the ``weeks`` latest weeks that end (week_start + 6) on
+    or before ``end``: ``(end - 6 - 7 x weeks + 1, end - 6)``, both inclusive. A week still
+    running on ``end`` is left out (its row would hold a partial week)."""
+    last = end - dt.timedelta(days=6)
+    return last - dt.timedelta(days=7 * weeks - 1), last
+
+
 def _usage_column_available(ds: Dataset, col: str, end: dt.date) -> str | None:
     """None when ``usage_weekly.<col>`` has a value dated by ``end``, else the reason."""
     if not ds.has("usage_weekly"):
@@ -61,11 +69,11 @@ def measure_values(
 ) -> tuple[pl.DataFrame, dict[str, str]]:
     """Raw value of every configured measure for ``accounts`` (long format; null = missing).
 
-    - ``usage_weekly.<col>`` with ``aggregate = "mean"``: the mean of ``<col>`` over the
-      account's weekly rows whose ``week_start`` lies in the ``health.usage_window_weeks`` x 7
-      days ending at as_of's last day (both ends inclusive); with ``aggregate =
-      "sum_per_week"``: their sum divided by the number of weeks in the window (a week without
-      a row counts as 0). No row in the window: missing.
+    - ``usage_weekly.<col>``: over the last N = ``health.usage_window_weeks`` *complete* weeks
+      (see :func:`complete_weeks`: week_start in ``[E - 6 - 7N + 1, E - 6]``, E = as_of's last
+      day, so each week ended by E and any weekly series has exactly N weeks there). With
+      ``aggregate = "mean"``: the mean of the account's rows there; with ``"sum_per_week"``:
+      their sum / N (a week without a row counts as 0). No row there: missing.
     - ``touchpoints``: the number of touchpoints with ``occurred_on`` in the
       ``health.touchpoint_window_days`` days ending at as_of's last day (0 when the table exists
       and the account has none: never missing).
@@ -79,7 +87,7 @@ def measure_values(
     cfg = ds.config["health"]
     end = month_end(parse_month(as_of))
     weeks = int(cfg["usage_window_weeks"])
-    usage_start = end - dt.timedelta(days=7 * weeks - 1)
+    usage_start, usage_last = complete_weeks(end, weeks)
     tp_start = end - dt.timedelta(days=int(cfg["touchpoint_window_days"]) - 1)
     ids = accounts.select(ACCOUNT)
     parts: list[pl.LazyFrame] = []
@@ -108,7 +116,7 @@ def measure_values(
                 agg = x.mean() if m.get("aggregate", "mean") == "mean" else x.sum() / weeks
                 means = (
                     ds["usage_weekly"]
-                    .filter(pl.col("week_start").is_between(usage_start, end))
+                    .filter(pl.col("week_start").is_between(usage_start, usage_last))
                     .group_by(ACCOUNT)
                     .agg(agg.alias("value"), x.is_not_null().sum().alias("_rows"))
                     .filter(pl.col("_rows") > 0)
@@ -245,7 +253,9 @@ def health_scores(ds: Dataset, as_of: dt.date | str) -> HealthResult:
     scores = (
         details.group_by(ACCOUNT)
         .agg(
-            (pl.col("hundredths").sum() / 100).alias("score"),
+            # (x / 100).round(2): the nearest double to the hundredths (polars may divide by
+            # multiplying with 0.01, which leaves 47.730000000000004 for 4773)
+            (pl.col("hundredths").sum() / 100).round(2).alias("score"),
             (~pl.col("counted")).all().alias("no_data"),
         )
         .join(accounts.select(ACCOUNT, "mrr").collect(), on=ACCOUNT, how="right")
@@ -254,9 +264,9 @@ def health_scores(ds: Dataset, as_of: dt.date | str) -> HealthResult:
         .select(ACCOUNT, "mrr", "score", "band", "no_data")
         .sort(ACCOUNT)
     )
-    details = details.with_columns((pl.col("hundredths") / 100).alias("contribution")).select(
-        ACCOUNT, "measure", "value", "points", "weight", "contribution", "missing"
-    )
+    details = details.with_columns(
+        (pl.col("hundredths") / 100).round(2).alias("contribution")
+    ).select(ACCOUNT, "measure", "value", "points", "weight", "contribution", "missing")
     return HealthResult(scores, details, unavailable)
 
 

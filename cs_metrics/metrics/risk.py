@@ -18,18 +18,21 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.load import Dataset
+from cs_metrics.metrics.health import complete_weeks
 from cs_metrics.metrics.revenue import ACCOUNT, UNSET, account_segments, active_accounts
 from cs_metrics.metrics.segments import renewal_due_lines, segments
 from cs_metrics.periods import month_end, parse_month
 
+# Risk rules in priority order: the first that applies is an account's "top risk" (e.g. in the
+# Salesforce import file). A cancellation notice outranks every signal that only predicts one.
 RISK_RULES = (
-    "no_login",
     "cancellation_notice",
-    "renewal_due",
+    "no_login",
+    "health_red",
     "usage_drop",
     "nps_detractor",
-    "health_red",
     "onboarding_stalled",
+    "renewal_due",
     "no_touchpoint",
 )
 OPPORTUNITY_RULES = ("expansion_candidate",)
@@ -116,10 +119,11 @@ def last_login_days(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -
 def usage_ratio(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -> pl.LazyFrame:
     """Recent vs baseline weekly logins per account (own baseline).
 
-    ``recent`` = sum of logins over the weeks starting in the ``risk.usage_recent_weeks`` x 7
-    days ending at as_of's last day, / those weeks; ``baseline`` = the same over the
-    ``risk.usage_baseline_weeks`` weeks before them. Weeks without a row count as 0. Accounts
-    without any row in either window are left out.
+    ``recent`` = sum of logins over the last ``risk.usage_recent_weeks`` complete weeks
+    (weeks ending by as_of's last day, see :func:`cs_metrics.metrics.health.complete_weeks`) /
+    those weeks; ``baseline`` = the same over the ``risk.usage_baseline_weeks`` weeks before
+    them. Weeks without a row count as 0. Accounts without any row in either window are left
+    out.
 
     Returns
     -------
@@ -129,9 +133,9 @@ def usage_ratio(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -> pl
     cfg = ds.config["risk"]
     end = month_end(parse_month(as_of))
     recent_w, base_w = int(cfg["usage_recent_weeks"]), int(cfg["usage_baseline_weeks"])
-    recent_start = end - dt.timedelta(days=7 * recent_w - 1)
+    recent_start, last = complete_weeks(end, recent_w)
     base_start = recent_start - dt.timedelta(days=7 * base_w)
-    u = ds["usage_weekly"].filter(pl.col("week_start").is_between(base_start, end))
+    u = ds["usage_weekly"].filter(pl.col("week_start").is_between(base_start, last))
     recent = pl.col("week_start") >= recent_start
     agg = u.group_by(ACCOUNT).agg(
         (pl.col("logins").filter(recent).sum() / recent_w).alias("recent"),
@@ -399,16 +403,17 @@ def rule_expansion_candidate(c: _Ctx) -> pl.LazyFrame:
 
 
 RULES: dict[str, Callable[[_Ctx], pl.LazyFrame]] = {
-    "no_login": rule_no_login,
     "cancellation_notice": rule_cancellation_notice,
-    "renewal_due": rule_renewal_due,
+    "no_login": rule_no_login,
+    "health_red": rule_health_red,
     "usage_drop": rule_usage_drop,
     "nps_detractor": rule_nps_detractor,
-    "health_red": rule_health_red,
     "onboarding_stalled": rule_onboarding_stalled,
+    "renewal_due": rule_renewal_due,
     "no_touchpoint": rule_no_touchpoint,
     "expansion_candidate": rule_expansion_candidate,
 }
+assert tuple(RULES) == RISK_RULES + OPPORTUNITY_RULES
 
 
 def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
