@@ -59,7 +59,11 @@ def run_health(args: argparse.Namespace) -> int:
     if args.salesforce_out:
         from cs_metrics.exports import salesforce_health_frame, write_excel_csv
 
-        write_excel_csv(salesforce_health_frame(ds, as_of), args.salesforce_out)
+        try:
+            write_excel_csv(salesforce_health_frame(ds, as_of), args.salesforce_out)
+        except OSError as e:
+            print(f"error: cannot write {args.salesforce_out}: {e.strerror}", file=sys.stderr)
+            return 2
     if args.format == "json":
         out = []
         for r in h.iter_rows(named=True):
@@ -71,6 +75,11 @@ def run_health(args: argparse.Namespace) -> int:
                     "segment": r["segment"],
                     "mrr": r["mrr"],
                     "contributions": r["contributions"] or {},
+                    "measures": {
+                        m: {"value": _round(v), "points": _round((r["points"] or {}).get(m))}
+                        for m, v in (r["values"] or {}).items()
+                    },
+                    "no_data": r["no_data"],
                     "change": {
                         "previous": r["previous_score"],
                         "delta": r["delta"],

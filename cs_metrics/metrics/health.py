@@ -282,20 +282,25 @@ def health_with_change(ds: Dataset, as_of: dt.date | str, top: int = 2) -> pl.Da
     Returns
     -------
     DataFrame
-        ``account_id, mrr, score, band, no_data, contributions (struct measure -> points),
+        ``account_id, mrr, score, band, no_data, contributions (struct measure -> score
+        points), values (struct measure -> raw value), points (struct measure -> points 0..1),
         previous_score, delta, top_movers (list of struct)``.
     """
     m = parse_month(as_of)
     now = health_scores(ds, m)
     prev = health_scores(ds, add_months(m, -1))
     measures = list(ds.config["health"]["measures"])
-    contrib = (
-        now.details.pivot(
-            on="measure", index=ACCOUNT, values="contribution", aggregate_function="first"
-        ).select(ACCOUNT, pl.struct(measures).alias("contributions"))
-        if now.details.height
-        else pl.DataFrame(schema={ACCOUNT: pl.String, "contributions": pl.Struct({})})
-    )
+    wide = {"contribution": "contributions", "value": "values", "points": "points"}
+    contrib = now.scores.select(ACCOUNT)
+    for col, name in wide.items():  # three columns of per-measure structs
+        part = (
+            now.details.pivot(
+                on="measure", index=ACCOUNT, values=col, aggregate_function="first"
+            ).select(ACCOUNT, pl.struct(measures).alias(name))
+            if now.details.height
+            else pl.DataFrame(schema={ACCOUNT: pl.String, name: pl.Struct({})})
+        )
+        contrib = contrib.join(part, on=ACCOUNT, how="left")
     moves = (
         now.details.select(ACCOUNT, "measure", "contribution")
         .join(
