@@ -337,7 +337,9 @@ def test_cli_json_contracts_and_salesforce_file(tmp_path, capsys):
     lines = raw[3:].decode().splitlines()
     assert lines[0] == "Id,Health_Score__c,Health_Band__c,Segment__c,Top_Risk__c,Health_As_Of__c"
     assert (
-        lines[2].startswith("A2,") and ",cancellation_notice," in lines[2] and lines[2].endswith("2025-06-30")
+        lines[2].startswith("A2,")
+        and ",cancellation_notice," in lines[2]
+        and lines[2].endswith("2025-06-30")
     )
     assert main(["risk", *base]) == 0
     out = json.loads(capsys.readouterr().out)
