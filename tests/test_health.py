@@ -368,3 +368,36 @@ def test_excel_csv_neutralises_formulas(tmp_path):
     assert (
         lines[2].startswith("'+1") and lines[3].startswith("'@SUM") and lines[5].startswith("'-x")
     )
+
+
+def test_history_equals_each_month_on_its_own_and_availability_is_point_in_time():
+    # outcome_rate only has values from 2025-06: in May it is unavailable (left out), in June not
+    weeks = [
+        week("A", d, logins=10, deliveries=3, outcome=None) for d in ("2025-05-05", "2025-05-12")
+    ]
+    weeks += [week(a, d, logins=4, deliveries=1, outcome=0.5) for a in "AB" for d in JUNE_WEEKS]
+    tps = [{"account_id": "A", "occurred_on": D(2025, 5, 20), "kind": "qbr"}]
+    ds = frames_dataset(
+        subscriptions=[sub("A"), sub("B", "2025-06-01")], usage_weekly=weeks, touchpoints=tps
+    )
+    hist = health.health_history(ds, "2025-06", months=3)
+    assert hist.scores.select("account_id", "month").rows() == [
+        ("A", "2025-04"),
+        ("A", "2025-05"),
+        ("A", "2025-06"),
+        ("B", "2025-06"),
+    ]
+    for m in ("2025-04", "2025-05", "2025-06"):
+        one = health.health_scores(ds, m)
+        assert (
+            hist.scores.filter(pl.col("month") == m).drop("month", "month_idx").equals(one.scores)
+        )
+        assert (
+            hist.details.filter(pl.col("month") == m).drop("month", "month_idx").equals(one.details)
+        )
+    may = health.health_scores(ds, "2025-05")
+    assert may.unavailable == {"outcome_rate": "usage_weekly.outcome_rate has no values yet"}
+    assert health.health_scores(ds, "2025-06").unavailable == {}
+    # May: logins 20/4 = 5 -> 2 of 4 thresholds, deliveries 6/4 = 1.5 -> 2 of 4, 1 touchpoint of
+    # [1, 2, 4] -> 1/3; weights .3/.3/.2 of .8 -> 18.75 + 18.75 + 8.33 = 45.83
+    assert may.scores["score"][0] == 45.83

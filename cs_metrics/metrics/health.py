@@ -23,8 +23,8 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.load import Dataset
-from cs_metrics.metrics.revenue import ACCOUNT, active_accounts
-from cs_metrics.periods import add_months, month_end, parse_month
+from cs_metrics.metrics.revenue import ACCOUNT, account_segments, as_of_index
+from cs_metrics.periods import index_to_month_expr, month_end, parse_month
 
 BANDS = ("green", "yellow", "red")
 
@@ -51,87 +51,139 @@ def complete_weeks(end: dt.date, weeks: int) -> tuple[dt.date, dt.date]:
     return last - dt.timedelta(days=7 * weeks - 1), last
 
 
-def _usage_column_available(ds: Dataset, col: str, end: dt.date) -> str | None:
-    """None when ``usage_weekly.<col>`` has a value dated by ``end``, else the reason."""
-    if not ds.has("usage_weekly"):
-        return "no usage_weekly table"
+def active_grid(ds: Dataset, as_of: dt.date | str, months: int = 1) -> pl.LazyFrame:
+    """Accounts active (MRR > 0 on the month's last day) in each of the ``months`` months ending
+    at ``as_of``.
+
+    Returns
+    -------
+    LazyFrame
+        ``account_id, month_idx (Int32), mrr``.
+    """
+    a = as_of_index(as_of)
+    spine = pl.LazyFrame(
+        {"month_idx": pl.int_range(a - months + 1, a + 1, eager=True, dtype=pl.Int32)}
+    )
+    return (
+        account_segments(ds, as_of)
+        .filter(pl.col("mrr") > 0)
+        .join_where(
+            spine,
+            pl.col("idx") <= pl.col("month_idx"),
+            pl.col("next_idx") > pl.col("month_idx"),
+        )
+        .select(ACCOUNT, pl.col("month_idx").cast(pl.Int32), "mrr")
+    )
+
+
+def _end_expr() -> pl.Expr:
+    """Last day (Date) of the month ``month_idx``."""
+    return index_to_month_expr(pl.col("month_idx")).dt.month_end()
+
+
+def _first_value_date(ds: Dataset, col: str) -> dt.date | None:
+    """Earliest ``week_start`` with a value in ``usage_weekly.<col>`` (None: never)."""
     u = ds["usage_weekly"]
-    if col not in u.collect_schema().names():
-        return f"no column usage_weekly.{col}"
-    n = u.filter((pl.col("week_start") <= end) & pl.col(col).is_not_null()).select(pl.len())
-    if n.collect().item() == 0:
-        return f"usage_weekly.{col} has no values"
-    return None
+    return u.filter(pl.col(col).is_not_null()).select(pl.col("week_start").min()).collect().item()
 
 
 def measure_values(
-    ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame
-) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Raw value of every configured measure for ``accounts`` (long format; null = missing).
+    ds: Dataset, grid: pl.LazyFrame
+) -> tuple[pl.DataFrame, dict[str, tuple[str, dt.date | None]]]:
+    """Raw value of every configured measure for each (account, month) of ``grid``.
+
+    E = the month's last day; every value only uses rows dated on or before E.
 
     - ``usage_weekly.<col>``: over the last N = ``health.usage_window_weeks`` *complete* weeks
-      (see :func:`complete_weeks`: week_start in ``[E - 6 - 7N + 1, E - 6]``, E = as_of's last
-      day, so each week ended by E and any weekly series has exactly N weeks there). With
-      ``aggregate = "mean"``: the mean of the account's rows there; with ``"sum_per_week"``:
-      their sum / N (a week without a row counts as 0). No row there: missing.
+      (see :func:`complete_weeks`: week_start in ``[E - 6 - 7N + 1, E - 6]``, so each week has
+      ended by E and any weekly series has exactly N weeks there). With ``aggregate = "mean"``:
+      the mean of the account's rows there; with ``"sum_per_week"``: their sum / N (a week
+      without a row counts as 0). No row there: missing (null).
     - ``touchpoints``: the number of touchpoints with ``occurred_on`` in the
-      ``health.touchpoint_window_days`` days ending at as_of's last day (0 when the table exists
-      and the account has none: never missing).
+      ``health.touchpoint_window_days`` days ending at E (0 when the table exists and the
+      account has none: never missing).
+
+    A measure is *unavailable* in a month when its table or column is absent, or (usage) the
+    column has no value dated by E.
 
     Returns
     -------
     (DataFrame, dict)
-        ``account_id, measure, value, available``, and measure -> reason for unavailable
-        measures (``available`` False: the source table or column is absent or empty).
+        ``account_id, month_idx, measure, value, available``; and measure -> (reason, date from
+        which it is available, or None) for measures unavailable in some month.
     """
     cfg = ds.config["health"]
-    end = month_end(parse_month(as_of))
     weeks = int(cfg["usage_window_weeks"])
-    usage_start, usage_last = complete_weeks(end, weeks)
-    tp_start = end - dt.timedelta(days=int(cfg["touchpoint_window_days"]) - 1)
-    ids = accounts.select(ACCOUNT)
+    tp_days = int(cfg["touchpoint_window_days"])
+    keys = grid.select(ACCOUNT, "month_idx").with_columns(_end_expr().alias("_end"))
     parts: list[pl.LazyFrame] = []
-    unavailable: dict[str, str] = {}
-    for name, m in cfg["measures"].items():  # one expression per configured measure
+    unavailable: dict[str, tuple[str, dt.date | None]] = {}
+    for name, m in cfg["measures"].items():  # one frame per configured measure
         src = m["source"]
         value: pl.LazyFrame | None = None
+        available: pl.Expr = pl.lit(True)
         if src == "touchpoints":
             if ds.has("touchpoints"):
+                tp = ds["touchpoints"].select(ACCOUNT, "occurred_on")
                 counts = (
-                    ds["touchpoints"]
-                    .filter(pl.col("occurred_on").is_between(tp_start, end))
-                    .group_by(ACCOUNT)
+                    keys.join(tp, on=ACCOUNT, how="inner")
+                    .filter(
+                        pl.col("occurred_on").is_between(
+                            pl.col("_end") - pl.duration(days=tp_days - 1), pl.col("_end")
+                        )
+                    )
+                    .group_by(ACCOUNT, "month_idx")
                     .agg(pl.len().cast(pl.Float64).alias("value"))
                 )
-                value = ids.join(counts, on=ACCOUNT, how="left").with_columns(
+                value = keys.join(counts, on=[ACCOUNT, "month_idx"], how="left").with_columns(
                     pl.col("value").fill_null(0.0)
                 )
             else:
-                unavailable[name] = "no touchpoints table"
+                unavailable[name] = ("no touchpoints table", None)
         else:
             col = src.split(".", 1)[1]
-            why = _usage_column_available(ds, col, end)
-            if why is None:
+            if not ds.has("usage_weekly"):
+                unavailable[name] = ("no usage_weekly table", None)
+            elif col not in ds["usage_weekly"].collect_schema().names():
+                unavailable[name] = (f"no column usage_weekly.{col}", None)
+            else:
+                first = _first_value_date(ds, col)
+                if first is None:
+                    unavailable[name] = (f"usage_weekly.{col} has no values", None)
+                    available = pl.lit(False)
+                else:
+                    unavailable[name] = (f"usage_weekly.{col} has no values yet", first)
+                    available = pl.col("_end") >= first
                 x = pl.col(col).cast(pl.Float64)
                 agg = x.mean() if m.get("aggregate", "mean") == "mean" else x.sum() / weeks
-                means = (
-                    ds["usage_weekly"]
-                    .filter(pl.col("week_start").is_between(usage_start, usage_last))
-                    .group_by(ACCOUNT)
+                last = pl.col("_end") - pl.duration(days=6)
+                rows = (
+                    keys.join(ds["usage_weekly"].select(ACCOUNT, "week_start", col), on=ACCOUNT)
+                    .filter(
+                        pl.col("week_start").is_between(
+                            last - pl.duration(days=7 * weeks - 1), last
+                        )
+                    )
+                    .group_by(ACCOUNT, "month_idx")
                     .agg(agg.alias("value"), x.is_not_null().sum().alias("_rows"))
                     .filter(pl.col("_rows") > 0)
                     .drop("_rows")
                 )
-                value = ids.join(means, on=ACCOUNT, how="left")
-            else:
-                unavailable[name] = why
+                value = keys.join(rows, on=[ACCOUNT, "month_idx"], how="left")
         if value is None:
-            part = ids.with_columns(
-                pl.lit(None, pl.Float64).alias("value"), pl.lit(False).alias("available")
+            value, available = (
+                keys.with_columns(pl.lit(None, pl.Float64).alias("value")),
+                pl.lit(False),
             )
-        else:
-            part = value.with_columns(pl.lit(True).alias("available"))
-        parts.append(part.select(ACCOUNT, pl.lit(name).alias("measure"), "value", "available"))
+        parts.append(
+            value.select(
+                ACCOUNT,
+                "month_idx",
+                pl.lit(name).alias("measure"),
+                pl.when(available).then(pl.col("value")).alias("value"),
+                available.alias("available"),
+            )
+        )
     return pl.concat(parts).collect(), unavailable
 
 
@@ -162,7 +214,9 @@ def _points(values: pl.DataFrame, measures: dict[str, dict[str, Any]]) -> pl.Dat
     expr = pl.lit(None, pl.Float64)
     for name, m in reversed(list(measures.items())):
         expr = (
-            pl.when(pl.col("measure") == name).then(points_expr(m).over("measure")).otherwise(expr)
+            pl.when(pl.col("measure") == name)
+            .then(points_expr(m).over("measure", "month_idx"))
+            .otherwise(expr)
         )
     return values.with_columns(
         expr.alias("points"),
@@ -200,15 +254,11 @@ def apportion_hundredths(value: str, key: str) -> pl.Expr:
     return (floor + (rank <= deficit).cast(pl.Float64)).cast(pl.Int64)
 
 
-def health_scores(ds: Dataset, as_of: dt.date | str) -> HealthResult:
-    """Health score, band and per-measure contributions of every account active at ``as_of``.
+def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> HealthResult:
+    """Health of every active account in each of the ``months`` months ending at ``as_of``.
 
-    Parameters
-    ----------
-    ds : Dataset
-        Needs ``subscriptions`` (who is active); uses ``usage_weekly`` and ``touchpoints`` when
-        present. Only rows dated on or before as_of's last day are used.
-    as_of : date or "YYYY-MM"
+    Each month is computed as of its own last day E (only rows dated by E; percentiles against
+    that month's active accounts), exactly as :func:`health_scores` would for that month.
 
     Notes
     -----
@@ -221,22 +271,24 @@ def health_scores(ds: Dataset, as_of: dt.date | str) -> HealthResult:
     Returns
     -------
     HealthResult
-        ``scores``: ``account_id, mrr, score, band, no_data``; ``details``: ``account_id,
-        measure, value, points, weight, contribution, missing`` (``contribution`` in score
-        points, 2 decimals, summing exactly to ``score``; ``missing`` True when the measure
-        did not have a value for the account).
+        ``scores``: ``account_id, month ("YYYY-MM"), month_idx, mrr, score, band, no_data``;
+        ``details``: ``account_id, month, month_idx, measure, value, points, weight,
+        contribution, missing``; ``unavailable``: measures unavailable at ``as_of``.
     """
     cfg = ds.config["health"]
-    accounts = active_accounts(ds, as_of)
-    vals, unavailable = measure_values(ds, as_of, accounts)
+    grid = active_grid(ds, as_of, months)
+    vals, unavail = measure_values(ds, grid)
+    end = month_end(parse_month(as_of))
+    unavailable = {k: why for k, (why, since) in unavail.items() if since is None or since > end}
     pts = _points(vals, cfg["measures"])
     counted = pl.col("available") & (
         pl.col("points").is_not_null() | (pl.col("missing_policy") == "zero")
     )
+    key = [ACCOUNT, "month_idx"]
     details = (
         pts.with_columns(counted.alias("counted"))
         .with_columns(
-            pl.col("weight").filter(pl.col("counted")).sum().over(ACCOUNT).alias("total_weight")
+            pl.col("weight").filter(pl.col("counted")).sum().over(key).alias("total_weight")
         )
         .with_columns(
             pl.when(pl.col("counted") & (pl.col("total_weight") > 0))
@@ -245,29 +297,64 @@ def health_scores(ds: Dataset, as_of: dt.date | str) -> HealthResult:
             .alias("raw_contribution"),
             pl.col("points").is_null().alias("missing"),
         )
-        .sort(ACCOUNT, "measure")
-        .with_columns(
-            apportion_hundredths("raw_contribution", ACCOUNT).alias("hundredths"),
-        )
+        .sort(ACCOUNT, "month_idx", "measure")
+        .with_columns(apportion_hundredths("raw_contribution", key).alias("hundredths"))
     )
+    month = index_to_month_expr(pl.col("month_idx")).dt.strftime("%Y-%m").alias("month")
     scores = (
-        details.group_by(ACCOUNT)
+        details.group_by(key)
         .agg(
             # (x / 100).round(2): the nearest double to the hundredths (polars may divide by
             # multiplying with 0.01, which leaves 47.730000000000004 for 4773)
             (pl.col("hundredths").sum() / 100).round(2).alias("score"),
             (~pl.col("counted")).all().alias("no_data"),
         )
-        .join(accounts.select(ACCOUNT, "mrr").collect(), on=ACCOUNT, how="right")
+        .join(grid.collect(), on=key, how="right")
         .with_columns(pl.col("score").fill_null(0.0), pl.col("no_data").fill_null(True))
-        .with_columns(band_expr(pl.col("score"), cfg).alias("band"))
-        .select(ACCOUNT, "mrr", "score", "band", "no_data")
-        .sort(ACCOUNT)
+        .with_columns(band_expr(pl.col("score"), cfg).alias("band"), month)
+        .select(ACCOUNT, "month", "month_idx", "mrr", "score", "band", "no_data")
+        .sort(ACCOUNT, "month_idx")
     )
     details = details.with_columns(
-        (pl.col("hundredths") / 100).round(2).alias("contribution")
-    ).select(ACCOUNT, "measure", "value", "points", "weight", "contribution", "missing")
+        (pl.col("hundredths") / 100).round(2).alias("contribution"), month
+    ).select(
+        ACCOUNT,
+        "month",
+        "month_idx",
+        "measure",
+        "value",
+        "points",
+        "weight",
+        "contribution",
+        "missing",
+    )
     return HealthResult(scores, details, unavailable)
+
+
+def health_scores(ds: Dataset, as_of: dt.date | str) -> HealthResult:
+    """Health score, band and per-measure contributions of every account active at ``as_of``.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Needs ``subscriptions`` (who is active); uses ``usage_weekly`` and ``touchpoints`` when
+        present. Only rows dated on or before as_of's last day are used.
+    as_of : date or "YYYY-MM"
+
+    Definitions: see the module docstring and :func:`health_history` (this is its one-month
+    case).
+
+    Returns
+    -------
+    HealthResult
+        ``scores``: ``account_id, mrr, score, band, no_data``; ``details``: ``account_id,
+        measure, value, points, weight, contribution, missing`` (``contribution`` in score
+        points, 2 decimals, summing exactly to ``score``; ``missing`` True when the measure
+        did not have a value for the account).
+    """
+    h = health_history(ds, as_of, months=1)
+    drop = ["month", "month_idx"]
+    return HealthResult(h.scores.drop(drop), h.details.drop(drop), h.unavailable)
 
 
 def health_with_change(ds: Dataset, as_of: dt.date | str, top: int = 2) -> pl.DataFrame:
@@ -286,9 +373,14 @@ def health_with_change(ds: Dataset, as_of: dt.date | str, top: int = 2) -> pl.Da
         points), values (struct measure -> raw value), points (struct measure -> points 0..1),
         previous_score, delta, top_movers (list of struct)``.
     """
-    m = parse_month(as_of)
-    now = health_scores(ds, m)
-    prev = health_scores(ds, add_months(m, -1))
+    a = as_of_index(as_of)
+    both = health_history(ds, as_of, months=2)
+    drop = ["month", "month_idx"]
+    this, before = pl.col("month_idx") == a, pl.col("month_idx") == a - 1
+    now = HealthResult(both.scores.filter(this).drop(drop), both.details.filter(this).drop(drop))
+    prev = HealthResult(
+        both.scores.filter(before).drop(drop), both.details.filter(before).drop(drop)
+    )
     measures = list(ds.config["health"]["measures"])
     wide = {"contribution": "contributions", "value": "values", "points": "points"}
     contrib = now.scores.select(ACCOUNT)
