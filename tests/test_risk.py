@@ -310,3 +310,10 @@ def test_risk_list_orders_csms_and_accounts_by_mrr_at_risk():
     assert rl["csm_mrr_at_risk"].to_list() == [410_000.0, 410_000.0, 350_000.0, 350_000.0]
     by = risk.mrr_at_risk_by_csm(ds, "2025-06")
     assert by.rows() == [("津田", 2, 410_000.0), ("鈴木", 2, 350_000.0)]
+
+
+def test_config_knows_every_rule_name():
+    """config.py keeps its own copy of the rule names (it must not import metrics code)."""
+    from cs_metrics import config
+
+    assert set(config._RISK_RULES) == set(risk.RISK_RULES) | set(risk.OPPORTUNITY_RULES)
