@@ -102,3 +102,17 @@ def frames_dataset(config=None, **tables):
             }
         ).lazy()
     return Dataset(Path("."), frames, {}, {}, cfg)
+
+
+def line(account, product, start, end, mrr, sid=None) -> dict:
+    """A typed subscriptions row (dates as ``datetime.date``) for ``frames_dataset``."""
+    import datetime as dt
+
+    return {
+        "subscription_id": sid or f"s-{account}-{product}-{start}",
+        "account_id": account,
+        "product": product,
+        "start_date": dt.date.fromisoformat(start),
+        "end_date": dt.date.fromisoformat(end) if end else None,
+        "mrr": mrr,
+    }

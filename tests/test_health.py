@@ -7,7 +7,7 @@ import json
 
 import polars as pl
 import pytest
-from conftest import frames_dataset
+from conftest import frames_dataset, line
 from health_fixtures import write_cli_dataset
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,14 +21,7 @@ JUNE_WEEKS = ("2025-06-02", "2025-06-09", "2025-06-16", "2025-06-23")
 
 
 def sub(acc, start="2025-01-01", mrr=100_000.0, end=None, product="core"):
-    return {
-        "subscription_id": f"s-{acc}-{product}-{start}",
-        "account_id": acc,
-        "product": product,
-        "start_date": D.fromisoformat(start),
-        "end_date": D.fromisoformat(end) if end else None,
-        "mrr": mrr,
-    }
+    return line(acc, product, start, end, mrr)
 
 
 def week(acc, start, logins=5, deliveries=2, outcome=0.5):

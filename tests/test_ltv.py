@@ -7,7 +7,7 @@ import json
 
 import polars as pl
 import pytest
-from conftest import SAMPLE, frames_dataset, make_dataset_dir, sub
+from conftest import SAMPLE, frames_dataset, line, make_dataset_dir, sub
 from hypothesis import given, settings
 from test_revenue import subscription_lines
 
@@ -17,14 +17,7 @@ D = dt.date
 
 
 def s(acc, product, start, end, mrr):
-    return {
-        "subscription_id": f"{acc}-{product}-{start}",
-        "account_id": acc,
-        "product": product,
-        "start_date": D.fromisoformat(start),
-        "end_date": D.fromisoformat(end) if end else None,
-        "mrr": mrr,
-    }
+    return line(acc, product, start, end, mrr, sid=f"{acc}-{product}-{start}")
 
 
 def test_revenue_by_source_hand_computed():

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import reference_spec4 as ref
-from conftest import make_dataset_dir, sub
+from conftest import line, make_dataset_dir, sub
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -52,13 +52,7 @@ def ds_from_lines(lines: list[dict], cancellations: list[dict] | None = None) ->
 
 
 def L(account, product, start, end, mrr):
-    return {
-        "account_id": account,
-        "product": product,
-        "start_date": dt.date.fromisoformat(start),
-        "end_date": dt.date.fromisoformat(end) if end else None,
-        "mrr": mrr,
-    }
+    return line(account, product, start, end, mrr)
 
 
 def bridge_row(ds, month: str) -> dict:

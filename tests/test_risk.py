@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from conftest import frames_dataset
+from conftest import frames_dataset, line
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,14 +20,7 @@ END = D(2025, 6, 30)
 
 
 def sub(acc, start="2024-01-01", end=None, mrr=100_000.0, product="core"):
-    return {
-        "subscription_id": f"s-{acc}-{product}-{start}",
-        "account_id": acc,
-        "product": product,
-        "start_date": D.fromisoformat(start),
-        "end_date": D.fromisoformat(end) if end else None,
-        "mrr": mrr,
-    }
+    return line(acc, product, start, end, mrr)
 
 
 def week(acc, start, logins, deliveries=1.0):

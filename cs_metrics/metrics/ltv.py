@@ -18,7 +18,6 @@ import polars as pl
 
 from cs_metrics.data.load import Dataset
 from cs_metrics.metrics.churn import account_lifetimes
-from cs_metrics.metrics.retention import monthly_rates
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
     By,
@@ -26,6 +25,7 @@ from cs_metrics.metrics.revenue import (
     active_accounts,
     as_of_index,
     by_keys,
+    mrr_bridge,
     mrr_by_account_product,
     product_segments,
 )
@@ -114,14 +114,15 @@ def simple_ltv(
     a = as_of_index(as_of)
     window = int(cfg["ltv"]["simple_ltv_window_months"])
     gm = float(cfg["ltv"]["gross_margin"])
-    rates = monthly_rates(ds, as_of).filter(
+    bridge = mrr_bridge(ds, as_of)  # one bridge for both the churn window and ARPA
+    rates = bridge.filter(
         (pl.col("month_idx") > a - window)
         & (pl.col("month_idx") <= a)
         & (pl.col("accounts_start") > 0)
     )
     churned = int(rates["accounts_churned"].sum()) if rates.height else 0
     at_start = int(rates["accounts_start"].sum()) if rates.height else 0
-    now = monthly_rates(ds, as_of).filter(pl.col("month_idx") == a)
+    now = bridge.filter(pl.col("month_idx") == a)
     mrr = float(now["mrr_end"][0]) if now.height else 0.0
     active = int(now["accounts_end"][0]) if now.height else 0
     out: dict[str, Any] = {

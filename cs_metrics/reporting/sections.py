@@ -130,6 +130,14 @@ def _row(r: Report, month: dt.date) -> dict[str, Any] | None:
     return x.row(0, named=True) if x.height else None
 
 
+def _status(value: float | None, target: float, higher_is_better: bool) -> str:
+    """Tile colour against a target: good, bad, or neutral when the value is undefined."""
+    if value is None:
+        return "neutral"
+    ok = value >= target if higher_is_better else value <= target
+    return "good" if ok else "bad"
+
+
 def _svg(chart: Any, caption: str | None = None) -> str:
     return figure(charts.to_svg(chart), caption)
 
@@ -189,9 +197,7 @@ def headline_tiles(r: Report) -> str:
                 f"{r.t('目標', 'target')} ≥ {fmt_pct(t['nrr_trailing_12m_min'])}",
                 f"{r.t('目標との差', 'vs target')} {fmt_pp(None if k['nrr_trailing_12m'] is None else k['nrr_trailing_12m'] - t['nrr_trailing_12m_min'])}",
             ],
-            "status": "neutral"
-            if k["nrr_trailing_12m"] is None
-            else ("good" if k["nrr_trailing_12m"] >= t["nrr_trailing_12m_min"] else "bad"),
+            "status": _status(k["nrr_trailing_12m"], t["nrr_trailing_12m_min"], True),
         },
         {
             "label": label("churn_within", r.lang, h=h),
@@ -200,9 +206,7 @@ def headline_tiles(r: Report) -> str:
                 f"KM {fmt_pct(cw['km_rate'])} ({fmt_pct(cw['km_ci_low'])}–{fmt_pct(cw['km_ci_high'])})",
                 f"{r.t('目標', 'target')} ≤ {fmt_pct(t['churn_within_horizon_max'])}",
             ],
-            "status": "neutral"
-            if cw["rate"] is None
-            else ("good" if cw["rate"] <= t["churn_within_horizon_max"] else "bad"),
+            "status": _status(cw["rate"], t["churn_within_horizon_max"], False),
         },
     ]
     try:
@@ -556,9 +560,7 @@ def churn_target(r: Report) -> str:
                 "label": r.t(f"{h}か月以内解約率（実績）", f"Churn within {h}m (observed)"),
                 "value": fmt_pct(cw["rate"]),
                 "sub": [f"{cw['churned']} / {cw['eligible']}", cw.get("rate_reason", "")],
-                "status": "neutral"
-                if cw["rate"] is None
-                else ("good" if cw["rate"] <= target else "bad"),
+                "status": _status(cw["rate"], target, False),
             },
             {
                 "label": r.t("カプラン・マイヤー推定", "Kaplan-Meier"),
@@ -567,9 +569,7 @@ def churn_target(r: Report) -> str:
                     f"95%CI {fmt_pct(cw['km_ci_low'])}–{fmt_pct(cw['km_ci_high'])}",
                     cw.get("km_reason", ""),
                 ],
-                "status": "neutral"
-                if cw["km_rate"] is None
-                else ("good" if cw["km_rate"] <= target else "bad"),
+                "status": _status(cw["km_rate"], target, False),
             },
             {"label": r.t("目標", "Target"), "value": f"≤ {fmt_pct(target)}", "sub": []},
         ]
@@ -737,7 +737,7 @@ def nrr_target(r: Report) -> str:
                     f"{r.t('目標', 'target')} ≥ {fmt_pct(target)}",
                     f"{r.t('コホート', 'cohort')} {x['cohort_accounts']} · {r.money(x['cohort_mrr_start'])} → {r.money(x['cohort_mrr_end'])}",
                 ],
-                "status": "good" if x["nrr_trailing_12m"] >= target else "bad",
+                "status": _status(x["nrr_trailing_12m"], target, True),
             }
         ]
     ) + table(
