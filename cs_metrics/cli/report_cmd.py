@@ -59,31 +59,27 @@ def _value(text: str):
 
 def run(args: argparse.Namespace) -> int:
     from cs_metrics.periods import parse_month
-    from cs_metrics.reporting.run import ReportError, backfill, render_report
+    from cs_metrics.reporting.run import backfill, render_report
 
     params = {name: _value(v) for name, v in args.param}
     common = dict(
         out_dir=args.out, lang=args.lang, config_path=args.config, params=params, pdf=args.pdf
     )
-    try:
-        if args.kind == "backfill":
-            if not (args.start and args.end):
-                print("error: backfill needs --from YYYY-MM and --to YYYY-MM", file=sys.stderr)
-                return 2
-            parse_month(args.start), parse_month(args.end)
-            paths = backfill(args.report, args.data, args.start, args.end, **common)
-            for path in paths:
-                print(path)
-            return 0
-        path = render_report(
-            args.kind,
-            args.data,
-            args.as_of,
-            progress=lambda m: print(f"… {m}", file=sys.stderr),
-            **common,
-        )
-    except ReportError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    if args.kind == "backfill":
+        if not (args.start and args.end):
+            print("error: backfill needs --from YYYY-MM and --to YYYY-MM", file=sys.stderr)
+            return 2
+        parse_month(args.start), parse_month(args.end)
+        paths = backfill(args.report, args.data, args.start, args.end, **common)
+        for path in paths:
+            print(path)
+        return 0
+    path = render_report(
+        args.kind,
+        args.data,
+        args.as_of,
+        progress=lambda m: print(f"… {m}", file=sys.stderr),
+        **common,
+    )
     print(path)
     return 0

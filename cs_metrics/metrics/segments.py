@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.health import health_scores
 from cs_metrics.metrics.revenue import ACCOUNT, active_accounts, as_of_index
 from cs_metrics.periods import add_months, month_end, parse_month

@@ -22,7 +22,7 @@ from typing import Any
 
 import cs_metrics
 from cs_metrics.config import load_config
-from cs_metrics.data.issues import DataError
+from cs_metrics.errors import DataError, ReportError
 from cs_metrics.fsutil import replace_dir
 from cs_metrics.periods import format_month, month_range, parse_month
 
@@ -55,22 +55,18 @@ def chromium_executable() -> str | None:
     )
 
 
-class ReportError(RuntimeError):
-    """A report could not be rendered (the previous report is untouched)."""
-
-
 def notebooks_dir() -> Path:
     """The project's notebooks/ folder (next to the package in a checkout)."""
     here = Path(cs_metrics.__file__).resolve().parent
     for cand in (here.parent / "notebooks", here / "notebooks"):
         if cand.is_dir():
             return cand
-    raise ReportError("notebooks/ folder not found next to the cs_metrics package")
+    raise ReportError("notebooks_missing")
 
 
 def notebook_path(kind: str) -> Path:
     if kind not in KINDS:
-        raise ReportError(f"unknown report {kind!r}; known: {', '.join(KINDS)}")
+        raise ReportError("report_unknown_kind", kind=kind, known=", ".join(KINDS))
     return notebooks_dir() / f"{KINDS[kind]}.ipynb"
 
 
@@ -114,7 +110,7 @@ def metrics_payload(ds, as_of: dt.date, cfg: dict[str, Any], kind: str) -> dict[
         pass
     out["inputs"] = {name: sha for name, sha in sorted(ds.checksums().items())}
     out["package_version"] = cs_metrics.__version__
-    out["config"] = cfg
+    out["config"] = cfg.to_dict()
     out["reports"] = sorted({kind})
     return out
 
@@ -213,12 +209,14 @@ def render_report(
     unknown = sorted(set(params) - set(known))
     if unknown:
         raise ReportError(
-            f"unknown parameter(s) {', '.join(unknown)} for the {kind} report; "
-            f"known: {', '.join(sorted(known))}"
+            "report_unknown_parameter",
+            kind=kind,
+            names=", ".join(unknown),
+            known=", ".join(sorted(known)),
         )
     cfg = load_config(config_path)
     if lang:
-        cfg["general"]["lang"] = lang
+        cfg = cfg.updated({"general": {"lang": lang}})
     say("validating")
     if validation is None:
         from cs_metrics.data.validate import validate_dataset
@@ -305,7 +303,7 @@ def _pdf(html_path: Path, pdf_path: Path) -> None:
 
     exe = chromium_executable()
     if not exe:
-        raise ReportError("--pdf needs chromium (apt-get install chromium)")
+        raise ReportError("chromium_missing")
     with tempfile.TemporaryDirectory() as prof:
         subprocess.run(
             [

@@ -20,7 +20,8 @@ import polars as pl
 
 from cs_metrics import charts
 from cs_metrics.config import load_config
-from cs_metrics.data.load import Dataset, load_dataset
+from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.load import load_dataset
 from cs_metrics.format import UNIT_DIVISORS, fmt_int, fmt_money, fmt_pct, fmt_pp, label
 from cs_metrics.metrics.kpis import kpis
 from cs_metrics.metrics.retention import monthly_rates
@@ -66,14 +67,14 @@ def prepare(
     """Load the data and the headline numbers once for a report."""
     cfg = load_config(config_path or None)
     if lang:
-        cfg["general"]["lang"] = lang
+        cfg = cfg.updated({"general": {"lang": lang}})
     validation = None
     if validation_path and Path(validation_path).is_file():
         validation = json.loads(Path(validation_path).read_text("utf-8"))
         ds = load_dataset(data_dir, config=cfg)
     else:
-        from cs_metrics.data.issues import DataError
         from cs_metrics.data.validate import validate_dataset
+        from cs_metrics.errors import DataError
 
         rep = validate_dataset(data_dir, config=cfg)
         validation = rep.to_dict()
