@@ -35,6 +35,7 @@ __all__ = [
     "OutputError",
     "PeriodError",
     "ReportError",
+    "ReportFailed",
     "UsageError",
     "redact",
 ]
@@ -67,6 +68,8 @@ class CsMetricsError(Exception):
     """Root of every expected error: a catalogue ``code`` plus the template's parameters."""
 
     default_code = "internal_error"
+    #: exit status of the command line for this error (2: the user can fix the input)
+    exit_code = 2
 
     def __init__(self, code: str | None = None, /, **params: Any) -> None:
         self.code = code or self.default_code
@@ -133,6 +136,14 @@ class ReportError(CsMetricsError):
     """A report cannot be rendered (bad parameters, a failed section)."""
 
     default_code = "report_failed"
+
+
+class ReportFailed(ReportError):
+    """A report section failed unexpectedly (a bug or data the code did not foresee): nothing
+    was published, the traceback is in a log beside the reports; exit status 1."""
+
+    default_code = "report_failed"
+    exit_code = 1
 
 
 class NotifyError(CsMetricsError):

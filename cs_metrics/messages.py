@@ -204,6 +204,10 @@ MESSAGES.update(
             "ja": "オプション {option} の値 {value} は使えません: {detail}",
             "en": "option {option}: {value} is not allowed: {detail}",
         },
+        "option_required": {
+            "ja": "{option} を指定してください",
+            "en": "{option} is required",
+        },
         "by_unknown": {
             "ja": "{by} では分けられません（使える項目: {known}）",
             "en": "cannot break down by {by}; known: {known}",
@@ -244,9 +248,17 @@ MESSAGES.update(
             "ja": "PDF を作成できませんでした（chromium: {detail}）",
             "en": "the PDF could not be printed (chromium: {detail})",
         },
-        "report_parameter": {
-            "ja": "レポートのパラメータ {name} が不正です: {detail}",
-            "en": "report parameter {name}: {detail}",
+        "report_parameter_reserved": {
+            "ja": "パラメータ {name} はコマンドが設定します（-p では変更できません）。{option} を使ってください",
+            "en": "parameter {name} is set by the command and cannot be given with -p; use {option}",
+        },
+        "report_parameter_type": {
+            "ja": "パラメータ {name} は {expected} で指定してください（指定値 {value}）",
+            "en": "parameter {name} must be {expected}, got {value}",
+        },
+        "report_parameter_range": {
+            "ja": "パラメータ {name} は {lo}〜{hi} の範囲で指定してください（指定値 {value}）",
+            "en": "parameter {name} must be within {lo}..{hi}, got {value}",
         },
     }
 )

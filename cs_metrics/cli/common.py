@@ -113,7 +113,7 @@ def run_guarded(func: Callable[[argparse.Namespace], int | None], args: argparse
         return 2
     except CsMetricsError as e:
         print(f"{_prefix(lang)}{redact(e.message(lang))}", file=sys.stderr)
-        return 2
+        return e.exit_code
     except BrokenPipeError:  # output piped into `head` and closed: not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

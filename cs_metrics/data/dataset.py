@@ -17,7 +17,8 @@ range of months that can be reported.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -31,7 +32,7 @@ from cs_metrics.data.schema import TABLES
 from cs_metrics.errors import DataError, PeriodError
 from cs_metrics.periods import Month, MonthLike, last_active_index_expr, month_index_expr
 
-__all__ = ["Dataset", "SourceInfo"]
+__all__ = ["Dataset", "SourceInfo", "memoised"]
 
 T = TypeVar("T")
 
@@ -227,6 +228,32 @@ class Dataset:
         if not first <= m <= last:
             raise PeriodError("month_out_of_range", month=str(m), first=str(first), last=str(last))
         return m
+
+
+def memoised(fn: Callable[..., T]) -> Callable[..., T]:
+    """Memoise ``fn(ds, as_of, *args, **kwargs)`` in ``ds``'s memo.
+
+    The key is the function's qualified name, the month and the other arguments; a call with an
+    unhashable argument (a ``by`` frame) is computed without the memo. Use it for functions whose
+    result several sections, rules or commands share (segments, health scores).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(ds: Dataset, as_of: MonthLike, *args: Any, **kwargs: Any) -> T:
+        extra = (*args, *sorted(kwargs.items()))
+        if not all(isinstance(x, Hashable) for x in _flat(extra)):
+            return fn(ds, as_of, *args, **kwargs)
+        key = (fn.__module__, fn.__qualname__, Month.parse(as_of), extra)
+        return ds.memo(key, lambda: fn(ds, as_of, *args, **kwargs))
+
+    return wrapper
+
+
+def _flat(items: tuple[Any, ...]) -> list[Any]:
+    out: list[Any] = []
+    for x in items:
+        out.extend(_flat(x) if isinstance(x, tuple) else [x])
+    return out
 
 
 def _export_date(ds: Dataset, today: dt.date) -> dt.date:
