@@ -208,6 +208,7 @@ VALIDATORS.update(
         "scenario.bootstrap_samples": lambda v: (
             None if 100 <= v <= 100_000 else f"must be between 100 and 100000, got {v}"
         ),
+        "scenario.default_reason": lambda v: None if v.strip() else "must not be empty",
         "scenario.bootstrap_seed": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
         "onboarding.sessions": _positive,
         "onboarding.stalled_weeks": _positive,

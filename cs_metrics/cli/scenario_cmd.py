@@ -1,0 +1,184 @@
+"""``cs-metrics scenario``: what-if churn and NRR under the review's levers, with intervals."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from cs_metrics.cli.common import add_data_args, open_validated, print_json
+
+__all__ = ["register", "render_scenario_table", "run"]
+
+
+def _fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction between 0 and 1 (0.3 = 30%), got {text}"
+        )
+    return v
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "scenario",
+        help="what-if: churn within 24 months and NRR if churn of a reason is saved or "
+        "onboarding graduation rises (with 95% intervals)",
+        description="Baseline and projected churn within H (observed, Kaplan-Meier) and "
+        "trailing-12-month NRR under the levers given (docs/metrics.md, scenarios). A lever not "
+        "given is not applied; a lever whose groups are too small is reported, not applied.",
+        epilog="examples:\n"
+        "  cs-metrics scenario --data data/sample --save-reason-pct 0.3\n"
+        "  cs-metrics scenario --data data/sample --save-reason-pct 0.3 --reason 予算削減 "
+        "--graduation-target 0.8 --format json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_data_args(p)
+    p.add_argument(
+        "--save-reason-pct",
+        type=_fraction,
+        metavar="X",
+        help="share of the churn with --reason saved, a fraction (0.3 = 30%%)",
+    )
+    p.add_argument(
+        "--reason",
+        metavar="R",
+        help="reason category of the save lever (default: scenario.default_reason, 施策終了・中止)",
+    )
+    p.add_argument(
+        "--graduation-target",
+        type=_fraction,
+        metavar="Y",
+        help="onboarding graduation share among accounts with onboarding records (0.8 = 80%%)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cs_metrics.metrics.scenarios import ScenarioError, what_if
+
+    if args.reason is not None and args.save_reason_pct is None:
+        print("error: --reason needs --save-reason-pct", file=sys.stderr)
+        return 2
+    ds, cfg, as_of, _ = open_validated(args)
+    try:
+        w = what_if(
+            ds,
+            as_of,
+            save_reason_pct=args.save_reason_pct,
+            reason=args.reason,
+            graduation_target=args.graduation_target,
+        )
+    except ScenarioError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print_json(w)
+        return 0
+    print(render_scenario_table(w, cfg["general"]["lang"]))
+    return 0
+
+
+def fmt_rate_ci(v: Any, ci: Any, lang: str) -> str:
+    """``21.3%（95%: 13.0%〜30.2%）``; ``—`` when undefined (never nan)."""
+    from cs_metrics.format import fmt_pct
+
+    if v is None:
+        return "—"
+    if not ci:
+        return fmt_pct(v)
+    if lang == "ja":
+        return f"{fmt_pct(v)}（95%: {fmt_pct(ci[0])}〜{fmt_pct(ci[1])}）"
+    return f"{fmt_pct(v)} (95%: {fmt_pct(ci[0])} to {fmt_pct(ci[1])})"
+
+
+STATUS = {
+    "applied": {"ja": "適用", "en": "applied"},
+    "insufficient_data": {"ja": "データ不足のため不適用", "en": "not applied: insufficient data"},
+    "unavailable": {"ja": "計算不可", "en": "unavailable"},
+}
+GROUP_LABELS = {
+    "graduated": {"ja": "卒業", "en": "graduated"},
+    "not_graduated": {"ja": "未卒業", "en": "not graduated"},
+    "no_onboarding_records": {"ja": "記録なし", "en": "no onboarding records"},
+}
+LEVER_LABELS = {
+    "save_reason": {"ja": "理由別の解約防止", "en": "save churn of a reason"},
+    "graduation": {"ja": "オンボーディング卒業率", "en": "onboarding graduation"},
+}
+
+
+def metric_rows(w: dict[str, Any], lang: str) -> list[tuple[str, str, str]]:
+    """(metric label, key, ci key) of the three figures, in display order."""
+    ja = lang == "ja"
+    h = w["horizon"]
+    return [
+        (
+            f"{h}か月以内解約率（実績）" if ja else f"Churn within {h}m (observed)",
+            "rate",
+            "rate_ci",
+        ),
+        (
+            "同（カプラン・マイヤー推定）" if ja else f"Churn within {h}m (Kaplan-Meier)",
+            "km_rate",
+            "km_ci",
+        ),
+        ("NRR（直近12か月）" if ja else "NRR (trailing 12 months)", "nrr_trailing_12m", "nrr_ci"),
+    ]
+
+
+def lever_line(lv: dict[str, Any], lang: str, h: int) -> str:
+    """One lever: its status and the counts behind it (and the reason when not applied)."""
+    ja = lang == "ja"
+    name = LEVER_LABELS[lv["lever"]][lang if lang in ("ja", "en") else "en"]
+    status = STATUS[lv["status"]]["ja" if ja else "en"]
+    parts = []
+    for g in lv["groups"]:
+        if lv["lever"] == "save_reason":
+            parts.append(
+                f"{h}か月の観測が終わった {g['eligible']}社のうち「{g['group']}」の解約 {g['churned']}社"
+                if ja
+                else f"{g['churned']} churned with '{g['group']}' of {g['eligible']} observed "
+                f"for {h} months"
+            )
+            continue
+        label = GROUP_LABELS.get(g["group"], {}).get("ja" if ja else "en", g["group"])
+        parts.append(
+            f"{label} {g['eligible']}社・解約 {g['churned']}社"
+            if ja
+            else f"{label}: {g['eligible']} eligible, {g['churned']} churned"
+        )
+    text = f"{name}: {status}"
+    if parts:
+        text += f"（{'、'.join(parts)}）" if ja else f" ({'; '.join(parts)})"
+    if lv.get("reason"):
+        text += f" — {lv['reason']}"
+    return text
+
+
+def render_scenario_table(w: dict[str, Any], lang: str = "ja") -> str:
+    """The people's table of ``cs-metrics scenario`` (missing values are "—", never nan)."""
+    from cs_metrics.format import render_table
+
+    ja = lang == "ja"
+    rows = [("対象月" if ja else "Month", w["as_of"])]
+    for label, key, ci in metric_rows(w, lang):
+        base = fmt_rate_ci(w["baseline"][key], w["baseline"][ci], lang)
+        proj = fmt_rate_ci(w["projected"][key], w["projected"][ci], lang)
+        rows.append(
+            (label, f"{'現状' if ja else 'now'} {base} → {'シナリオ' if ja else 'scenario'} {proj}")
+        )
+        reason = w["baseline"].get(f"{key}_reason")
+        if reason:
+            rows.append(("", f"（{reason}）" if ja else f"({reason})"))
+    if not w["levers"]:
+        rows.append(("施策" if ja else "Levers", "指定なし" if ja else "none given"))
+    for lv in w["levers"]:
+        rows.append(("施策" if ja else "Lever", lever_line(lv, lang, w["horizon"])))
+    for note in w["notes"]:
+        rows.append(("注記" if ja else "Note", note))
+    return render_table(rows)
