@@ -66,7 +66,8 @@ def test_simple_ltv_known_value_and_zero_churn_is_null():
     # ARPA 100, margin 0.8, churn 5% -> 1,600 (ChartMogul-style: ARPA 100 / churn 5% = 2,000 at 100% margin)
     assert out["ltv"] == pytest.approx(100 * 0.8 / 0.05)
     none = ltv.simple_ltv(frames_dataset(cfg, subscriptions=lines), "2025-03", cfg)
-    assert none["ltv"] is None and "undefined" in none["ltv_reason"]
+    assert none["ltv"] is None and none["ltv_reason_code"] == "no_churn_in_window"
+    assert "算出できません" in none["ltv_reason"]
 
 
 def test_cohort_ltv_equals_sum_of_parts_and_payback():

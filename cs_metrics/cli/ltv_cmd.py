@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cs_metrics.metrics.ltv import LtvByError, check_ltv_by, ltv_summary, predictive_ltv
+    from cs_metrics.errors import UsageError
+    from cs_metrics.messages import lang_of
+    from cs_metrics.metrics.ltv import check_ltv_by, ltv_summary, predictive_ltv
 
-    ds, cfg, as_of, _ = open_validated(args)
-    lang = cfg["general"]["lang"]
-    try:
-        check_ltv_by(ds, args.by, lang)
-    except LtvByError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     out = Path(args.accounts_out) if args.accounts_out else None
     if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
-        print(f"error: --accounts-out must end in .csv or .parquet: {out}", file=sys.stderr)
-        return 2
+        raise UsageError(
+            "option_invalid", option="--accounts-out", value=str(out), detail=".csv / .parquet"
+        )
+    ds, cfg, as_of, _ = open_validated(args)
+    check_ltv_by(ds, args.by, lang_of(cfg))  # product, segment, unknown: a message, exit 2
     pred = predictive_ltv(ds, as_of, cfg, by=args.by)
     s = ltv_summary(ds, as_of, cfg, by=args.by, pred=pred)
     if out is not None:

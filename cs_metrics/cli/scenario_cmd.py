@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from cs_metrics.cli.common import add_data_args, open_validated, print_json
@@ -59,27 +58,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cs_metrics.metrics.scenarios import ScenarioError, what_if
+    from cs_metrics.errors import UsageError
+    from cs_metrics.messages import lang_of
+    from cs_metrics.metrics.scenarios import what_if
 
     if args.reason is not None and args.save_reason_pct is None:
-        print("error: --reason needs --save-reason-pct", file=sys.stderr)
-        return 2
+        raise UsageError("scenario_reason_without_save")
     ds, cfg, as_of, _ = open_validated(args)
-    try:
-        w = what_if(
-            ds,
-            as_of,
-            save_reason_pct=args.save_reason_pct,
-            reason=args.reason,
-            graduation_target=args.graduation_target,
-        )
-    except ScenarioError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    w = what_if(
+        ds,
+        as_of,
+        save_reason_pct=args.save_reason_pct,
+        reason=args.reason,
+        graduation_target=args.graduation_target,
+    )
     if args.format == "json":
         print_json(w)
         return 0
-    print(render_scenario_table(w, cfg["general"]["lang"]))
+    print(render_scenario_table(w, lang_of(cfg)))
     return 0
 
 

@@ -14,7 +14,6 @@ Nothing here returns NaN or infinity: a value that cannot be computed is ``None`
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +21,8 @@ import numpy as np
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset
+from cs_metrics.errors import ModelError, UsageError
+from cs_metrics.messages import lang_of, message, reason_fields
 from cs_metrics.metrics.churn import account_lifetimes
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
@@ -34,20 +35,18 @@ from cs_metrics.metrics.revenue import (
     mrr_by_account_product,
     product_segments,
 )
-from cs_metrics.models.sbg import SBGDataError, SBGFit, discounted_sums, fit_sbg_counts
+from cs_metrics.models.sbg import SBGFit, discounted_sums, fit_sbg_counts
 from cs_metrics.periods import (
+    Month,
+    MonthLike,
     index_to_month_expr,
-    month_end,
     month_index_expr,
     month_label_expr,
-    parse_month,
     quarter_label_expr,
 )
 
 __all__ = [
-    "MESSAGES",
     "SOURCES",
-    "LtvByError",
     "check_ltv_by",
     "cohort_ltv",
     "cost_to_serve",
@@ -57,7 +56,6 @@ __all__ = [
     "ltv_summary",
     "monthly_discount",
     "predictive_ltv",
-    "reason_text",
     "revenue_by_source",
     "simple_ltv",
     "survival_counts",
@@ -71,7 +69,7 @@ def monthly_discount(cfg: dict[str, Any]) -> float:
     return (1.0 + float(cfg["ltv"]["annual_discount_rate"])) ** (1 / 12) - 1
 
 
-def revenue_by_source(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
+def revenue_by_source(ds: Dataset, as_of: MonthLike, by: By = None) -> pl.DataFrame:
     """Every active account-month's MRR split by source against its first active month s.
 
     Definition (SPEC §5): per product it had in s, ``base`` = min(product MRR now, product MRR
@@ -126,7 +124,7 @@ def revenue_by_source(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.Da
 
 
 def simple_ltv(
-    ds: Dataset, as_of: dt.date | str, config: dict[str, Any] | None = None
+    ds: Dataset, as_of: MonthLike, config: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Simple LTV = ARPA x gross margin / c (SPEC §5).
 
@@ -160,12 +158,11 @@ def simple_ltv(
         "months_used": rates.height,
         "ltv": None,
     }
+    lang = lang_of(cfg)
     if not active:
-        out["ltv_reason"] = "no active accounts at as_of"
+        out.update(reason_fields("ltv", "no_active_accounts_as_of", lang))
     elif not churned:
-        out["ltv_reason"] = (
-            f"no churn in the last {rates.height} months: LTV is undefined (not infinite)"
-        )
+        out.update(reason_fields("ltv", "no_churn_in_window", lang, months=rates.height))
     else:
         out["ltv"] = out["arpa"] * gm / out["monthly_churn"]
     if rates.height < window:
@@ -173,7 +170,7 @@ def simple_ltv(
     return out
 
 
-def cost_to_serve(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+def cost_to_serve(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
     """Cost to serve per active account by month (SPEC §5), up to ``as_of``.
 
     A ``cs_costs`` row counts in the month of its ``month`` date (a mid-month date counts in its
@@ -217,7 +214,7 @@ def cost_to_serve(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
 
 
 def cohort_ltv(
-    ds: Dataset, as_of: dt.date | str, config: dict[str, Any] | None = None, cohort: str = "month"
+    ds: Dataset, as_of: MonthLike, config: dict[str, Any] | None = None, cohort: str = "month"
 ) -> pl.DataFrame:
     """Cohort net LTV (累積利益額) per acquired account by months since start (SPEC §5).
 
@@ -239,7 +236,7 @@ def cohort_ltv(
         cac_missing, cost_to_serve, net, payback_age, payback_reason, payback_reason_code``.
     """
     cfg = config or ds.config
-    lang = cfg["general"]["lang"]
+    lang = lang_of(cfg)
     gm = float(cfg["ltv"]["gross_margin"])
     a = as_of_index(as_of)
     if cohort not in ("month", "quarter"):
@@ -305,14 +302,12 @@ def cohort_ltv(
     )
     code = (
         pl.when(pl.col("cac").is_null())
-        .then(pl.lit("ltv.cohort_cac_unknown"))
+        .then(pl.lit("ltv_cohort_cac_unknown"))
         .when(pl.col("payback_age").is_null())
-        .then(pl.lit("ltv.cohort_not_paid_back"))
+        .then(pl.lit("ltv_cohort_not_paid_back"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    texts = {
-        c: reason_text(c, lang) for c in ("ltv.cohort_cac_unknown", "ltv.cohort_not_paid_back")
-    }
+    texts = {c: message(c, lang) for c in ("ltv_cohort_cac_unknown", "ltv_cohort_not_paid_back")}
     return (
         g.join(payback, on="cohort", how="left")
         .with_columns(code.alias("payback_reason_code"))
@@ -374,7 +369,7 @@ def survival_counts(lt: pl.DataFrame, as_of_idx: int, period: int) -> tuple[np.n
     return lost, alive
 
 
-def _period_months(ds: Dataset, accounts: pl.DataFrame, setting: str, as_of: dt.date) -> int:
+def _period_months(ds: Dataset, accounts: pl.DataFrame, setting: str, as_of: Month) -> int:
     """12 when annual contracts are most of the group's paid lines known at ``as_of``
     (``ltv.period = "auto"``; lines starting later are not known yet), else 1."""
     if setting == "month":
@@ -384,13 +379,13 @@ def _period_months(ds: Dataset, accounts: pl.DataFrame, setting: str, as_of: dt.
     if "billing_interval_months" not in ds.subscriptions.collect_schema().names():
         return 1
     subs = ds.subscriptions.filter(
-        (pl.col("mrr") > 0) & (pl.col("start_date") <= month_end(as_of))
+        (pl.col("mrr") > 0) & (pl.col("start_date") <= Month.parse(as_of).last_day)
     ).join(accounts.lazy().select(ACCOUNT), on=ACCOUNT, how="semi")
     share = subs.select((pl.col("billing_interval_months") == 12).mean()).collect().item()
     return 12 if share is not None and share > 0.5 else 1
 
 
-def expansion_by_tenure(ds: Dataset, as_of: dt.date | str, max_age: int = 36) -> pl.DataFrame:
+def expansion_by_tenure(ds: Dataset, as_of: MonthLike, max_age: int = 36) -> pl.DataFrame:
     """Observed expansion of surviving accounts: mean MRR of the accounts active at age k over
     their own MRR at age 0 (``growth`` by tenure; upsell and cross-sell included, contraction too).
 
@@ -444,8 +439,8 @@ class _GroupFit:
 def _fit_group(lt: pl.DataFrame, a: int, period: int, seed: int) -> _GroupFit:
     try:
         fit = fit_sbg_counts(*survival_counts(lt, a, period))
-    except SBGDataError as e:
-        return _GroupFit(None, period, "segment", f"ltv.{e.code.split('.', 1)[1]}", seed)
+    except ModelError as e:
+        return _GroupFit(None, period, "segment", e.code, seed)
     return _GroupFit(fit, period, "segment", None, seed)
 
 
@@ -499,7 +494,7 @@ def _arpa_new(rbs: pl.DataFrame, a: int, members: pl.DataFrame | None) -> float 
 
 
 def _group_fits(
-    ds: Dataset, lt: pl.DataFrame, keys: list[str], a: int, m: dt.date, cfg: dict[str, Any]
+    ds: Dataset, lt: pl.DataFrame, keys: list[str], a: int, m: Month, cfg: dict[str, Any]
 ) -> tuple[_GroupFit, dict[Any, _GroupFit], dict[Any, str | None]]:
     """The pooled fit and each group's fit: its own when it has enough accounts and periods,
     else the pooled one (the reason code says which threshold was short)."""
@@ -522,12 +517,12 @@ def _group_fits(
             fits[name], short[name] = own, None
         else:
             fits[name] = replace(pooled, source="pooled")
-            short[name] = "ltv.pooled_thin_group"
+            short[name] = "ltv_pooled_thin_group"
     return pooled, fits, short
 
 
 def predictive_ltv(
-    ds: Dataset, as_of: dt.date | str, config: dict[str, Any] | None = None, by: By = None
+    ds: Dataset, as_of: MonthLike, config: dict[str, Any] | None = None, by: By = None
 ) -> dict[str, Any]:
     """Predictive LTV with the sBG model (SPEC §5), per group where the data allows.
 
@@ -559,11 +554,11 @@ def predictive_ltv(
         expansion, accounts (DataFrame), residual_value_total, residual_value_total_ci``.
     """
     cfg = config or ds.config
-    lang = cfg["general"]["lang"]
+    lang = lang_of(cfg)
     gm = float(cfg["ltv"]["gross_margin"])
     d = monthly_discount(cfg)
-    m = parse_month(as_of)
-    a = as_of_index(m)
+    m = Month.parse(as_of)
+    a = m.index
     check_ltv_by(ds, by, lang)
     lt = _with_by(account_lifetimes(ds, m), ds, m, by).collect()
     keys = by_keys(by)
@@ -597,7 +592,7 @@ def predictive_ltv(
     if pooled.fit is None:
         _reason(out, "pooled", pooled.reason_code, lang)
     if total is None:
-        _reason(out, "residual_value_total", pooled.reason_code or "ltv.no_active_accounts", lang)
+        _reason(out, "residual_value_total", pooled.reason_code or "no_active_accounts_as_of", lang)
     return out
 
 
@@ -618,7 +613,7 @@ def _group_record(
         "fit": None if gf.fit is None else gf.fit.to_dict(lang, gf.period),
         "fit_source": gf.source,
         "period_months": gf.period,
-        "period_note": reason_text(f"ltv.period_{gf.period}", lang),
+        "period_note": message(f"ltv_period_{gf.period}", lang),
         "accounts": sub.height,
         "arpa_new": _arpa_new(rbs, a, None if is_all else sub),
         "ltv_new": None,
@@ -635,18 +630,18 @@ def _group_record(
         return rec
     if rec["arpa_new"] is None:
         for key in ("ltv_new", "ltv_new_no_expansion"):
-            _reason(rec, key, "ltv.no_new_accounts", lang)
+            _reason(rec, key, "ltv_no_new_accounts", lang)
         return rec
     rec.update(_new_value(gf, rec["arpa_new"], gm, d, g, samples))
     if rec["ltv_new_is_lower_bound"]:
         for key in ("ltv_new_ci", "ltv_new_no_expansion_ci"):
-            _reason(rec, key, "ltv.lower_bound_no_interval", lang)
+            _reason(rec, key, "ltv_lower_bound_no_interval", lang)
     return rec
 
 
 def _residual_values(
     ds: Dataset,
-    m: dt.date,
+    m: Month,
     lt: pl.DataFrame,
     keys: list[str],
     fits: dict[Any, _GroupFit],
@@ -658,7 +653,7 @@ def _residual_values(
 ) -> tuple[pl.DataFrame, float | None, list[float] | None]:
     """Per current account its discounted expected residual gross profit; the total and its
     bootstrap interval (the groups' draws summed). Vectorised per group over distinct renewals."""
-    a = as_of_index(m)
+    a = m.index
     act = active_accounts(ds, m).collect()
     act = act.with_columns((pl.lit(a) - pl.col("first_month_idx")).alias("tenure"))
     if keys:
@@ -682,7 +677,7 @@ def _residual_values(
             weight = gm * mrr * p * ratio
             fit = gf.fit.for_valuation()
             value = weight * np.asarray(fit.residual_lifetime(d_p, renewals))
-            bound, code = gf.fit.no_churn, ("ltv.lower_bound" if gf.fit.no_churn else None)
+            bound, code = gf.fit.no_churn, ("ltv_lower_bound" if gf.fit.no_churn else None)
             total += float(value.sum())
             if name in draws:
                 th, ph = draws[name]
@@ -699,8 +694,7 @@ def _residual_values(
                     "mrr": mrr.astype(float),
                     "residual_value": value,
                     "residual_is_lower_bound": [bound] * sub.height,
-                    "residual_reason": [None if code is None else reason_text(code, lang)]
-                    * sub.height,
+                    "residual_reason": [None if code is None else message(code, lang)] * sub.height,
                 },
                 schema=_ACCOUNT_SCHEMA,
             ).with_columns(pl.col("residual_value").fill_nan(None))
@@ -727,7 +721,7 @@ _ACCOUNT_SCHEMA = {
 
 def ltv_cac(
     ds: Dataset,
-    as_of: dt.date | str,
+    as_of: MonthLike,
     config: dict[str, Any] | None = None,
     by: By = None,
     pred: dict[str, Any] | None = None,
@@ -743,11 +737,11 @@ def ltv_cac(
     expected lifetime in months, P x DEL).
     """
     cfg = config or ds.config
-    lang = cfg["general"]["lang"]
+    lang = lang_of(cfg)
     gm = float(cfg["ltv"]["gross_margin"])
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
     pred = pred or predictive_ltv(ds, m, cfg, by=by)
-    cts_rows = cost_to_serve(ds, m).filter(pl.col("month_idx") == as_of_index(m))
+    cts_rows = cost_to_serve(ds, m).filter(pl.col("month_idx") == m.index)
     cts = float(cts_rows["cost_per_account"][0]) if cts_rows.height else 0.0
     acc = ds.accounts.select(ACCOUNT, "acquisition_cost").collect()
     keys = by_keys(by)
@@ -779,8 +773,8 @@ def _cac_record(
         "cac_payback_months": None,
     }
     if mean_cac is None:
-        _reason(rec, "ltv_cac", "ltv.cac_unknown", lang)
-        _reason(rec, "cac_payback_months", "ltv.cac_unknown", lang)
+        _reason(rec, "ltv_cac", "no_acquisition_cost", lang)
+        _reason(rec, "cac_payback_months", "no_acquisition_cost", lang)
         return rec
     if grp["ltv_new"] is None:
         rec["ltv_cac_reason"] = grp.get("ltv_new_reason")
@@ -788,10 +782,10 @@ def _cac_record(
     elif mean_cac > 0:
         rec["ltv_cac"] = grp["ltv_new"] / mean_cac
     else:
-        _reason(rec, "ltv_cac", "ltv.cac_zero", lang)
+        _reason(rec, "ltv_cac", "ltv_cac_zero", lang)
     contrib = (grp["arpa_new"] or 0.0) * gm - cts
     if contrib <= 0:
-        _reason(rec, "cac_payback_months", "ltv.payback_not_covered", lang)
+        _reason(rec, "cac_payback_months", "payback_not_covered", lang)
         return rec
     months = mean_cac / contrib
     life = grp.get("expected_lifetime_months")
@@ -799,7 +793,7 @@ def _cac_record(
         _reason(
             rec,
             "cac_payback_months",
-            "ltv.payback_beyond_lifetime",
+            "ltv_payback_beyond_lifetime",
             lang,
             months=f"{months:.1f}",
             life=f"{life:.1f}",
@@ -811,7 +805,7 @@ def _cac_record(
 
 def ltv_summary(
     ds: Dataset,
-    as_of: dt.date | str,
+    as_of: MonthLike,
     config: dict[str, Any] | None = None,
     by: By = None,
     pred: dict[str, Any] | None = None,
@@ -819,9 +813,9 @@ def ltv_summary(
     """The JSON of ``cs-metrics ltv`` (the predictive fit computed once; pass ``pred`` to reuse
     one already computed)."""
     cfg = config or ds.config
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
     rbs = revenue_by_source(ds, m)
-    now = rbs.filter(pl.col("month_idx") == as_of_index(m))
+    now = rbs.filter(pl.col("month_idx") == m.index)
     pred = pred or predictive_ltv(ds, m, cfg, by=by)
     predictive = {
         "discount_monthly": pred["discount_monthly"],
@@ -837,7 +831,7 @@ def ltv_summary(
         if key in pred:
             predictive[key] = pred[key]
     return {
-        "as_of": m.strftime("%Y-%m"),
+        "as_of": str(m),
         "simple_ltv": simple_ltv(ds, m, cfg),
         "revenue_by_source": {s: float(now[s].sum()) for s in ("mrr", *SOURCES)},
         "predictive": predictive,
@@ -851,14 +845,6 @@ _BY_ATTRIBUTES = ("industry", "csm", "primary_product")
 _BY_NOT_ACCOUNT_COLUMNS = {ACCOUNT, "account_name", "acquisition_cost"}
 
 
-class LtvByError(ValueError):
-    """``by`` names something predictive LTV cannot be grouped by; ``code`` says why."""
-
-    def __init__(self, code: str, text: str) -> None:
-        super().__init__(text)
-        self.code = code
-
-
 def ltv_by_choices(ds: Dataset) -> list[str]:
     """Account attributes predictive LTV can be grouped by (``by``)."""
     names = ds.accounts.collect_schema().names()
@@ -867,7 +853,8 @@ def ltv_by_choices(ds: Dataset) -> list[str]:
 
 
 def check_ltv_by(ds: Dataset, by: By, lang: str = "ja") -> None:
-    """Raise :class:`LtvByError` when ``by`` (a name) is not an account attribute.
+    """Raise :class:`~cs_metrics.errors.UsageError` when ``by`` (a name) is not an account
+    attribute.
 
     ``product`` is refused (an account holds several product lines; ``primary_product`` is the
     account attribute), and so is ``segment`` (S/A/B/C is measured at as_of, and churned
@@ -878,96 +865,12 @@ def check_ltv_by(ds: Dataset, by: By, lang: str = "ja") -> None:
     choices = ltv_by_choices(ds)
     if by in choices:
         return
-    code = {"product": "ltv.by_product", "segment": "ltv.by_segment"}.get(by, "ltv.by_unknown")
-    raise LtvByError(code, reason_text(code, lang, by=by, choices=", ".join(choices)))
-
-
-# Reason codes and texts of this module (to move into cs_metrics/messages.py when it lands).
-MESSAGES: dict[str, dict[str, str]] = {
-    "ltv.no_customers": {
-        "ja": "顧客のいる獲得コホートがありません",
-        "en": "no acquisition cohort has customers",
-    },
-    "ltv.no_period": {
-        "ja": "まだ1期間も観測されていないため、継続率モデルを推定できません",
-        "en": "not a single period has been observed yet: the retention model cannot be fitted",
-    },
-    "ltv.no_new_accounts": {
-        "ja": "新規顧客がいないため、新規顧客のARPAがありません",
-        "en": "no new accounts: the ARPA of new accounts is unknown",
-    },
-    "ltv.no_active_accounts": {
-        "ja": "対象月に有効な顧客がいません",
-        "en": "no active account at as_of",
-    },
-    "ltv.lower_bound": {
-        "ja": "解約が観測されていないため下限値です",
-        "en": "no churn observed: this is a lower bound",
-    },
-    "ltv.lower_bound_no_interval": {
-        "ja": "解約が観測されていないため下限値のみで、区間は示せません",
-        "en": "no churn observed: only a lower bound, no interval",
-    },
-    "ltv.pooled_thin_group": {
-        "ja": "このグループは顧客 {min_acc} 社・観測 {min_per} 期間に満たないため、全体のモデルを使用",
-        "en": "fewer than {min_acc} accounts or {min_per} periods in this group: the pooled fit "
-        "is used",
-    },
-    "ltv.period_1": {"ja": "1期間 = 1か月", "en": "one period = one month"},
-    "ltv.period_12": {
-        "ja": "年間契約が中心のため 1期間 = 1年",
-        "en": "annual contracts dominate: one period = one year",
-    },
-    "ltv.cac_unknown": {
-        "ja": "獲得コスト（acquisition_cost）の入力がありません（0とはみなしません）",
-        "en": "no acquisition_cost is known (it is not taken as 0)",
-    },
-    "ltv.cac_zero": {
-        "ja": "獲得コストの平均が0のため、LTV:CAC は定義できません",
-        "en": "the mean acquisition cost is 0: LTV:CAC is undefined",
-    },
-    "ltv.payback_not_covered": {
-        "ja": "新規顧客のARPA×粗利率が顧客あたり対応コストを賄えていません",
-        "en": "ARPA of new accounts x margin does not cover the cost to serve",
-    },
-    "ltv.payback_beyond_lifetime": {
-        "ja": "CAC回収に {months}か月かかりますが、新規顧客の期待継続期間（割引後）は約 {life}か月です",
-        "en": "paying back CAC takes {months} months, but a new account is expected to stay "
-        "about {life} months (discounted)",
-    },
-    "ltv.cohort_cac_unknown": {
-        "ja": "このコホートには獲得コストの入力がありません",
-        "en": "no acquisition cost is known for this cohort",
-    },
-    "ltv.cohort_not_paid_back": {"ja": "未回収", "en": "not paid back yet"},
-    "ltv.by_product": {
-        "ja": "予測LTVは product ではグループ化できません（1社が複数の製品を持つため）。"
-        "顧客属性の primary_product を使ってください。利用可能: {choices}",
-        "en": "predictive LTV cannot be grouped by product (an account holds several product "
-        "lines); use the account attribute primary_product. Available: {choices}",
-    },
-    "ltv.by_segment": {
-        "ja": "予測LTVは segment ではグループ化できません（S/A/B/C は対象月時点の区分で、解約済みの"
-        "顧客にはないため、生存顧客だけの推定になります）。利用可能: {choices}",
-        "en": "predictive LTV cannot be grouped by segment (S/A/B/C is measured at as_of and "
-        "churned accounts have none, so the fit would see only survivors). Available: {choices}",
-    },
-    "ltv.by_unknown": {
-        "ja": "'{by}' は顧客属性ではありません。利用可能: {choices}",
-        "en": "'{by}' is not an account attribute. Available: {choices}",
-    },
-}
-
-
-def reason_text(code: str, lang: str = "ja", **params: Any) -> str:
-    """The ja/en text of a reason code of this module."""
-    entry = MESSAGES[code]
-    return (entry.get(lang) or entry["en"]).format(**params)
+    code = {"product": "ltv_by_product", "segment": "ltv_by_segment"}.get(by, "by_unknown")
+    raise UsageError(code, by=by, known=", ".join(choices))
 
 
 def _reason(out: dict[str, Any], key: str, code: str | None, lang: str, **params: Any) -> None:
     """``out[key_reason]`` (text) and ``out[key_reason_code]`` (code)."""
     if code is None:
         return
-    out[f"{key}_reason"] = reason_text(code, lang, **params)
-    out[f"{key}_reason_code"] = code
+    out.update(reason_fields(key, code, lang, **params))

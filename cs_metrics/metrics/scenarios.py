@@ -23,7 +23,6 @@ replicates.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,115 +30,24 @@ import numpy as np
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset
+from cs_metrics.errors import UsageError
+from cs_metrics.messages import lang_of, message, reason_fields
 from cs_metrics.metrics.churn import account_lifetimes, churn_events
-from cs_metrics.metrics.revenue import ACCOUNT, account_segments, as_of_index
-from cs_metrics.periods import parse_month
+from cs_metrics.metrics.revenue import ACCOUNT, account_segments
+from cs_metrics.periods import Month, MonthLike
 
 __all__ = [
     "GROUPS",
-    "MESSAGES",
-    "ScenarioError",
     "known_reasons",
     "scenario_accounts",
-    "scenario_text",
     "what_if",
 ]
 
 GROUPS = ("graduated", "not_graduated", "no_onboarding_records")
 _CELLS = 4_000_000  # bootstrap weights evaluated per batch (draws x accounts)
 
-# Reason codes and texts (to move into cs_metrics/messages.py when it lands).
-MESSAGES: dict[str, dict[str, str]] = {
-    "scenario.out_of_range": {
-        "ja": "{name} は 0〜1 の割合で指定してください（0.3 = 30%）: {value}",
-        "en": "{name} must be a fraction between 0 and 1 (0.3 = 30%): {value}",
-    },
-    "scenario.reason_unknown": {
-        "ja": "解約理由 '{reason}' はありません。指定できる理由: {choices}",
-        "en": "no churn reason '{reason}'. Known reasons: {choices}",
-    },
-    "scenario.no_cancellations": {
-        "ja": "cancellations（解約理由）の表がないため、理由別の施策は計算できません",
-        "en": "no cancellations table: churn reasons are unknown",
-    },
-    "scenario.no_onboarding": {
-        "ja": "onboarding_sessions の表がないため、卒業率の施策は計算できません",
-        "en": "no onboarding_sessions table: graduation is unknown",
-    },
-    "scenario.thin_save": {
-        "ja": "{h}か月の観測が終わった顧客が {n} 社しかなく（{min} 社以上が必要）、解約理由の割合を"
-        "信頼できないため適用しません",
-        "en": "only {n} accounts have been observed for {h} months ({min} needed): the share of "
-        "churn by reason is not reliable, so the lever is not applied",
-    },
-    "scenario.thin_graduation": {
-        "ja": "卒業 {ng} 社（うち解約 {cg} 社）・未卒業 {nn} 社（うち解約 {cn} 社）で、各グループ "
-        "{min} 社以上が必要です。{sn} 社中 {sc} 社のような少数の実績は将来の見通しに使えないため、"
-        "この施策は適用していません",
-        "en": "graduated {ng} accounts ({cg} churned), not graduated {nn} ({cn} churned): each "
-        "group needs {min}. A rate such as {sc} of {sn} is not a projection, so the lever is not "
-        "applied",
-    },
-    "scenario.rate_undefined": {
-        "ja": "{h}か月の観測が終わった顧客がいません",
-        "en": "no account has been observed for {h} months yet",
-    },
-    "scenario.km_undefined": {
-        "ja": "{h}か月時点で観測中の顧客がいません",
-        "en": "no account is at risk at {h} months",
-    },
-    "scenario.nrr_undefined": {
-        "ja": "12か月前に有効な顧客がいません",
-        "en": "no account was active 12 months before as_of",
-    },
-    "scenario.ci_undefined": {
-        "ja": "ブートストラップの多くの回で値が定義できず、区間を示せません",
-        "en": "the value is undefined in most bootstrap replicates: no interval",
-    },
-    "note.method": {
-        "ja": "95%区間は顧客単位のブートストラップ（{b}回、乱数シード {seed}）によります。",
-        "en": "95% intervals: bootstrap over accounts ({b} replicates, seed {seed}).",
-    },
-    "note.save": {
-        "ja": "施策: 解約理由「{reason}」の解約の {x} を防止（{h}か月の観測が終わった {n} 社のうち、この"
-        "理由の解約 {c} 社）。",
-        "en": "Lever: save {x} of the churn with reason '{reason}' ({c} such churns among the {n} "
-        "accounts observed for {h} months).",
-    },
-    "note.graduation": {
-        "ja": "施策: オンボーディング卒業率を {y} に（現状 {y0}、記録のある顧客について。記録のない顧客は"
-        "今の解約率のまま）。NRR には影響させません。",
-        "en": "Lever: onboarding graduation at {y} (now {y0}, among accounts with onboarding "
-        "records; accounts without records keep their rate). NRR is not moved by it.",
-    },
-    "note.none_applied": {
-        "ja": "適用できる施策がないため、シナリオは現状と同じです。",
-        "en": "No lever could be applied: the projection equals the baseline.",
-    },
-    "note.caveat": {
-        "ja": "これは過去の実績から機械的に計算した試算で、施策の効果を約束するものではありません。"
-        "区間は顧客の入れ替わりによるばらつきだけを表し、施策がどれだけ効くかの不確かさは含みません。",
-        "en": "This is arithmetic on past outcomes, not a promise of what a programme will achieve. "
-        "The intervals show sampling variation only, not uncertainty about the levers' effect.",
-    },
-}
 
-
-def scenario_text(code: str, lang: str = "ja", **params: Any) -> str:
-    """The ja/en text of a code of this module."""
-    entry = MESSAGES[code]
-    return (entry.get(lang) or entry["en"]).format(**params)
-
-
-class ScenarioError(ValueError):
-    """A lever value out of range or an unknown reason (a usage problem); ``code`` says which."""
-
-    def __init__(self, code: str, lang: str = "ja", **params: Any) -> None:
-        super().__init__(scenario_text(code, lang, **params))
-        self.code = code
-
-
-def known_reasons(ds: Dataset, as_of: dt.date | str) -> list[str]:
+def known_reasons(ds: Dataset, as_of: MonthLike) -> list[str]:
     """Reasons a save lever can name: the configured categories and every reason category of a
     churn event up to ``as_of`` (unmapped reasons keep their own text)."""
     cats = set(ds.config["reasons"]["categories"])
@@ -147,7 +55,7 @@ def known_reasons(ds: Dataset, as_of: dt.date | str) -> list[str]:
     return sorted(cats | set(ev["reason_category"].drop_nulls().to_list()))
 
 
-def scenario_accounts(ds: Dataset, as_of: dt.date | str, horizon: int, reason: str) -> pl.DataFrame:
+def scenario_accounts(ds: Dataset, as_of: MonthLike, horizon: int, reason: str) -> pl.DataFrame:
     """Per account ever active up to ``as_of``: what the scenario arithmetic needs.
 
     Returns
@@ -161,8 +69,8 @@ def scenario_accounts(ds: Dataset, as_of: dt.date | str, horizon: int, reason: s
         months before and at as_of, ``lost_back`` the MRR of its last churn in the 12 months
         when that churn had reason R and it is inactive now (else 0).
     """
-    m = parse_month(as_of)
-    a = as_of_index(m)
+    m = Month.parse(as_of)
+    a = m.index
     lt = account_lifetimes(ds, m).collect()
     ev = churn_events(ds, m).select(ACCOUNT, "churn_month_idx", "reason_category", "lost_mrr")
     hit = ev.filter(pl.col("reason_category") == reason).select(
@@ -227,7 +135,7 @@ def scenario_accounts(ds: Dataset, as_of: dt.date | str, horizon: int, reason: s
     ).sort(ACCOUNT)
 
 
-def _onboarding_groups(ds: Dataset, m: dt.date) -> pl.DataFrame:
+def _onboarding_groups(ds: Dataset, m: Month) -> pl.DataFrame:
     empty = pl.DataFrame(schema={ACCOUNT: pl.String, "group": pl.String})
     if not ds.has("onboarding_sessions"):
         return empty
@@ -363,9 +271,9 @@ def _ci(draws: np.ndarray, value: float) -> list[float] | None:
 
 _CI_KEY = {"rate": "rate_ci", "km_rate": "km_ci", "nrr_trailing_12m": "nrr_ci"}
 _UNDEFINED = {
-    "rate": "scenario.rate_undefined",
-    "km_rate": "scenario.km_undefined",
-    "nrr_trailing_12m": "scenario.nrr_undefined",
+    "rate": "no_accounts_acquired_h_before",
+    "km_rate": "no_account_observed_h",
+    "nrr_trailing_12m": "no_accounts_12m_before",
 }
 
 
@@ -378,14 +286,12 @@ def _figures(
         v = float(point[key][0])
         if not np.isfinite(v):
             out[key], out[ci_key] = None, None
-            out[f"{key}_reason"] = scenario_text(_UNDEFINED[key], lang, h=h)
-            out[f"{key}_reason_code"] = _UNDEFINED[key]
+            out.update(reason_fields(key, _UNDEFINED[key], lang, h=h))
             continue
         out[key] = v
         out[ci_key] = _ci(draws[key], v)
         if out[ci_key] is None:
-            out[f"{ci_key}_reason"] = scenario_text("scenario.ci_undefined", lang)
-            out[f"{ci_key}_reason_code"] = "scenario.ci_undefined"
+            out.update(reason_fields(ci_key, "scenario_ci_undefined", lang))
     return out
 
 
@@ -394,7 +300,7 @@ def _figures(
 
 def _check_fraction(name: str, v: float | None, lang: str) -> None:
     if v is not None and not (isinstance(v, int | float) and 0.0 <= float(v) <= 1.0):
-        raise ScenarioError("scenario.out_of_range", lang, name=name, value=v)
+        raise UsageError("scenario_out_of_range", name=name, value=v)
 
 
 def _lever(name: str, status: str, groups: list[dict], code: str | None, lang: str, **p) -> dict:
@@ -402,7 +308,7 @@ def _lever(name: str, status: str, groups: list[dict], code: str | None, lang: s
         "lever": name,
         "status": status,
         "groups": groups,
-        "reason": None if code is None else scenario_text(code, lang, **p),
+        "reason": None if code is None else message(code, lang, **p),
         "reason_code": code,
     }
 
@@ -411,10 +317,10 @@ def _save_lever(ds: Dataset, acc: pl.DataFrame, reason: str, h: int, min_n: int,
     n, c = int(acc["eligible"].sum()), int((acc["churned"] & acc["reason_hit"]).sum())
     groups = [{"group": reason, "eligible": n, "churned": c}]
     if not ds.has("cancellations"):
-        return _lever("save_reason", "unavailable", [], "scenario.no_cancellations", lang)
+        return _lever("save_reason", "unavailable", [], "scenario_no_cancellations", lang)
     if n < min_n:
         return _lever(
-            "save_reason", "insufficient_data", groups, "scenario.thin_save", lang, n=n, h=h,
+            "save_reason", "insufficient_data", groups, "scenario_thin_save", lang, n=n, h=h,
             min=min_n,
         )  # fmt: skip
     return _lever("save_reason", "applied", groups, None, lang)
@@ -422,7 +328,7 @@ def _save_lever(ds: Dataset, acc: pl.DataFrame, reason: str, h: int, min_n: int,
 
 def _graduation_lever(ds: Dataset, acc: pl.DataFrame, min_n: int, lang: str):
     if not ds.has("onboarding_sessions") or acc["group"].null_count() == acc.height:
-        return _lever("graduation", "unavailable", [], "scenario.no_onboarding", lang)
+        return _lever("graduation", "unavailable", [], "scenario_no_onboarding", lang)
     counts = (
         acc.filter("eligible")
         .group_by("group")
@@ -439,7 +345,7 @@ def _graduation_lever(ds: Dataset, acc: pl.DataFrame, min_n: int, lang: str):
     ng, nn = groups[0]["eligible"], groups[1]["eligible"]
     if ng < min_n or nn < min_n:
         return _lever(
-            "graduation", "insufficient_data", groups, "scenario.thin_graduation", lang,
+            "graduation", "insufficient_data", groups, "scenario_thin_graduation", lang,
             ng=ng, cg=groups[0]["churned"], nn=nn, cn=groups[1]["churned"], min=min_n,
             sn=min(groups[:2], key=lambda g: g["eligible"])["eligible"],
             sc=min(groups[:2], key=lambda g: g["eligible"])["churned"],
@@ -449,7 +355,7 @@ def _graduation_lever(ds: Dataset, acc: pl.DataFrame, min_n: int, lang: str):
 
 def what_if(
     ds: Dataset,
-    as_of: dt.date | str,
+    as_of: MonthLike,
     save_reason_pct: float | None = None,
     reason: str | None = None,
     graduation_target: float | None = None,
@@ -479,20 +385,20 @@ def what_if(
 
     Raises
     ------
-    ScenarioError
+    UsageError
         A lever outside [0, 1], or an unknown reason.
     """
     cfg = ds.config
-    lang = cfg["general"]["lang"]
+    lang = lang_of(cfg)
     sc = cfg["scenario"]
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
     h = int(horizon or cfg["revenue"]["churn_horizon_months"])
     _check_fraction("save_reason_pct", save_reason_pct, lang)
     _check_fraction("graduation_target", graduation_target, lang)
     reason = reason or str(sc["default_reason"])
     if save_reason_pct is not None and reason not in known_reasons(ds, m):
         choices = ", ".join(known_reasons(ds, m))
-        raise ScenarioError("scenario.reason_unknown", lang, reason=reason, choices=choices)
+        raise UsageError("scenario_reason_unknown", reason=reason, known=choices)
     acc = scenario_accounts(ds, m, h, reason)
     min_n = int(sc["min_group_accounts"])
     levers = []
@@ -514,9 +420,9 @@ def what_if(
         else dict(baseline)
     )
     notes = _notes(acc, levers, applied, reason, save_reason_pct, graduation_target, h, lang)
-    notes.insert(0, scenario_text("note.method", lang, b=samples, seed=seed))
+    notes.insert(0, message("scenario_note_method", lang, b=samples, seed=seed))
     return {
-        "as_of": m.strftime("%Y-%m"),
+        "as_of": str(m),
         "horizon": h,
         "baseline": baseline,
         "projected": projected,
@@ -542,8 +448,8 @@ def _notes(
         if lv["lever"] == "save_reason":
             g = lv["groups"][0]
             notes.append(
-                scenario_text(
-                    "note.save",
+                message(
+                    "scenario_note_save",
                     lang,
                     reason=reason,
                     x=f"{x:.0%}",
@@ -555,8 +461,8 @@ def _notes(
         if lv["lever"] == "graduation":
             ng, nn = lv["groups"][0]["eligible"], lv["groups"][1]["eligible"]
             y0 = f"{ng / (ng + nn):.0%}" if ng + nn else "—"
-            notes.append(scenario_text("note.graduation", lang, y=f"{y:.0%}", y0=y0))
+            notes.append(message("scenario_note_graduation", lang, y=f"{y:.0%}", y0=y0))
     if levers and not applied:
-        notes.append(scenario_text("note.none_applied", lang))
-    notes.append(scenario_text("note.caveat", lang))
+        notes.append(message("scenario_note_none_applied", lang))
+    notes.append(message("scenario_note_caveat", lang))
     return notes

@@ -50,18 +50,18 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from cs_metrics.errors import ModelError
+from cs_metrics.messages import message
+
 __all__ = [
     "LR_TEST_LEVEL",
-    "MESSAGES",
     "SUM_RTOL",
-    "SBGDataError",
     "SBGFit",
     "alpha_beta",
     "discounted_sums",
     "fit_sbg",
     "fit_sbg_cohorts",
     "fit_sbg_counts",
-    "note_text",
     "sbg_del",
     "sbg_derl",
     "sbg_log_likelihood",
@@ -78,45 +78,6 @@ _MAX_TERMS = 50_000_000  # a sum needing more terms than this is refused (d absu
 _CELLS = 4_000_000  # parameter draws x terms evaluated per batch
 
 # Note codes and their texts ({x}: a percentage; {p}: a p-value; {e}: periods at risk).
-# (To move into the ja/en catalogue cs_metrics/messages.py when it lands.)
-MESSAGES: dict[str, dict[str, str]] = {
-    "sbg.geometric": {
-        "ja": "顧客間のばらつきは検出されず、一定の{unit}解約率 {x} で表せます（尤度比検定 p = {p}）。",
-        "en": "No variation between customers was detected: a constant {unit} churn rate of {x} "
-        "describes the data (likelihood-ratio test p = {p}).",
-    },
-    "sbg.heterogeneous": {
-        "ja": "顧客間で解約しやすさにばらつきがあり、sBG モデルを使います（尤度比検定 p = {p}）。",
-        "en": "Customers differ in how likely they are to churn: the sBG model is used "
-        "(likelihood-ratio test p = {p}).",
-    },
-    "sbg.no_churn": {
-        "ja": "解約が一度も観測されていません（{e} 期間分）。LTV は下限値（解約率の95%上限 {x} "
-        "で計算）です。",
-        "en": "No churn has been observed ({e} periods at risk): LTV is a lower bound (computed "
-        "at the 95% upper bound of the churn rate, {x}).",
-    },
-    "sbg.all_churned_first": {
-        "ja": "全顧客が最初の期間で解約しています。",
-        "en": "Every customer churned in the first period.",
-    },
-    "sbg.one_period": {
-        "ja": "観測は1期間のみのため、顧客間のばらつきは推定できません。",
-        "en": "Only one period is observed: variation between customers cannot be estimated.",
-    },
-    "sbg.no_customers": {
-        "ja": "顧客のいるコホートがありません。",
-        "en": "No cohort has customers.",
-    },
-    "sbg.no_period": {
-        "ja": "まだ1期間も観測されていません（最初の期間が終わっていません）。",
-        "en": "Not a single period has been observed yet (the first period has not ended).",
-    },
-    "sbg.not_converged": {
-        "ja": "最尤推定が収束しませんでした（最良の値を使用）。",
-        "en": "The maximum-likelihood fit did not converge (the best value found is used).",
-    },
-}
 
 
 _UNITS = {
@@ -127,20 +88,6 @@ _UNITS = {
     (12, "en"): "yearly",
     (0, "en"): "per-period",
 }
-
-
-def note_text(code: str, lang: str = "ja", **params: Any) -> str:
-    """The ja/en text of a note code of this module."""
-    entry = MESSAGES[code]
-    return (entry.get(lang) or entry["en"]).format(**params)
-
-
-class SBGDataError(ValueError):
-    """The counts cannot be fitted (no customers, no observed period); ``code`` names why."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(note_text(code, "en"))
-        self.code = code
 
 
 # ---- parameterisation ---------------------------------------------------------------------------
@@ -322,7 +269,7 @@ class SBGFit:
     likelihood-ratio test does not prefer sBG.
 
     ``theta`` is the mean churn per period, ``phi`` the polarisation; ``alpha``/``beta`` are
-    ``None`` in the geometric case. ``notes`` are codes of :data:`MESSAGES` with their parameters.
+    ``None`` in the geometric case. ``notes`` are message codes (:mod:`cs_metrics.messages`) with their parameters.
     ``no_churn``: nothing churned, so any value is a lower bound (see :meth:`for_valuation`).
     """
 
@@ -473,7 +420,7 @@ class SBGFit:
     def note_texts(self, lang: str = "ja", period_months: int = 1) -> list[str]:
         """The notes as text; ``period_months`` names the period (月次 / 年次)."""
         unit = _UNITS.get((period_months, lang)) or _UNITS[(0, lang if lang == "ja" else "en")]
-        return [note_text(code, lang, unit=unit, **dict(params)) for code, params in self.notes]
+        return [message(code, lang, unit=unit, **dict(params)) for code, params in self.notes]
 
     def to_dict(self, lang: str = "ja", period_months: int = 1) -> dict[str, Any]:
         """JSON-safe: every number finite or ``null`` with a reason."""
@@ -519,7 +466,7 @@ def _counts_from_cohorts(cohorts: Sequence[Sequence[float]]) -> _Counts:
         if a[0] > 0:
             cs.append(a)
     if not cs:
-        raise SBGDataError("sbg.no_customers")
+        raise ModelError("sbg_no_customers")
     k = max(len(a) - 1 for a in cs)
     lost = np.zeros((k + 1, k + 1))
     alive_end = np.zeros(k + 1)
@@ -534,13 +481,13 @@ def fit_sbg_counts(lost: np.ndarray, alive: np.ndarray) -> SBGFit:
     """Fit from cohort counts by length: ``lost[n, t]`` churned in period t among customers
     observed for n periods (t = 1..n), ``alive[n]`` alive after their n periods.
 
-    Raises :class:`SBGDataError` when there is no customer or no observed period.
+    Raises :class:`~cs_metrics.errors.ModelError` when there is no customer or no observed period.
     """
     c = _Counts(np.asarray(lost, dtype=float), np.asarray(alive, dtype=float))
     if c.sizes.sum() <= 0:
-        raise SBGDataError("sbg.no_customers")
+        raise ModelError("sbg_no_customers")
     if c.exposure <= 0:
-        raise SBGDataError("sbg.no_period")
+        raise ModelError("sbg_no_period")
     return _fit(c)
 
 
@@ -548,7 +495,7 @@ def fit_sbg_cohorts(cohorts: Sequence[Sequence[float]]) -> SBGFit:
     """Fit several cohorts' counts alive at t = 0, 1, ..., n (n may differ per cohort)."""
     c = _counts_from_cohorts(cohorts)
     if c.exposure <= 0:
-        raise SBGDataError("sbg.no_period")
+        raise ModelError("sbg_no_period")
     return _fit(c)
 
 
@@ -587,17 +534,17 @@ def _fit(c: _Counts) -> SBGFit:
     fmt_p = f"{p:.3f}" if p >= 0.001 else "< 0.001"
     if churned == 0:
         up = -math.expm1(math.log(0.05) / exposure)
-        notes.append(("sbg.no_churn", (("e", f"{exposure:,.0f}"), ("x", f"{up:.2%}"))))
+        notes.append(("sbg_no_churn", (("e", f"{exposure:,.0f}"), ("x", f"{up:.2%}"))))
     elif use_sbg:
-        notes.append(("sbg.heterogeneous", (("p", fmt_p),)))
+        notes.append(("sbg_heterogeneous", (("p", fmt_p),)))
     else:
-        notes.append(("sbg.geometric", (("x", f"{theta:.2%}"), ("p", fmt_p))))
+        notes.append(("sbg_geometric", (("x", f"{theta:.2%}"), ("p", fmt_p))))
     if churned and churned == c.sizes.sum() and c.lost_t[0] == churned:
-        notes.append(("sbg.all_churned_first", ()))
+        notes.append(("sbg_all_churned_first", ()))
     if n_periods == 1:
-        notes.append(("sbg.one_period", ()))
+        notes.append(("sbg_one_period", ()))
     if not ok:
-        notes.append(("sbg.not_converged", ()))
+        notes.append(("sbg_not_converged", ()))
     return SBGFit(
         theta=theta,
         phi=phi,
