@@ -438,6 +438,40 @@ MESSAGES.update(
             "en": "predictive LTV cannot be grouped by segment (S/A/B/C is measured at as_of and "
             "churned accounts have none, so the fit would see only survivors). Available: {known}",
         },
+        "scenario_status_applied": {"ja": "適用", "en": "applied"},
+        "scenario_status_insufficient_data": {
+            "ja": "データ不足のため不適用",
+            "en": "not applied: insufficient data",
+        },
+        "scenario_status_unavailable": {"ja": "計算不可", "en": "unavailable"},
+        "scenario_lever_save_reason": {"ja": "理由別の解約防止", "en": "save churn of a reason"},
+        "scenario_lever_graduation": {
+            "ja": "オンボーディング卒業率",
+            "en": "onboarding graduation",
+        },
+        "scenario_group_graduated": {"ja": "卒業", "en": "graduated"},
+        "scenario_group_not_graduated": {"ja": "未卒業", "en": "not graduated"},
+        "scenario_group_no_onboarding_records": {"ja": "記録なし", "en": "no onboarding records"},
+        "scenario_counts_save": {
+            "ja": "{h}か月の観測が終わった {n}社のうち「{reason}」の解約 {c}社",
+            "en": "{c} churned with '{reason}' of {n} accounts observed for {h} months",
+        },
+        "scenario_counts_group": {
+            "ja": "{label} {n}社・うち解約 {c}社",
+            "en": "{label}: {n} eligible, {c} churned",
+        },
+        "scenario_figure_rate": {
+            "ja": "{h}か月以内解約率（実績）",
+            "en": "Churn within {h} months (observed)",
+        },
+        "scenario_figure_km_rate": {
+            "ja": "{h}か月以内解約率（カプラン・マイヤー推定）",
+            "en": "Churn within {h} months (Kaplan-Meier)",
+        },
+        "scenario_figure_nrr_trailing_12m": {
+            "ja": "NRR（直近12か月）",
+            "en": "NRR (trailing 12 months)",
+        },
         "scenario_reason_without_save": {
             "ja": "--reason は --save-reason-pct（防ぐ割合）と一緒に指定してください",
             "en": "--reason needs --save-reason-pct (the share of that churn saved)",
@@ -465,11 +499,10 @@ MESSAGES.update(
             "churn by reason is not reliable, so the lever is not applied",
         },
         "scenario_thin_graduation": {
-            "ja": "卒業 {ng} 社（うち解約 {cg} 社）・未卒業 {nn} 社（うち解約 {cn} 社）で、各グループ "
-            "{min} 社以上が必要です。{sn} 社中 {sc} 社のような少数の実績は将来の見通しに使えないため、"
-            "この施策は適用していません",
-            "en": "graduated {ng} accounts ({cg} churned), not graduated {nn} ({cn} churned): each "
-            "group needs {min}. A rate such as {sc} of {sn} is not a projection, so the lever is not "
+            "ja": "卒業・未卒業の各グループに {min} 社以上が必要です（{group}は {sn} 社）。{sn} 社中 "
+            "{sc} 社の解約のような少数の実績は将来の見通しに使えないため、この施策は適用していません",
+            "en": "the graduated and the not-graduated group each need {min} accounts ({group} has "
+            "{sn}); a rate such as {sc} churned of {sn} is not a projection, so the lever is not "
             "applied",
         },
         "scenario_ci_undefined": {

@@ -60,23 +60,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _money_ci(v: Any, ci: Any, unit: str, ja: bool) -> str:
-    from cs_metrics.format import fmt_money
-
-    if v is None:
-        return "—"
-    text = fmt_money(v, unit)
-    if ci:
-        lo, hi = fmt_money(ci[0], unit), fmt_money(ci[1], unit)
-        text += f"（95%: {lo}〜{hi}）" if ja else f" (95%: {lo} to {hi})"
-    return text
-
-
 def render_ltv_table(s: dict[str, Any], cfg: dict[str, Any]) -> str:
     """The people's table of ``cs-metrics ltv`` (never prints nan or inf: missing is "—")."""
-    from cs_metrics.format import fmt_money, fmt_pct, render_table
+    from cs_metrics.format import fmt_money, fmt_money_ci, fmt_pct, render_table
+    from cs_metrics.messages import lang_of
 
-    ja = cfg["general"]["lang"] == "ja"
+    lang = lang_of(cfg)
+    ja = lang == "ja"
     unit = cfg["general"]["display_unit"]
     sl = s["simple_ltv"]
     rows = [
@@ -95,7 +85,7 @@ def render_ltv_table(s: dict[str, Any], cfg: dict[str, Any]) -> str:
     if pred.get("pooled_fit_reason"):
         rows.append(("予測LTV" if ja else "Predictive LTV", f"— ({pred['pooled_fit_reason']})"))
     for name, g in pred["groups"].items():
-        rows.extend(_group_rows(name, g, unit, ja))
+        rows.extend(_group_rows(name, g, unit, lang))
     for r in s["ltv_cac"]:
         ratio = "—" if r["ltv_cac"] is None else f"{r['ltv_cac']:.1f}"
         if r["ltv_cac"] is not None and r.get("ltv_new_is_lower_bound"):
@@ -118,7 +108,7 @@ def render_ltv_table(s: dict[str, Any], cfg: dict[str, Any]) -> str:
     rows.append(
         (
             "既存顧客の残存価値合計" if ja else "Residual value of current accounts",
-            _money_ci(total, pred.get("residual_value_total_ci"), unit, ja)
+            fmt_money_ci(total, pred.get("residual_value_total_ci"), unit, lang)
             if total is not None
             else f"— ({pred.get('residual_value_total_reason', '')})",
         )
@@ -126,19 +116,22 @@ def render_ltv_table(s: dict[str, Any], cfg: dict[str, Any]) -> str:
     return render_table(rows)
 
 
-def _group_rows(name: str, g: dict[str, Any], unit: str, ja: bool) -> list[tuple[str, str]]:
+def _group_rows(name: str, g: dict[str, Any], unit: str, lang: str) -> list[tuple[str, str]]:
     """Rows of one group: LTV with its interval (or the lower bound, or the reason), the model."""
+    from cs_metrics.format import fmt_money_ci
+
+    ja = lang == "ja"
     title = f"予測LTV（新規, {name}）" if ja else f"Predictive LTV (new, {name})"
     if g["ltv_new"] is None:
         return [(title, f"— ({g.get('ltv_new_reason', '')})")]
-    value = _money_ci(g["ltv_new"], g.get("ltv_new_ci"), unit, ja)
+    value = fmt_money_ci(g["ltv_new"], g.get("ltv_new_ci"), unit, lang)
     if g.get("ltv_new_is_lower_bound"):
         value += "（下限値: 解約未観測）" if ja else " (lower bound: no churn observed)"
     rows = [(title, value)]
     rows.append(
         (
             "  拡大なし" if ja else "  no expansion",
-            _money_ci(g["ltv_new_no_expansion"], g.get("ltv_new_no_expansion_ci"), unit, ja),
+            fmt_money_ci(g["ltv_new_no_expansion"], g.get("ltv_new_no_expansion_ci"), unit, lang),
         )
     )
     source = g["fit_source"]

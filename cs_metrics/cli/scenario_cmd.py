@@ -79,102 +79,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def fmt_rate_ci(v: Any, ci: Any, lang: str) -> str:
-    """``21.3%（95%: 13.0%〜30.2%）``; ``—`` when undefined (never nan)."""
-    from cs_metrics.format import fmt_pct
-
-    if v is None:
-        return "—"
-    if not ci:
-        return fmt_pct(v)
-    if lang == "ja":
-        return f"{fmt_pct(v)}（95%: {fmt_pct(ci[0])}〜{fmt_pct(ci[1])}）"
-    return f"{fmt_pct(v)} (95%: {fmt_pct(ci[0])} to {fmt_pct(ci[1])})"
-
-
-STATUS = {
-    "applied": {"ja": "適用", "en": "applied"},
-    "insufficient_data": {"ja": "データ不足のため不適用", "en": "not applied: insufficient data"},
-    "unavailable": {"ja": "計算不可", "en": "unavailable"},
-}
-GROUP_LABELS = {
-    "graduated": {"ja": "卒業", "en": "graduated"},
-    "not_graduated": {"ja": "未卒業", "en": "not graduated"},
-    "no_onboarding_records": {"ja": "記録なし", "en": "no onboarding records"},
-}
-LEVER_LABELS = {
-    "save_reason": {"ja": "理由別の解約防止", "en": "save churn of a reason"},
-    "graduation": {"ja": "オンボーディング卒業率", "en": "onboarding graduation"},
-}
-
-
-def metric_rows(w: dict[str, Any], lang: str) -> list[tuple[str, str, str]]:
-    """(metric label, key, ci key) of the three figures, in display order."""
-    ja = lang == "ja"
-    h = w["horizon"]
-    return [
-        (
-            f"{h}か月以内解約率（実績）" if ja else f"Churn within {h}m (observed)",
-            "rate",
-            "rate_ci",
-        ),
-        (
-            "同（カプラン・マイヤー推定）" if ja else f"Churn within {h}m (Kaplan-Meier)",
-            "km_rate",
-            "km_ci",
-        ),
-        ("NRR（直近12か月）" if ja else "NRR (trailing 12 months)", "nrr_trailing_12m", "nrr_ci"),
-    ]
-
-
-def lever_line(lv: dict[str, Any], lang: str, h: int) -> str:
-    """One lever: its status and the counts behind it (and the reason when not applied)."""
-    ja = lang == "ja"
-    name = LEVER_LABELS[lv["lever"]][lang if lang in ("ja", "en") else "en"]
-    status = STATUS[lv["status"]]["ja" if ja else "en"]
-    parts = []
-    for g in lv["groups"]:
-        if lv["lever"] == "save_reason":
-            parts.append(
-                f"{h}か月の観測が終わった {g['eligible']}社のうち「{g['group']}」の解約 {g['churned']}社"
-                if ja
-                else f"{g['churned']} churned with '{g['group']}' of {g['eligible']} observed "
-                f"for {h} months"
-            )
-            continue
-        label = GROUP_LABELS.get(g["group"], {}).get("ja" if ja else "en", g["group"])
-        parts.append(
-            f"{label} {g['eligible']}社・解約 {g['churned']}社"
-            if ja
-            else f"{label}: {g['eligible']} eligible, {g['churned']} churned"
-        )
-    text = f"{name}: {status}"
-    if parts:
-        text += f"（{'、'.join(parts)}）" if ja else f" ({'; '.join(parts)})"
-    if lv.get("reason"):
-        text += f" — {lv['reason']}"
-    return text
-
-
 def render_scenario_table(w: dict[str, Any], lang: str = "ja") -> str:
     """The people's table of ``cs-metrics scenario`` (missing values are "—", never nan)."""
-    from cs_metrics.format import render_table
+    from cs_metrics.format import fmt_rate_ci, render_table
+    from cs_metrics.metrics.scenarios import FIGURES, figure_label, lever_summary
 
     ja = lang == "ja"
+    now, then = ("現状", "シナリオ") if ja else ("now", "scenario")
     rows = [("対象月" if ja else "Month", w["as_of"])]
-    for label, key, ci in metric_rows(w, lang):
+    for key, ci in FIGURES:
         base = fmt_rate_ci(w["baseline"][key], w["baseline"][ci], lang)
         proj = fmt_rate_ci(w["projected"][key], w["projected"][ci], lang)
-        rows.append(
-            (label, f"{'現状' if ja else 'now'} {base} → {'シナリオ' if ja else 'scenario'} {proj}")
-        )
+        rows.append((figure_label(key, lang, w["horizon"]), f"{now} {base} → {then} {proj}"))
         reason = w["baseline"].get(f"{key}_reason")
         if reason:
             rows.append(("", f"（{reason}）" if ja else f"({reason})"))
     if not w["levers"]:
         rows.append(("施策" if ja else "Levers", "指定なし" if ja else "none given"))
     for lv in w["levers"]:
-        rows.append(("施策" if ja else "Lever", lever_line(lv, lang, w["horizon"])))
+        rows.append(("施策" if ja else "Lever", lever_summary(lv, lang, w["horizon"])))
     for note in w["notes"]:
         rows.append(("注記" if ja else "Note", note))
     return render_table(rows)

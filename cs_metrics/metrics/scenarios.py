@@ -38,7 +38,10 @@ from cs_metrics.periods import Month, MonthLike
 
 __all__ = [
     "GROUPS",
+    "FIGURES",
+    "figure_label",
     "known_reasons",
+    "lever_summary",
     "scenario_accounts",
     "what_if",
 ]
@@ -342,13 +345,12 @@ def _graduation_lever(ds: Dataset, acc: pl.DataFrame, min_n: int, lang: str):
         for g in GROUPS
         if g in by or g != GROUPS[2]  # an empty third group is simply absent
     ]
-    ng, nn = groups[0]["eligible"], groups[1]["eligible"]
-    if ng < min_n or nn < min_n:
+    small = min(groups[:2], key=lambda g: g["eligible"])
+    if small["eligible"] < min_n:
+        label = message(f"scenario_group_{small['group']}", lang)
         return _lever(
             "graduation", "insufficient_data", groups, "scenario_thin_graduation", lang,
-            ng=ng, cg=groups[0]["churned"], nn=nn, cn=groups[1]["churned"], min=min_n,
-            sn=min(groups[:2], key=lambda g: g["eligible"])["eligible"],
-            sc=min(groups[:2], key=lambda g: g["eligible"])["churned"],
+            min=min_n, group=label, sn=small["eligible"], sc=small["churned"],
         )  # fmt: skip
     return _lever("graduation", "applied", groups, None, lang)
 
@@ -466,3 +468,44 @@ def _notes(
         notes.append(message("scenario_note_none_applied", lang))
     notes.append(message("scenario_note_caveat", lang))
     return notes
+
+
+# ---- words for people (CLI table and review report) ---------------------------------------
+
+FIGURES = (("rate", "rate_ci"), ("km_rate", "km_ci"), ("nrr_trailing_12m", "nrr_ci"))
+
+
+def figure_label(key: str, lang: str, horizon: int) -> str:
+    """The label of a figure of :func:`what_if` (``rate``, ``km_rate``, ``nrr_trailing_12m``)."""
+    return message(f"scenario_figure_{key}", lang, h=horizon)
+
+
+def lever_summary(lever: dict[str, Any], lang: str, horizon: int) -> str:
+    """One lever for people: its name, status, the counts behind it and, when it is not applied,
+    why (e.g. "オンボーディング卒業率: データ不足のため不適用（卒業 6社・うち解約 0社、…） — …")."""
+    ja = lang == "ja"
+    parts = []
+    for g in lever["groups"]:
+        if lever["lever"] == "save_reason":
+            parts.append(
+                message(
+                    "scenario_counts_save",
+                    lang,
+                    h=horizon,
+                    n=g["eligible"],
+                    c=g["churned"],
+                    reason=g["group"],
+                )  # fmt: skip
+            )
+        else:
+            label = message(f"scenario_group_{g['group']}", lang)
+            parts.append(
+                message("scenario_counts_group", lang, label=label, n=g["eligible"], c=g["churned"])
+            )
+    name = message("scenario_lever_" + lever["lever"], lang)
+    text = f"{name}: {message('scenario_status_' + lever['status'], lang)}"
+    if parts:
+        text += f"（{'、'.join(parts)}）" if ja else f" ({'; '.join(parts)})"
+    if lever.get("reason"):
+        text += f" — {lever['reason']}"
+    return text
