@@ -402,6 +402,11 @@ MESSAGES.update(
             "ja": "解約が観測されていないため下限値のみで、区間は示せません",
             "en": "no churn observed: only a lower bound, no interval",
         },
+        "ltv_interval_at_bound": {
+            "ja": "推定値がパラメータの境界（例: 全顧客が最初の期間で解約）にあるため、区間は示せません",
+            "en": "the estimate lies on a parameter bound (e.g. everyone churned in the first "
+            "period): no interval",
+        },
         "ltv_pooled_thin_group": {
             "ja": "このグループは顧客 {min_acc} 社・観測 {min_per} 期間に満たないため、全体のモデルを使用",
             "en": "fewer than {min_acc} accounts or {min_per} periods in this group: the pooled fit "

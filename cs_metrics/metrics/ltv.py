@@ -463,6 +463,15 @@ def _new_value(
     }
     if gf.fit.no_churn:
         return out
+    low = gf.fit.theta_lower_all_churned
+    if low is not None:  # θ̂ = 1: the exact one-sided bound instead of a degenerate bootstrap
+        bound = replace(fit, theta=low, phi=0.0)
+        out["ltv_new_ci"] = [out["ltv_new"], pay * bound.expected_lifetime(d_p, w)]
+        out["ltv_new_no_expansion_ci"] = [
+            out["ltv_new_no_expansion"],
+            pay * bound.expected_lifetime(d_p),
+        ]
+        return out
     th, ph = gf.fit.bootstrap(samples, gf.seed)
     life_w = w[0] + discounted_sums(th, ph, d_p, np.array([1]), w)[:, 0] / (1 + d_p)
     life_0 = 1 + discounted_sums(th, ph, d_p, np.array([1]))[:, 0] / (1 + d_p)
@@ -593,6 +602,8 @@ def predictive_ltv(
         _reason(out, "pooled", pooled.reason_code, lang)
     if total is None:
         _reason(out, "residual_value_total", pooled.reason_code or "no_active_accounts_as_of", lang)
+    elif total_ci is None:
+        _reason(out, "residual_value_total_ci", "ltv_interval_at_bound", lang)
     return out
 
 
@@ -827,8 +838,8 @@ def ltv_summary(
     for key in ("pooled_reason", "pooled_reason_code"):
         if key in pred:
             predictive[key.replace("pooled", "pooled_fit")] = pred[key]
-    for key in ("residual_value_total_reason", "residual_value_total_reason_code"):
-        if key in pred:
+    for key in pred:
+        if key.startswith("residual_value_total_") and key.endswith(("_reason", "_reason_code")):
             predictive[key] = pred[key]
     return {
         "as_of": str(m),

@@ -338,6 +338,14 @@ class SBGFit:
             return None
         return -math.expm1(math.log(0.05) / self.exposure)
 
+    @property
+    def theta_lower_all_churned(self) -> float | None:
+        """When every customer churned at its first chance (θ̂ = 1, a bootstrap cannot vary):
+        the one-sided 95% lower bound 0.05^(1/E) of the churn rate."""
+        if self.churned == 0 or self.churned < self.exposure:
+            return None
+        return math.exp(math.log(0.05) / self.exposure)
+
     # -- curves
     def survival(self, t: int | Sequence[int] | np.ndarray) -> np.ndarray:
         """S(t), alive after t periods (S(0) = 1)."""
@@ -511,7 +519,7 @@ def _fit(c: _Counts) -> SBGFit:
     observed = np.flatnonzero(c.sizes)
     n_periods = int(observed.max()) if observed.size else 0
     notes: list[tuple[str, tuple[tuple[str, Any], ...]]] = []
-    if churned == 0 or n_periods <= 1 or churned == c.sizes.sum() and c.lost_t[0] == churned:
+    if churned == 0 or n_periods <= 1 or churned == exposure:
         # no variation can be told apart: the sBG likelihood cannot beat the geometric one
         x, ll_s, ok = np.array([theta_g, 0.0]), ll_g, True
     else:
@@ -539,7 +547,7 @@ def _fit(c: _Counts) -> SBGFit:
         notes.append(("sbg_heterogeneous", (("p", fmt_p),)))
     else:
         notes.append(("sbg_geometric", (("x", f"{theta:.2%}"), ("p", fmt_p))))
-    if churned and churned == c.sizes.sum() and c.lost_t[0] == churned:
+    if churned and churned == exposure:
         notes.append(("sbg_all_churned_first", ()))
     if n_periods == 1:
         notes.append(("sbg_one_period", ()))
