@@ -41,6 +41,11 @@ def test_fader_hardie_2007_high_end():
     assert s == pytest.approx([0.460, 0.436, 0.414, 0.395, 0.378], abs=1e-3)
     assert f.se_alpha and f.se_beta and f.converged
     assert (f.theta, f.phi) == pytest.approx(theta_phi(f.alpha, f.beta))
+    # docs/metrics.md §6a: theta, phi, the geometric alternative and the LR statistic
+    assert (f.theta, f.phi) == pytest.approx((0.149, 0.183), abs=1e-3)
+    assert f.ll_geometric == pytest.approx(-1637.09, abs=1e-2)
+    assert f.lr_statistic == pytest.approx(51.87, abs=1e-2)
+    assert f.expected_lifetime(0.1) == pytest.approx(5.92, abs=1e-2)
 
 
 def test_fader_hardie_2007_regular():

@@ -271,30 +271,34 @@ def cohort_ltv(
     ages = sizes.with_columns(
         pl.int_ranges(0, a - pl.col("last_s") + 1, dtype=pl.Int32).alias("age")
     ).explode("age")
+    return _with_payback(_cumulative(ages, per_age), lang).collect()
+
+
+def _cumulative(ages: pl.LazyFrame, per_age: pl.LazyFrame) -> pl.LazyFrame:
+    """Cumulative gross profit by source and cost to serve per acquired account, and the net
+    (null when the cohort's acquisition cost is unknown: never "cost 0")."""
     per_account = [
         (pl.col(f"gp_{s}").cum_sum().over("cohort") / pl.col("cohort_accounts")).alias(f"gp_{s}")
         for s in SOURCES
     ]
-    g = (
+    cts = (pl.col("cts").cum_sum().over("cohort") / pl.col("cohort_accounts")).alias(
+        "cost_to_serve"
+    )
+    gp = (pl.col("gp_base") + pl.col("gp_upsell") + pl.col("gp_cross_sell")).alias("gross_profit")
+    return (
         ages.join(per_age, on=["cohort", "age"], how="left")
         .with_columns(pl.col("gp_base", "gp_upsell", "gp_cross_sell", "cts").fill_null(0.0))
         .sort("cohort", "age")
-        .with_columns(
-            *per_account,
-            (pl.col("cts").cum_sum().over("cohort") / pl.col("cohort_accounts")).alias(
-                "cost_to_serve"
-            ),
-        )
-        .with_columns(
-            (pl.col("gp_base") + pl.col("gp_upsell") + pl.col("gp_cross_sell")).alias(
-                "gross_profit"
-            )
-        )
-        # an unknown acquisition cost stays unknown: net is null, never "cost 0"
+        .with_columns(*per_account, cts)
+        .with_columns(gp)
         .with_columns(
             (pl.col("gross_profit") - pl.col("cac") - pl.col("cost_to_serve")).alias("net")
         )
     )
+
+
+def _with_payback(g: pl.LazyFrame, lang: str) -> pl.LazyFrame:
+    """``payback_age`` per cohort and, where it is null, ``payback_reason`` and its code."""
     payback = (
         g.filter(pl.col("net") >= 0)
         .group_by("cohort")
@@ -333,7 +337,6 @@ def cohort_ltv(
             "payback_reason_code",
         )
         .sort("cohort", "age")
-        .collect()
     )
 
 
