@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.errors import ModelError, UsageError
 from cs_metrics.messages import lang_of, message, reason_fields
 from cs_metrics.metrics.churn import account_lifetimes
@@ -69,6 +69,7 @@ def monthly_discount(cfg: dict[str, Any]) -> float:
     return (1.0 + float(cfg["ltv"]["annual_discount_rate"])) ** (1 / 12) - 1
 
 
+@memoised
 def revenue_by_source(ds: Dataset, as_of: MonthLike, by: By = None) -> pl.DataFrame:
     """Every active account-month's MRR split by source against its first active month s.
 
@@ -388,6 +389,7 @@ def _period_months(ds: Dataset, accounts: pl.DataFrame, setting: str, as_of: Mon
     return 12 if share is not None and share > 0.5 else 1
 
 
+@memoised
 def expansion_by_tenure(ds: Dataset, as_of: MonthLike, max_age: int = 36) -> pl.DataFrame:
     """Observed expansion of surviving accounts: mean MRR of the accounts active at age k over
     their own MRR at age 0 (``growth`` by tenure; upsell and cross-sell included, contraction too).
@@ -574,7 +576,8 @@ def predictive_ltv(
     check_ltv_by(ds, by, lang)
     lt = _with_by(account_lifetimes(ds, m), ds, m, by).collect()
     keys = by_keys(by)
-    g = _growth_curve(expansion_by_tenure(ds, m, max_age=60))
+    growth = expansion_by_tenure(ds, m, max_age=60)
+    g = _growth_curve(growth)
     rbs = revenue_by_source(ds, m)
     pooled, fits, short = _group_fits(ds, lt, keys, a, m, cfg)
     samples = int(cfg["ltv"]["interval_samples"])
@@ -596,7 +599,7 @@ def predictive_ltv(
         "gross_margin": gm,
         "pooled": None if pooled.fit is None else pooled.fit.to_dict(lang, pooled.period),
         "groups": groups,
-        "expansion": expansion_by_tenure(ds, m, max_age=60),
+        "expansion": growth,
         "accounts": accounts,
         "residual_value_total": total,
         "residual_value_total_ci": total_ci,

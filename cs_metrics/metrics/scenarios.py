@@ -184,10 +184,9 @@ class _Design:
         hit = acc["reason_hit"].to_numpy()[:, None]
         at_risk = (T >= t).astype(float)
         events = (event & (T == t)).astype(float)
-        grp = acc["group"].to_list()
-        groups = np.array([[g == name for name in GROUPS] for g in grp], dtype=float).reshape(
-            len(grp), len(GROUPS)
-        )
+        groups = acc.select(
+            [(pl.col("group") == g).fill_null(False).cast(pl.Float64).alias(g) for g in GROUPS]
+        ).to_numpy()
         return cls(
             e=f("eligible"),
             c=f("churned"),
