@@ -200,9 +200,7 @@ def _brute(a, b, d, n, horizon=30000):
 def test_del_and_derl_equal_brute_force(a, b, d):
     assert sbg_del(a, b, d) == pytest.approx(1 + _brute(a, b, d, 1) / (1 + d), rel=1e-8)
     for renewals in (0, 1, 4, 11, 12, 40):
-        assert sbg_derl(a, b, d, renewals) == pytest.approx(
-            _brute(a, b, d, renewals + 1), rel=1e-8
-        )
+        assert sbg_derl(a, b, d, renewals) == pytest.approx(_brute(a, b, d, renewals + 1), rel=1e-8)
 
 
 def test_whole_number_parameters_are_finite_cross_check_values():
