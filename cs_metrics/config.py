@@ -171,7 +171,9 @@ VALIDATORS.update(
     {
         "general.lang": lambda v: None if v in ("ja", "en") else f"must be 'ja' or 'en', got {v!r}",
         "general.display_unit": lambda v: (
-            None if v in ("円", "千円", "万円") else f"must be one of 円, 千円, 万円; got {v!r}"
+            None
+            if v in ("円", "千円", "万円", "億円")
+            else f"must be one of 円, 千円, 万円, 億円; got {v!r}"
         ),
         "general.fiscal_year_start_month": lambda v: (
             None if 1 <= v <= 12 else f"must be a month 1..12, got {v}"
