@@ -265,6 +265,7 @@ _SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _RISK_RULES = (
     "no_login",
     "cancellation_notice",
+    "renewal_unconfirmed",
     "renewal_due",
     "usage_drop",
     "nps_detractor",
@@ -277,6 +278,11 @@ _RISK_RULES = (
 
 def _str_list(v: Any) -> str | None:
     return None if all(isinstance(x, str) for x in v) else f"must be a list of strings, got {v!r}"
+
+
+def _short_texts(v: Any) -> str | None:
+    long = [k for k, x in v.items() if len(x) > 200]
+    return f"{long[0]} must be at most 200 characters" if long else None
 
 
 def _known_rules(v: Any) -> str | None:
@@ -325,6 +331,13 @@ VALIDATORS.update(
             None,
         ),
         "risk.disabled_rules": lambda v: _known_rules(v),
+        "risk.recency_weight": lambda v: None if v >= 1 else f"must be >= 1 (1 = off), got {v}",
+        "risk.severity": lambda v: next(
+            (f"{k} must be between 0 and 1, got {x}" for k, x in v.items() if not 0 <= x <= 1),
+            None,
+        ),
+        "risk.next_action.ja": lambda v: _short_texts(v),
+        "risk.next_action.en": lambda v: _short_texts(v),
         "slack.max_accounts_per_message": _positive,
         "slack.members": lambda v: next(
             (

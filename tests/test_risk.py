@@ -112,18 +112,50 @@ def test_no_login_matches_an_independent_computation(rows):
 
 
 def test_renewal_due_edges():
-    # ends on as_of's last day (0 days) and on the last day two months later: due; a day later: not
+    # ends after as_of's last day up to the last day two months later: due; a day later: not;
+    # on as_of's last day itself: not due (already ended: renewal_unconfirmed or renewed)
     subs = [
         sub("A", end="2025-06-30"),
         sub("B", end="2025-08-31"),
         sub("C", end="2025-09-01"),
+        sub("E", end="2025-07-01"),
         sub("X", end="2025-06-29"),  # not active in June: no row at all
     ]
     res = risk.risk_signals(frames_dataset(subscriptions=subs), "2025-06")
-    assert flagged(res, "renewal_due") == {"A", "B"}
-    assert row(res, "renewal_due", "A")["value"] == 0
+    assert flagged(res, "renewal_due") == {"B", "E"}
+    assert row(res, "renewal_due", "E")["value"] == 1
     assert row(res, "renewal_due", "B")["value"] == 62
     assert "X" not in set(res.signals["account_id"])
+
+
+def test_renewal_unconfirmed_is_its_own_signal():
+    # A: ended on as_of's last day, nothing after: unconfirmed. B: renewed (same product from
+    # 07-01). C: only another product starts later: unconfirmed. D: the later line is free (0):
+    # unconfirmed. E: ends a day later (renewal_due, not unconfirmed). F: renewed with a gap.
+    subs = [
+        sub("A", end="2025-06-30", mrr=120_000.0),
+        sub("B", end="2025-06-30"),
+        line("B", "core", "2025-07-01", None, 100_000.0),
+        sub("C", end="2025-06-30"),
+        line("C", "addon", "2025-07-01", None, 20_000.0),
+        sub("D", end="2025-06-30"),
+        line("D", "core", "2025-07-01", None, 0.0),
+        sub("E", end="2025-07-01"),
+        sub("F", end="2025-06-30"),
+        line("F", "core", "2025-08-01", None, 90_000.0),
+    ]
+    res = risk.risk_signals(frames_dataset(subscriptions=subs), "2025-06")
+    assert flagged(res, "renewal_unconfirmed") == {"A", "C", "D"}
+    assert flagged(res, "renewal_due") == {"E"}
+    a = row(res, "renewal_unconfirmed", "A")
+    assert (
+        a["value"] == 120_000 and a["evidence"] == "契約終了 2025-06-30 (core) 以降の更新契約なし"
+    )
+    cfg = load_config({"general": {"lang": "en"}})
+    en = risk.risk_signals(frames_dataset(cfg, subscriptions=subs), "2025-06")
+    assert row(en, "renewal_unconfirmed", "A")["evidence"] == (
+        "contract ended 2025-06-30 (core); no renewal line"
+    )
 
 
 def test_cancellation_notice_with_expected_last_month():
@@ -310,3 +342,97 @@ def test_config_knows_every_rule_name():
     from cs_metrics import config
 
     assert set(config._RISK_RULES) == set(risk.RISK_RULES) | set(risk.OPPORTUNITY_RULES)
+
+
+def _usage_weeks(acc, last_login_week, until="2025-06-23"):
+    """Weekly rows from 2025-01-06: 5 logins up to ``last_login_week``, 0 after, 3 deliveries."""
+    out, d = [], D(2025, 1, 6)
+    while d <= D.fromisoformat(until):
+        out.append(week(acc, d, 5 if d <= D.fromisoformat(last_login_week) else 0, 3))
+        d += dt.timedelta(weeks=1)
+    return out
+
+
+def test_risk_list_priority_is_mrr_times_combined_severity_times_recency():
+    # as of 2025-06: A (100k) cancellation notice dated in May: severity 1.0, not new.
+    # B (300k) no login since April (flagged in May too) + a cancellation notice in June (new):
+    # severity 1 - (1 - 0.7)(1 - 1.0) = 1, recency 1.5 -> 450k.
+    # C (200k) renewal due end of August: new this month (May looks to July only) -> 0.3 x 200k x 1.5 = 90k.
+    acc = accounts(("A", "IT", "鈴木"), ("B", "IT", "鈴木"), ("C", "IT", "鈴木"))
+    subs = [
+        sub("A", mrr=100_000.0),
+        sub("B", mrr=300_000.0),
+        sub("C", end="2025-08-31", mrr=200_000.0),
+    ]
+    canc = [
+        {"account_id": "A", "cancelled_on": D(2025, 5, 10), "reason": "予算"},
+        {"account_id": "B", "cancelled_on": D(2025, 6, 10), "reason": "施策終了"},
+    ]
+    usage = _usage_weeks("A", "2025-06-23") + _usage_weeks("B", "2025-03-03")
+    usage += _usage_weeks("C", "2025-06-23")
+    tps = [{"account_id": a, "occurred_on": D(2025, 6, 20), "kind": "meeting"} for a in "ABC"]
+    ds = frames_dataset(
+        accounts=acc, subscriptions=subs, cancellations=canc, usage_weekly=usage, touchpoints=tps
+    )
+    rl = risk.risk_list(ds, "2025-06")
+    got = {r["account_id"]: r for r in rl.iter_rows(named=True)}
+    assert rl["account_id"].to_list() == ["B", "A", "C"] and rl["rank"].to_list() == [1, 2, 3]
+    b = got["B"]
+    assert b["rules"][0] == "cancellation_notice" and "no_login" in b["rules"]
+    assert b["new_rules"] == ["cancellation_notice"] and b["severity"] == 1.0
+    assert b["priority"] == 450_000 and b["top_rule"] == "cancellation_notice"
+    assert b["next_action"] == "解約理由を確認し、施策終了なら別用途を提案"
+    assert b["rule_labels"][0] == "解約予定の連絡あり"
+    assert got["A"]["new_rules"] == [] and got["A"]["priority"] == 100_000
+    assert got["C"]["rules"] == ["renewal_due"] and got["C"]["priority"] == 90_000
+    assert got["C"]["next_action"] == "更新リマインドを送り、QBRを設定"
+
+
+def test_severity_and_next_action_come_from_config_in_the_reports_language():
+    cfg = load_config(
+        {
+            "general": {"lang": "en"},
+            "risk": {
+                "severity": {"health_red": 0.2},
+                "recency_weight": 1.0,
+                "next_action": {"en": {"health_red": "Call them"}},
+            },
+        }
+    )
+    ds = frames_dataset(cfg, subscriptions=[sub("A", mrr=50_000.0)])  # health red (no usage)
+    r = risk.risk_list(ds, "2025-06").row(0, named=True)
+    assert r["severity"] == 0.2 and r["priority"] == 10_000
+    assert r["next_action"] == "Call them" and r["rule_labels"] == ["health score at risk"]
+
+
+def test_green_health_with_a_risk_signal_says_why():
+    # logins stopped in March, but deliveries, outcome and touchpoints keep the score green:
+    # the row explains the score (logins 0 points) instead of contradicting the signal
+    usage = _usage_weeks("A", "2025-03-03")
+    tps = [
+        {"account_id": "A", "occurred_on": D(2025, m, 10), "kind": "meeting"}
+        for m in (4, 5, 5, 6, 6)
+    ]
+    cfg = load_config({"health": {"band_green": 60.0}})
+    ds = frames_dataset(cfg, subscriptions=[sub("A")], usage_weekly=usage, touchpoints=tps)
+    r = risk.risk_list(ds, "2025-06").row(0, named=True)
+    assert "no_login" in r["rules"] and r["band"] == "green"
+    assert r["health_note"].startswith(f"ヘルス良好（{round(r['score'], 1)}点）の内訳: ")
+    assert "ログイン数 0.0" in r["health_note"] and "配信数" in r["health_note"]
+
+
+def test_risk_matrix_lists_every_csm_and_rule_with_zeros():
+    acc = accounts(("A", "IT", "鈴木"), ("B", "IT", "津田"), ("C", "IT", None))
+    usage = _usage_weeks("A", "2025-06-23") + _usage_weeks("C", "2025-06-23")
+    usage += _usage_weeks("B", "2025-06-23")
+    tps = [{"account_id": a, "occurred_on": D(2025, 6, 20), "kind": "meeting"} for a in "ABC"]
+    subs = [sub("A", end="2025-07-31"), sub("B"), sub("C", end="2025-06-30")]
+    ds = frames_dataset(accounts=acc, subscriptions=subs, usage_weekly=usage, touchpoints=tps)
+    mx = risk.risk_matrix(ds, "2025-06")
+    assert set(mx["csm"]) == {"鈴木", "津田", "（未設定）"}
+    assert mx.height == 3 * mx["rule"].n_unique()
+    cell = {(r["csm"], r["rule"]): (r["accounts"], r["mrr"]) for r in mx.iter_rows(named=True)}
+    assert cell[("鈴木", "renewal_due")] == (1, 100_000.0)
+    assert cell[("（未設定）", "renewal_unconfirmed")] == (1, 100_000.0)
+    assert cell[("津田", "renewal_due")] == (0, 0.0)
+    assert mx["csm"].to_list()[-1] == "津田"  # nothing at risk: last

@@ -21,12 +21,13 @@ from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.health import complete_weeks
 from cs_metrics.metrics.revenue import ACCOUNT, UNSET, account_segments, active_accounts
 from cs_metrics.metrics.segments import renewal_due_lines, segments
-from cs_metrics.periods import month_end, parse_month
+from cs_metrics.periods import add_months, month_end, parse_month
 
 # Risk rules in priority order: the first that applies is an account's "top risk" (e.g. in the
 # Salesforce import file). A cancellation notice outranks every signal that only predicts one.
 RISK_RULES = (
     "cancellation_notice",
+    "renewal_unconfirmed",
     "no_login",
     "health_red",
     "usage_drop",
@@ -229,11 +230,14 @@ def rule_cancellation_notice(c: _Ctx) -> pl.LazyFrame:
 
 
 def rule_renewal_due(c: _Ctx) -> pl.LazyFrame:
-    """``renewal_due``: a paid line of an active account ends between as_of's last day and the
-    last day of the month ``risk.renewal_due_months`` later, both inclusive (see
-    :func:`cs_metrics.metrics.segments.renewal_due_lines`). Value: days to the earliest end."""
+    """``renewal_due``: a paid line of an active account ends after as_of's last day and by the
+    last day of the month ``risk.renewal_due_months`` later (inclusive; see
+    :func:`cs_metrics.metrics.segments.renewal_due_lines`). A line ending on as_of's last day
+    itself is renewed or not already: :func:`rule_renewal_unconfirmed`. Value: days to the
+    earliest end."""
     due = (
         renewal_due_lines(c.ds, c.month, int(c.cfg["renewal_due_months"]))
+        .filter(pl.col("end_date") > c.end)
         .sort(ACCOUNT, "end_date", "product")
         .group_by(ACCOUNT)
         .agg(pl.col("end_date").first(), pl.col("product").first(), pl.len().alias("lines"))
@@ -244,6 +248,32 @@ def rule_renewal_due(c: _Ctx) -> pl.LazyFrame:
         pl.format(
             c.t("契約終了 {} ({})", "contract ends {} ({})"),
             _day(pl.col("end_date")),
+            pl.col("product"),
+        ),
+    )
+
+
+def rule_renewal_unconfirmed(c: _Ctx) -> pl.LazyFrame:
+    """``renewal_unconfirmed`` (更新未確認): a paid line of an active account ends on as_of's last
+    day and no paid line of the same product starts after that day (the contract ran out and no
+    renewal is recorded). Value: the MRR of such lines. Evidence: the end date and products."""
+    subs = c.ds.subscriptions
+    paid = pl.col("mrr") > 0
+    ending = subs.filter(
+        (pl.col("end_date") == c.end) & (pl.col("start_date") <= c.end) & paid
+    ).join(c.active.select(ACCOUNT), on=ACCOUNT, how="semi")
+    renewed = subs.filter((pl.col("start_date") > c.end) & paid).select(ACCOUNT, "product")
+    lines = (
+        ending.join(renewed.unique(), on=[ACCOUNT, "product"], how="anti")
+        .group_by(ACCOUNT)
+        .agg(pl.col("mrr").sum(), pl.col("product").unique().sort().str.join(", "))
+    )
+    return _rows(
+        lines,
+        pl.col("mrr"),
+        pl.format(
+            c.t("契約終了 {} ({}) 以降の更新契約なし", "contract ended {} ({}); no renewal line"),
+            pl.lit(c.end.isoformat()),
             pl.col("product"),
         ),
     )
@@ -404,6 +434,7 @@ def rule_expansion_candidate(c: _Ctx) -> pl.LazyFrame:
 
 RULES: dict[str, Callable[[_Ctx], pl.LazyFrame]] = {
     "cancellation_notice": rule_cancellation_notice,
+    "renewal_unconfirmed": rule_renewal_unconfirmed,
     "no_login": rule_no_login,
     "health_red": rule_health_red,
     "usage_drop": rule_usage_drop,
@@ -492,31 +523,213 @@ def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
     return RiskResult(signals, unavailable, status_df)
 
 
+def _signals(ds: Dataset, month: dt.date) -> RiskResult:
+    """:func:`risk_signals` through the dataset's memo (the risk list reads two months)."""
+    return ds.memo(("risk_signals", month), lambda: risk_signals(ds, month))
+
+
+def _ranked_signals(ds: Dataset, m: dt.date) -> pl.DataFrame:
+    """This month's risk signals with their severity and whether each is new this month (the
+    rule did not flag the account the month before), most severe first per account."""
+    cfg = ds.config["risk"]
+    sev = {r: float(cfg["severity"][r]) for r in RISK_RULES}
+    order = {r: i for i, r in enumerate(RISK_RULES)}
+    before = (
+        _signals(ds, add_months(m, -1))
+        .signals.filter(pl.col("kind") == "risk")
+        .select(ACCOUNT, "rule", pl.lit(False).alias("new"))
+    )
+    return (
+        _signals(ds, m)
+        .signals.filter(pl.col("kind") == "risk")
+        .join(before, on=[ACCOUNT, "rule"], how="left")
+        .with_columns(
+            pl.col("new").fill_null(True),
+            pl.col("rule").replace_strict(sev, return_dtype=pl.Float64).alias("severity"),
+            pl.col("rule").replace_strict(order, return_dtype=pl.Int64).alias("order"),
+        )
+        .sort(ACCOUNT, "severity", "order", descending=[False, True, False])
+    )
+
+
+def _health_notes(ds: Dataset, m: dt.date, accounts: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """``account_id, health_note`` for accounts whose health band is green although they are in
+    the risk list: what the score is made of (measure contributions, largest first), so the
+    list says why health and risk disagree."""
+    from cs_metrics.labels import CATALOGUE, band_label, label
+    from cs_metrics.metrics.health import health_scores
+
+    green = accounts.filter(pl.col("band") == "green").select(ACCOUNT, "score")
+    if green.height == 0:
+        return pl.DataFrame(schema={ACCOUNT: pl.String, "health_note": pl.String})
+    names = {k: v.get(lang, v["en"]) for k, v in CATALOGUE["measure"].items()}
+    template = label(
+        "word.health_note", lang, band=band_label("green", lang), score="{}", parts="{}"
+    )
+    sep = "・" if lang == "ja" else ", "
+    return (
+        health_scores(ds, m)
+        .details.join(green, on=ACCOUNT, how="semi")
+        .sort(ACCOUNT, "contribution", "measure", descending=[False, True, False])
+        .with_columns(
+            pl.format(
+                "{} {}",
+                pl.col("measure").replace_strict(names, default=pl.col("measure")),
+                pl.col("contribution").round(1),
+            ).alias("part")
+        )
+        .group_by(ACCOUNT, maintain_order=True)
+        .agg(pl.col("part").str.join(sep))
+        .join(green, on=ACCOUNT)
+        .select(
+            ACCOUNT,
+            pl.format(template, pl.col("score").round(1), pl.col("part")).alias("health_note"),
+        )
+    )
+
+
 def risk_list(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
-    """Risk list per CSM: accounts with at least one risk signal, ordered by MRR at risk.
+    """Risk list per CSM: accounts with at least one risk signal, ranked by priority, each with
+    a suggested next action (SPEC §6).
+
+    Priority (documented in ``docs/metrics.md``) = ``mrr x severity x recency``:
+
+    - ``severity`` of an account = 1 - product over its signals of (1 - s), s = the rule's
+      ``[risk.severity]`` (0..1): one signal counts at its own severity, several combine like
+      independent chances, never above 1;
+    - ``recency`` = ``risk.recency_weight`` when at least one of its signals is new this month
+      (the rule did not flag the account the month before), else 1.
 
     CSMs come in descending order of their MRR at risk (the sum of their flagged accounts'
-    MRR), accounts within a CSM by MRR descending (ties: account ID). Opportunity signals are
-    not part of it.
+    MRR); accounts within a CSM by priority (ties: MRR, then account ID), ``rank`` 1, 2, ...
+    ``rules`` and ``evidence`` are ordered by severity (then rule priority order), ``top_rule``
+    is the first; ``next_action`` is ``[risk.next_action.<lang>]`` of the top rule. An account
+    whose health band is green gets a ``health_note`` saying what its score is made of (so a
+    green account with no login for 80 days is explained, not contradicted). Opportunity
+    signals are not part of the list.
 
     Returns
     -------
     DataFrame
-        ``csm, account_id, account_name, segment, mrr, rules (list), evidence (list),
-        csm_mrr_at_risk``.
+        ``csm, rank, account_id, account_name, segment, mrr, priority, severity, rules (list),
+        rule_labels (list), new_rules (list), evidence (list), top_rule, next_action, score,
+        band, health_note, csm_mrr_at_risk``.
     """
-    sig = risk_signals(ds, as_of).signals.filter(pl.col("kind") == "risk")
+    from cs_metrics.labels import label, rule_label
+
+    m = parse_month(as_of)
+    cfg, lang = ds.config["risk"], ds.config["general"]["lang"]
+    labels = {r: rule_label(r, cfg, lang) for r in RISK_RULES}
+    actions = dict(cfg["next_action"][lang])
+    health = segments(ds, m).select(ACCOUNT, "score", "band")
     names = ds.accounts.select(ACCOUNT, "account_name").collect()
-    return (
-        sig.group_by("csm", ACCOUNT, "segment", "mrr")
-        .agg(pl.col("rule"), pl.col("evidence"))
-        .rename({"rule": "rules"})
-        .join(names, on=ACCOUNT, how="left")
-        .with_columns(pl.col("mrr").sum().over("csm").alias("csm_mrr_at_risk"))
-        .select(
-            "csm", ACCOUNT, "account_name", "segment", "mrr", "rules", "evidence", "csm_mrr_at_risk"
+    per_account = (
+        _ranked_signals(ds, m)
+        .group_by("csm", ACCOUNT, "segment", "mrr", maintain_order=True)
+        .agg(
+            pl.col("rule").alias("rules"),
+            pl.col("evidence"),
+            pl.col("rule").filter(pl.col("new")).alias("new_rules"),
+            (1 - (1 - pl.col("severity")).product()).round(4).alias("severity"),
         )
-        .sort(["csm_mrr_at_risk", "csm", "mrr", ACCOUNT], descending=[True, False, True, False])
+        .with_columns(
+            pl.col("rules").list.first().alias("top_rule"),
+            pl.col("rules")
+            .list.eval(pl.element().replace_strict(labels, return_dtype=pl.String))
+            .alias("rule_labels"),
+        )
+        .with_columns(
+            (
+                pl.col("mrr")
+                * pl.col("severity")
+                * pl.when(pl.col("new_rules").list.len() > 0)
+                .then(float(cfg["recency_weight"]))
+                .otherwise(1.0)
+            )
+            .round(0)
+            .alias("priority"),
+            pl.col("top_rule").replace_strict(actions, default="").alias("next_action"),
+            pl.col("csm").replace(UNSET, label("word.unset", lang)),
+        )
+        .join(names, on=ACCOUNT, how="left")
+        .join(health, on=ACCOUNT, how="left")
+    )
+    notes = _health_notes(ds, m, per_account, lang)
+    return (
+        per_account.join(notes, on=ACCOUNT, how="left")
+        .with_columns(pl.col("mrr").sum().over("csm").alias("csm_mrr_at_risk"))
+        .sort(
+            ["csm_mrr_at_risk", "csm", "priority", "mrr", ACCOUNT],
+            descending=[True, False, True, True, False],
+        )
+        .with_columns(pl.int_range(1, pl.len() + 1).over("csm").alias("rank"))
+        .select(
+            "csm",
+            "rank",
+            ACCOUNT,
+            "account_name",
+            "segment",
+            "mrr",
+            "priority",
+            "severity",
+            "rules",
+            "rule_labels",
+            "new_rules",
+            "evidence",
+            "top_rule",
+            "next_action",
+            "score",
+            "band",
+            "health_note",
+            "csm_mrr_at_risk",
+        )
+    )
+
+
+def risk_matrix(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+    """One CSM x signal table: per CSM of an active account (every one, flagged or not) and
+    per risk rule that could run (status ``ok``), the accounts it flags and their MRR. An
+    account with two signals counts under both rules; distinct totals are
+    :func:`mrr_at_risk_by_csm`.
+
+    Returns
+    -------
+    DataFrame
+        ``csm, rule, accounts, mrr`` (zeros where a rule flags nobody), CSMs by MRR at risk
+        (descending, then name; CSMs with nothing at risk last), rules in priority order.
+    """
+    from cs_metrics.labels import label
+
+    m = parse_month(as_of)
+    lang = ds.config["general"]["lang"]
+    res = _signals(ds, m)
+    ok = [r for r in RISK_RULES if r in set(res.status.filter(pl.col("status") == "ok")["rule"])]
+    unset = label("word.unset", lang)
+    csms = (
+        segments(ds, m)
+        .select(pl.col("csm").fill_null(UNSET).replace(UNSET, unset))
+        .unique()
+        .join(mrr_at_risk_by_csm(ds, m), on="csm", how="left")
+        .with_columns(pl.col("mrr_at_risk").fill_null(0.0))
+        .sort(["mrr_at_risk", "csm"], descending=[True, False])
+        .select("csm")
+    )
+    counts = (
+        res.signals.filter(pl.col("kind") == "risk")
+        .with_columns(pl.col("csm").replace(UNSET, unset))
+        .group_by("csm", "rule")
+        .agg(pl.len().cast(pl.Int64).alias("accounts"), pl.col("mrr").sum())
+    )
+    rules = pl.DataFrame(
+        {"rule": ok, "order": list(range(len(ok)))}, schema_overrides={"order": pl.Int64}
+    )
+    return (
+        csms.with_row_index("c")
+        .join(rules, how="cross")
+        .join(counts, on=["csm", "rule"], how="left")
+        .with_columns(pl.col("accounts").fill_null(0), pl.col("mrr").fill_null(0.0))
+        .sort("c", "order")
+        .select("csm", "rule", "accounts", "mrr")
     )
 
 
