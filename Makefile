@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DATA ?= data/sample
 AS_OF ?=
+# make lab PORT=8890: JupyterLab on another port (default: Jupyter's own choice, 8888 or the next free)
+PORT ?=
 
 .PHONY: setup report test lab validate bench lint format sample clean
 
@@ -25,7 +27,7 @@ test: setup
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lab: setup
-	JUPYTER_PATH=$(CURDIR)/$(VENV)/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(shell [ "$$(id -u)" = 0 ] && echo root),--allow-root,)
+	JUPYTER_PATH=$(CURDIR)/$(VENV)/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(PORT),--port=$(PORT) --ServerApp.port_retries=0,) $(if $(shell [ "$$(id -u)" = 0 ] && echo root),--allow-root,)
 
 validate: setup
 	$(BIN)/cs-metrics validate $(DATA)

@@ -332,6 +332,7 @@ JA_LATIN_ALLOWED = frozenset(
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f々〆〇]+")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
+_OPTION = re.compile(r"(?<![\w-])--?[a-z][a-z0-9-]*")
 _IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 
 
@@ -343,12 +344,15 @@ def purity_problems(text: str, lang: str, allowed: Iterable[str] = ()) -> list[s
       (``green``, ``churn``, ``source``, ``more``, ``generated``).
     - ``en``: Japanese characters (kana, kanji).
 
+    Command-line options (``--dry-run``) are names, not words, and are skipped.
+
     ``allowed`` are values from the data or the user's configuration (account and CSM names,
     products, reason categories, measure names): they are the user's words and are removed
     from the text before checking.
     """
     for value in sorted({str(a) for a in allowed if a}, key=len, reverse=True):
         text = text.replace(value, " ")
+    text = _OPTION.sub(" ", text)  # command-line options (--dry-run) are names, not words
     found = [m.group(0) for m in _IDENTIFIER.finditer(text)]
     if lang == "ja":
         found += [

@@ -21,12 +21,15 @@ from typing import Any
 
 import polars as pl
 
+from cs_metrics.errors import NotifyError
+from cs_metrics.messages import lang_of
+
 ENV_VAR = "CS_METRICS_SLACK_WEBHOOK_URL"
 MAX_WAIT_SECONDS = 60.0
 
 
-class NotifyError(RuntimeError):
-    """Sending failed (the message never contains the webhook URL)."""
+# Sending failed: the error family's NotifyError (its message, in the reader's language, never
+# contains the webhook URL).
 
 
 @dataclass
@@ -59,13 +62,10 @@ def webhook_url() -> str:
     """
     url = os.environ.get(ENV_VAR, "").strip()
     if not url:
-        raise NotifyError(
-            f"environment variable {ENV_VAR} is not set: export the Slack incoming-webhook URL "
-            "there (it is never read from parameters or config files), or use --dry-run"
-        )
+        raise NotifyError("webhook_missing", var=ENV_VAR)
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise NotifyError(f"{ENV_VAR} does not hold an https:// URL (its value is not shown)")
+        raise NotifyError("webhook_invalid", var=ENV_VAR, detail="https://")
     return url
 
 
@@ -80,8 +80,10 @@ def build_messages(
     """One Slack payload per CSM from :func:`cs_metrics.metrics.risk.risk_list` rows.
 
     CSMs keep the order of ``risk_list`` (MRR at risk, highest first); each message lists the
-    CSM's at-risk accounts by MRR (at most ``max_accounts``, then "... and N more") with their
-    rules and evidence. Every piece of data is passed through :func:`slack_escape`.
+    CSM's at-risk accounts in the list's priority order (``rank``; by MRR for a frame without
+    it), at most ``max_accounts`` (then "... and N more"), with their signals in words
+    (``rule_labels`` when present), the evidence and the suggested next action. Every piece of
+    data is passed through :func:`slack_escape`.
 
     Returns
     -------
@@ -92,8 +94,12 @@ def build_messages(
     fmt = unit_fmt or (lambda v: f"¥{v:,.0f}")
     ja = lang == "ja"
     out = []
+    words = "rule_labels" if "rule_labels" in risk_list.columns else "rules"
     for (csm,), rows in risk_list.group_by("csm", maintain_order=True):  # one message per CSM
-        rows = rows.sort(["mrr", "account_id"], descending=[True, False])
+        if "rank" in rows.columns:
+            rows = rows.sort("rank")
+        else:
+            rows = rows.sort(["mrr", "account_id"], descending=[True, False])
         who = f"<@{members[csm]}>" if csm in members else slack_escape(csm)
         total = slack_escape(fmt(float(rows["mrr"].sum())))
         head = (
@@ -103,11 +109,14 @@ def build_messages(
         )
         lines = [head]
         for r in rows.head(max_accounts).iter_rows(named=True):
-            rules = ", ".join(slack_escape(x) for x in r["rules"])
+            rules = ", ".join(slack_escape(x) for x in r[words])
             ev = " / ".join(slack_escape(x) for x in r["evidence"])
             name = slack_escape(r["account_name"] or r["account_id"])
             seg = slack_escape(r["segment"] or "-")
-            lines.append(f"• {name} ({seg}, MRR {slack_escape(fmt(r['mrr']))}): {rules} — {ev}")
+            line = f"• {name} ({seg}, MRR {slack_escape(fmt(r['mrr']))}): {rules} — {ev}"
+            if r.get("next_action"):
+                line += f" → {slack_escape(r['next_action'])}"
+            lines.append(line)
         if rows.height > max_accounts:
             more = rows.height - max_accounts
             lines.append(f"…ほか{more}社" if ja else f"… and {more} more")
@@ -170,22 +179,18 @@ def post(
             status = e.code
             retryable = status == 429 or 500 <= status < 600
             if not retryable:
-                raise NotifyError(
-                    f"Slack answered {status}: the message was not accepted"
-                ) from None
+                raise NotifyError("slack_status", status=status, attempts=attempt + 1) from None
             if attempt == max_retries:
-                raise NotifyError(f"Slack answered {status} after {attempt + 1} attempts") from None
+                raise NotifyError("slack_status", status=status, attempts=attempt + 1) from None
             wait = _retry_after(e.headers.get("Retry-After") if e.headers else None)
             sleep(min(delay if wait is None else wait, MAX_WAIT_SECONDS))
         except (urllib.error.URLError, TimeoutError, OSError) as e:
             if attempt == max_retries:
                 reason = getattr(e, "reason", e)
                 kind = type(reason).__name__ if not isinstance(reason, str) else "URLError"
-                raise NotifyError(
-                    f"could not reach Slack after {attempt + 1} attempts ({kind})"
-                ) from None
+                raise NotifyError("slack_unreachable", attempts=attempt + 1, kind=kind) from None
             sleep(min(delay, MAX_WAIT_SECONDS))
-    raise NotifyError("unreachable")  # pragma: no cover
+    raise NotifyError("slack_unreachable", attempts=max_retries + 1, kind="-")  # pragma: no cover
 
 
 def send_all(
@@ -215,5 +220,5 @@ def send_all(
             )
             results.append(SendResult(m["csm"], status))
         except NotifyError as e:
-            results.append(SendResult(m["csm"], None, str(e)))
+            results.append(SendResult(m["csm"], None, e.message(lang_of(cfg))))
     return results

@@ -134,7 +134,7 @@ def test_timeout_is_retried_then_reported_without_the_url(server):
     s = server(delay=1.0)
     with pytest.raises(NotifyError) as e:
         post(s.url, {"text": "hi"}, timeout=0.2, max_retries=1, sleep=lambda _: None)
-    assert "could not reach Slack after 2 attempts" in str(e.value)
+    assert "could not reach Slack after 2 attempt(s)" in str(e.value)
     assert SECRET not in str(e.value)
 
 

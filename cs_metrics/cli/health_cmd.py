@@ -20,11 +20,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     helps = {
         "health": "health score 0-100, band, S/A/B/C segment and why it changed",
         "risk": "risk and opportunity signals per account, the risk list per CSM",
-        "nps": "NPS with n, the three counts and a 95% adjusted-Wald interval",
+        "nps": "NPS with n, the three counts and a 95%% adjusted-Wald interval",
         "onboarding": "12-session onboarding: completion by session, graduation",
     }
     for name, text in helps.items():
-        p = sub.add_parser(name, help=text, description=text, epilog=f"example: {EXAMPLES[name]}")
+        p = sub.add_parser(
+            name,
+            help=text,
+            description=text.replace("%%", "%"),
+            epilog=f"example: {EXAMPLES[name]}",
+        )
         add_data_args(p)
         if name == "health":
             p.add_argument(
@@ -33,7 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                 help="also write a Salesforce Data Loader CSV (UTF-8 with BOM)",
             )
         if name == "nps":
-            p.add_argument("--window-months", type=int, help="months ending at as-of (default 12)")
+            p.add_argument(
+                "--window-months",
+                type=int,
+                metavar="N",
+                help="the N calendar months ending at --as-of (default: nps.window_months, 12)",
+            )
             p.add_argument("--survey", help="only this survey (e.g. relationship)")
             p.add_argument(
                 "--by",
@@ -48,9 +58,7 @@ def _round(v: Any) -> Any:
 
 
 def run_health(args: argparse.Namespace) -> int:
-    import polars as pl
 
-    from cs_metrics.format import fmt_money, render_table
     from cs_metrics.metrics.health import health_with_change
     from cs_metrics.metrics.segments import segment_frame
 
@@ -89,28 +97,48 @@ def run_health(args: argparse.Namespace) -> int:
             )
         print_json(out)
         return 0
-    ja = cfg["general"]["lang"] == "ja"
-    names = ds.accounts.select("account_id", "account_name").collect()
-    h = h.join(names, on="account_id", how="left").sort("score")
-    rows = []
-    for r in h.iter_rows(named=True):
-        movers = ", ".join(f"{m['measure']} {m['change']:+.1f}" for m in (r["top_movers"] or []))
-        delta = "—" if r["delta"] is None else f"{r['delta']:+.1f}"
-        rows.append(
-            (
-                f"{r['account_id']} {r['account_name'] or ''}",
-                f"{r['score']:5.1f} {r['band']:6s} {r['segment']}  {fmt_money(r['mrr'], cfg['general']['display_unit'])}"
-                f"  {'前月比' if ja else 'vs prev'} {delta} {movers}",
-            )
-        )
-    print(render_table(rows, "ヘルススコア（低い順）" if ja else "Health (lowest first)"))
-    counts = h.group_by("band").agg(pl.len()).sort("band")
-    print(" ".join(f"{b}={n}" for b, n in counts.iter_rows()))
+    print(health_table(h, ds, cfg))
     return 0
 
 
+def health_table(h: Any, ds: Any, cfg: Any) -> str:
+    """Health lowest first: score, band and segment, MRR, change and its top movers, in the
+    configured language (bands and measures from the label catalogue), then counts per band."""
+    import polars as pl
+
+    from cs_metrics.format import fmt_money, render_table
+    from cs_metrics.labels import band_label, label, measure_label
+
+    lang = cfg["general"]["lang"]
+    unit = cfg["general"]["display_unit"]
+    names = ds.accounts.select("account_id", "account_name").collect()
+    h = h.join(names, on="account_id", how="left").sort("score", "account_id")
+    pad = "　" if lang == "ja" else " "
+    width = max(len(band_label(b, lang)) for b in ("green", "yellow", "red", None))
+    rows = []
+    for r in h.iter_rows(named=True):
+        movers = ", ".join(
+            f"{measure_label(m['measure'], lang)} {m['change']:+.1f}"
+            for m in (r["top_movers"] or [])
+        )
+        delta = "—" if r["delta"] is None else f"{r['delta']:+.1f}"
+        band = band_label(None if r["no_data"] else r["band"], lang)
+        rows.append(
+            (
+                f"{r['account_id']} {r['account_name'] or ''}",
+                f"{r['score']:5.1f} {band:{pad}<{width}} {r['segment'] or '-'}  "
+                f"{fmt_money(r['mrr'], unit, lang):>10}  {label('word.mom', lang)} {delta} {movers}".rstrip(),
+            )
+        )
+    title = "ヘルススコア（低い順）" if lang == "ja" else "Health (lowest first)"
+    counts = dict(h.group_by("band").agg(pl.len()).iter_rows())
+    tally = " ".join(
+        f"{band_label(b, lang)}={counts[b]}" for b in ("green", "yellow", "red") if b in counts
+    )
+    return render_table(rows, title) + "\n" + tally
+
+
 def run_risk(args: argparse.Namespace) -> int:
-    from cs_metrics.format import fmt_money
     from cs_metrics.metrics.risk import risk_list, risk_signals
 
     ds, cfg, as_of, _ = open_validated(args)
@@ -138,23 +166,41 @@ def run_risk(args: argparse.Namespace) -> int:
         for rule, why in res.unavailable.items():
             print(f"{rule}: unavailable ({why})", file=sys.stderr)
         return 0
-    unit = cfg["general"]["display_unit"]
-    rl = risk_list(ds, as_of)
-    for (csm,), rows in rl.group_by("csm", maintain_order=True):
-        n = f"{rows.height}社" if cfg["general"]["lang"] == "ja" else f"{rows.height} account(s)"
-        print(f"■ {csm}: {n} / MRR {fmt_money(rows['mrr'].sum(), unit)}")
-        for r in rows.iter_rows(named=True):
-            print(
-                f"  {r['account_id']} {r['account_name'] or ''} [{r['segment']}] "
-                f"{fmt_money(r['mrr'], unit)}: {', '.join(r['rules'])}"
-            )
-            for ev in r["evidence"]:
-                print(f"      - {ev}")
-    for rule, why in res.unavailable.items():
-        print(
-            f"({rule}: {'判定不可' if cfg['general']['lang'] == 'ja' else 'unavailable'} — {why})"
-        )
+    print(risk_table(risk_list(ds, as_of), res, cfg))
     return 0
+
+
+def risk_table(rl: Any, res: Any, cfg: Any) -> str:
+    """The risk list per CSM as text: accounts by priority, each with the suggested next action,
+    its signals (new ones marked) with their evidence and, for a green account, its health
+    note. Unavailable rules are listed at the end."""
+    from cs_metrics.format import fmt_count, fmt_money
+    from cs_metrics.labels import label, rule_label
+
+    lang = cfg["general"]["lang"]
+    unit = cfg["general"]["display_unit"]
+    new_mark = "（今月新規）" if lang == "ja" else " (new this month)"
+    lines = []
+    for (csm,), rows in rl.group_by("csm", maintain_order=True):
+        total = fmt_money(rows["mrr"].sum(), unit, lang)
+        count = fmt_count(rows.height, lang)
+        lines.append(f"■ {csm}: {count} / {label('kpi.mrr_at_risk', lang)} {total}")
+        for r in rows.iter_rows(named=True):
+            lines.append(
+                f"  {r['rank']}. {r['account_id']} {r['account_name'] or ''} [{r['segment']}] "
+                f"MRR {fmt_money(r['mrr'], unit, lang)} / "
+                f"{label('column.priority', lang)} {fmt_money(r['priority'], unit, lang)}"
+            )
+            lines.append(f"      → {r['next_action']}")
+            for rule, text, ev in zip(r["rules"], r["rule_labels"], r["evidence"], strict=True):
+                mark = new_mark if rule in (r["new_rules"] or []) else ""
+                lines.append(f"      - {text}{mark}: {ev}")
+            if r["health_note"]:
+                lines.append(f"      ※ {r['health_note']}")
+    for rule, why in res.unavailable.items():
+        status = label("status.unavailable", lang)
+        lines.append(f"({rule_label(rule, cfg['risk'], lang)}: {status} — {why})")
+    return "\n".join(lines)
 
 
 def run_nps(args: argparse.Namespace) -> int:
@@ -209,15 +255,30 @@ def run_onboarding(args: argparse.Namespace) -> int:
     if not s["available"]:
         print(s["reason"])
         return 0
-    ja = cfg["general"]["lang"] == "ja"
-    print(
-        ("オンボーディング: " if ja else "Onboarding: ")
-        + f"{s['users']} users, graduated {s['graduated_users']} "
-        f"({(s['graduation_rate'] or 0) * 100:.1f}%), stalled {s['stalled_users']}"
-    )
+    print(onboarding_table(s, cfg["general"]["lang"]))
+    return 0
+
+
+def onboarding_table(s: dict[str, Any], lang: str) -> str:
+    """Users, graduation and stalled users, then completion by session as bars."""
+    from cs_metrics.format import fmt_pct
+    from cs_metrics.labels import label
+
+    rate = fmt_pct(s["graduation_rate"])
+    if lang == "ja":
+        head = (
+            f"{label('onboarding.title', lang)}：ユーザー {s['users']}名、"
+            f"卒業 {s['graduated_users']}名（{rate}）、停滞 {s['stalled_users']}名"
+        )
+    else:
+        head = (
+            f"Onboarding: {s['users']} users, graduated {s['graduated_users']} ({rate}), "
+            f"stalled {s['stalled_users']}"
+        )
+    lines = [head]
     for p in s["per_session"]:
         share = p["share_of_users"] or 0
-        print(
-            f"  #{p['session_no']:2d} {'█' * round(share * 30):30s} {p['users_done']:4d} ({share * 100:.0f}%)"
-        )
-    return 0
+        no = label("onboarding.session", lang, n=f"{p['session_no']:2d}")
+        bar = "█" * round(share * 30)
+        lines.append(f"  {no} {bar:30s} {p['users_done']:4d} ({share * 100:.0f}%)")
+    return "\n".join(lines)

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from cs_metrics.format import fmt_money
     from cs_metrics.metrics.risk import risk_list
-    from cs_metrics.notify import NotifyError, build_messages, send_all
+    from cs_metrics.notify import build_messages, send_all
 
     ds, cfg, as_of, _ = open_validated(args)
     unit = cfg["general"]["display_unit"]
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         str(as_of),
         dict(cfg["slack"]["members"]),
         int(cfg["slack"]["max_accounts_per_message"]),
-        lambda v: fmt_money(v, unit),
+        lambda v: fmt_money(v, unit, lang),
         lang=lang,
     )
     as_json = getattr(args, "format", "table") == "json"
@@ -60,11 +60,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"{len(msgs)}{tail}")
         return 0
-    try:
-        results = send_all(msgs, cfg)
-    except NotifyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    results = send_all(msgs, cfg)  # no or invalid webhook URL: NotifyError, message + exit 2
     if as_json:
         print_json(
             {
@@ -74,11 +70,17 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     else:
+        failed_word = "送信失敗" if lang == "ja" else "failed"
         for r in results:
-            print(f"{r.csm}: {r.status if r.ok else 'failed — ' + str(r.error)}")
+            print(f"{r.csm}: {r.status if r.ok else f'{failed_word} — {r.error}'}")
         if not results:
-            print("送信対象なし (no at-risk accounts)" if lang == "ja" else "nothing to send")
+            print("送信対象なし（リスク顧客なし）" if lang == "ja" else "nothing to send")
     failed = [r for r in results if not r.ok]
     for r in failed:
-        print(f"error: message for {r.csm} not delivered: {r.error}", file=sys.stderr)
+        text = (
+            f"エラー: {r.csm} へのメッセージは届きませんでした: {r.error}"
+            if lang == "ja"
+            else f"error: message for {r.csm} not delivered: {r.error}"
+        )
+        print(text, file=sys.stderr)
     return 1 if failed else 0

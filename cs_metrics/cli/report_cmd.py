@@ -19,8 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "  cs-metrics report backfill --data data/sample --from 2025-10 --to 2026-09",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("kind", choices=["monthly", "review", "explore", "backfill"])
-    p.add_argument("--data", required=True, metavar="DIR")
+    p.add_argument(
+        "kind",
+        choices=["monthly", "review", "explore", "backfill"],
+        help="monthly KPI report, churn-target review, exploration notebook, or backfill "
+        "(one report per month of a range)",
+    )
+    p.add_argument(
+        "--data", required=True, metavar="DIR", help="dataset folder (one file per table)"
+    )
     p.add_argument("--as-of", metavar="YYYY-MM", help="default: latest complete month in the data")
     p.add_argument("--from", dest="start", metavar="YYYY-MM", help="backfill: first month")
     p.add_argument("--to", dest="end", metavar="YYYY-MM", help="backfill: last month")

@@ -16,9 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--seed", type=int, default=24)
-    p.add_argument("--accounts", type=int, default=150)
-    p.add_argument("--months", type=int, default=40)
+    p.add_argument("--seed", type=int, default=24, help="random seed (default 24: data/sample)")
+    p.add_argument("--accounts", type=int, default=150, help="number of accounts (default 150)")
+    p.add_argument("--months", type=int, default=40, help="months of history (default 40)")
     p.add_argument(
         "--end", default="2026-09", metavar="YYYY-MM", help="last month (default 2026-09)"
     )

@@ -331,7 +331,7 @@ def rule_health_red(c: _Ctx) -> pl.LazyFrame:
     return _rows(
         c.seg.filter(pl.col("band") == "red"),
         pl.col("score"),
-        pl.format(c.t("ヘルススコア {} (赤)", "health score {} (red)"), pl.col("score")),
+        pl.format(c.t("ヘルススコア {} (危険)", "health score {} (at risk)"), pl.col("score")),
     )
 
 
