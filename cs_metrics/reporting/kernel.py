@@ -28,7 +28,7 @@ def quiet_kernel(kernel_name: str) -> Iterator[dict[str, Any]]:
     >>> with quiet_kernel("python3") as kw:  # doctest: +SKIP
     ...     papermill.execute_notebook(src, dst, kernel_name="python3", **kw)
     """
-    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.manager import KernelManager
 
     if os.name == "nt":
         yield {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
@@ -36,9 +36,11 @@ def quiet_kernel(kernel_name: str) -> Iterator[dict[str, Any]]:
     # a short path: a Unix socket path must stay under ~100 bytes
     folder = tempfile.mkdtemp(prefix="csk-", dir="/tmp" if os.path.isdir("/tmp") else None)
     try:
-        km = AsyncKernelManager(
-            kernel_name=kernel_name, transport="ipc", ip=os.path.join(folder, "k")
-        )
-        yield {"km": km}
+        km = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(folder, "k"))
+        try:
+            yield {"km": km}
+        finally:  # a kernel manager given to papermill is ours to shut down
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
