@@ -3,6 +3,17 @@
 No metric logic lives here: every function takes the output of a ``cs_metrics.metrics`` function
 and only draws it. :func:`to_svg` renders a chart offline through vl-convert (Japanese text stays
 as ``<text>`` and is drawn by the reader's CJK font), so a report needs no CDN.
+
+Rules every chart follows (tests/test_charts.py checks them):
+
+- every chart has a title; target lines carry their label ("目標 110%");
+- amounts start from zero (the bridge draws the month's movements as bars from zero, not a
+  waterfall on an axis that starts near the total); rates that live on different scales
+  (GRR/NRR near 100%, logo churn near 1%) get charts of their own;
+- counts have whole-number axes; legends and axis labels are never truncated;
+- one colour per concept across charts (:data:`PALETTE`);
+- data is aggregated before drawing: a chart with more than :data:`MAX_MARKS` data rows is
+  refused (``ValueError``) instead of drawn.
 """
 
 from __future__ import annotations
@@ -12,8 +23,33 @@ from typing import Any
 import altair as alt
 import polars as pl
 
+from cs_metrics.format import fmt_money, fmt_pct, money_axis
+from cs_metrics.labels import band_label, label
+
+__all__ = [
+    "BAND_COLORS",
+    "MAX_MARKS",
+    "PALETTE",
+    "SEGMENT_COLORS",
+    "bridge_waterfall",
+    "cohort_heatmap",
+    "funnel",
+    "km_chart",
+    "reasons_bar",
+    "sparkline",
+    "stacked_bars",
+    "theme",
+    "to_png",
+    "to_svg",
+    "trend_lines",
+]
+
 FONT = "Noto Sans CJK JP, Hiragino Sans, Yu Gothic, Meiryo, sans-serif"
-COLORS = {
+MAX_MARKS = 5000
+
+# One colour per concept, in every chart (and the report's tiles).
+PALETTE: dict[str, str] = {
+    # MRR movements: growth greens/blues, losses orange/red
     "new": "#2e7d32",
     "reactivation": "#66bb6a",
     "upsell": "#1565c0",
@@ -21,30 +57,31 @@ COLORS = {
     "contraction": "#ef6c00",
     "churn": "#c62828",
     "total": "#546e7a",
+    # series
+    "mrr": "#37474f",
+    "nrr": "#1565c0",
+    "grr": "#00897b",
+    "nrr_trailing_12m": "#1565c0",
+    "grr_trailing_12m": "#00897b",
+    "logo_churn_rate": "#c62828",
+    "churn_share": "#c62828",
+    "retention": "#1565c0",
+    "users": "#1565c0",
+    # revenue sources
+    "base": "#546e7a",
+    # references
+    "target": "#6a1b9a",
+    "horizon": "#78909c",
+    "muted": "#b0bec5",
 }
+COLORS = PALETTE  # the name sections used before
 BAND_COLORS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 SEGMENT_COLORS = {"S": "#6a1b9a", "A": "#1565c0", "B": "#00897b", "C": "#9e9e9e"}
 
-LABELS = {
+_WORDS = {
     "ja": {
-        "start": "期首",
-        "end": "期末",
-        "new": "新規",
-        "reactivation": "復活",
-        "upsell": "アップセル",
-        "cross_sell": "クロスセル",
-        "contraction": "縮小",
-        "churn": "解約",
-        "month": "月",
-        "mrr": "MRR",
-        "rate": "率",
-        "logo_churn_rate": "ロゴチャーン率",
-        "grr": "GRR",
-        "nrr": "NRR",
-        "nrr_trailing_12m": "NRR（直近12か月）",
-        "age": "経過月数",
-        "cohort": "コホート",
-        "retention": "継続率",
+        "age": "経過月数（0 = 獲得月）",
+        "cohort": "獲得コホート（顧客数）",
         "reason": "解約理由",
         "events": "件数",
         "csm": "担当CSM",
@@ -52,63 +89,75 @@ LABELS = {
         "segment": "セグメント",
         "band": "ヘルス",
         "session": "セッション",
-        "users": "ユーザー数",
-        "months": "経過月数",
+        "users": "完了ユーザー数",
+        "months": "獲得からの月数",
         "churn_share": "累積解約率",
-        "target": "目標",
-        "base": "基本",
         "value": "金額",
+        "mrr": "MRR",
+        "amount": "増減額",
+        "horizon": "{h}か月",
+        "logo_retention": "ロゴ継続率",
+        "revenue_retention": "売上継続率",
+        "source": "区分",
     },
     "en": {
-        "start": "Start",
-        "end": "End",
-        "new": "New",
-        "reactivation": "Reactivation",
-        "upsell": "Upsell",
-        "cross_sell": "Cross-sell",
-        "contraction": "Contraction",
-        "churn": "Churn",
-        "month": "Month",
-        "mrr": "MRR",
-        "rate": "Rate",
-        "logo_churn_rate": "Logo churn",
-        "grr": "GRR",
-        "nrr": "NRR",
-        "nrr_trailing_12m": "NRR (trailing 12m)",
-        "age": "Months since start",
-        "cohort": "Cohort",
-        "retention": "Retention",
+        "age": "Months since acquisition (0 = first month)",
+        "cohort": "Acquisition cohort (accounts)",
         "reason": "Reason",
-        "events": "Events",
+        "events": "Churn events",
         "csm": "CSM",
         "accounts": "Accounts",
         "segment": "Segment",
         "band": "Health",
         "session": "Session",
-        "users": "Users",
-        "months": "Months",
+        "users": "Users who completed it",
+        "months": "Months since acquisition",
         "churn_share": "Cumulative churn",
-        "target": "Target",
-        "base": "Base",
         "value": "Amount",
+        "mrr": "MRR",
+        "amount": "Change",
+        "horizon": "{h} months",
+        "logo_retention": "Logo retention",
+        "revenue_retention": "Revenue retention",
+        "source": "Source",
     },
 }
+LABELS = _WORDS  # the name sections used before
 
 
-def _l(lang: str) -> dict[str, str]:
-    return LABELS.get(lang, LABELS["en"])
+def _w(lang: str, key: str, **kw: Any) -> str:
+    text = _WORDS.get(lang, _WORDS["en"]).get(key, key)
+    return text.format(**kw) if kw else text
 
 
 def theme(chart: alt.TopLevelMixin, width: int = 640, height: int = 260) -> alt.TopLevelMixin:
-    """The shared look: CJK font stack, quiet axes."""
+    """The shared look: CJK font stack, quiet axes, legends below and never truncated."""
     return (
         chart.properties(width=width, height=height)
         .configure(font=FONT)
-        .configure_axis(labelFont=FONT, titleFont=FONT, labelFontSize=11, titleFontSize=12)
-        .configure_legend(labelFont=FONT, titleFont=FONT)
-        .configure_title(font=FONT, fontSize=14, anchor="start")
+        .configure_axis(
+            labelFont=FONT,
+            titleFont=FONT,
+            labelFontSize=11,
+            titleFontSize=12,
+            labelLimit=0,
+            titlePadding=10,
+        )
+        .configure_legend(
+            labelFont=FONT, titleFont=FONT, labelLimit=0, titleLimit=0, orient="bottom"
+        )
+        .configure_title(font=FONT, fontSize=14, anchor="start", subtitleFontSize=11)
         .configure_view(strokeWidth=0)
     )
+
+
+def _data(rows: list[dict[str, Any]]) -> alt.Data:
+    """Inline data for a chart, refused above :data:`MAX_MARKS` rows (aggregate first)."""
+    if len(rows) > MAX_MARKS:
+        raise ValueError(
+            f"{len(rows)} data rows for one chart (at most {MAX_MARKS}): aggregate before drawing"
+        )
+    return alt.Data(values=rows)
 
 
 def to_svg(chart: alt.TopLevelMixin) -> str:
@@ -118,6 +167,13 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     return vlc.vegalite_to_svg(chart.to_json())
 
 
+def to_png(chart: alt.TopLevelMixin, scale: float = 1.0) -> bytes:
+    """Render a chart to PNG bytes offline (for looking at a chart, screenshots and tests)."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_png(chart.to_json(), scale=scale)
+
+
 def _records(df: pl.DataFrame) -> list[dict[str, Any]]:
     out = df.with_columns(
         [pl.col(c).dt.strftime("%Y-%m") for c, t in df.schema.items() if t == pl.Date]
@@ -125,66 +181,95 @@ def _records(df: pl.DataFrame) -> list[dict[str, Any]]:
     return out.to_dicts()
 
 
-def bridge_waterfall(
-    row: dict[str, Any], lang: str = "ja", unit_divisor: float = 1.0, unit: str = "円"
-) -> alt.TopLevelMixin:
-    """The month's MRR bridge as a waterfall: start, + new, reactivation, upsell, cross-sell,
-    - contraction, churn, = end. ``row`` is one row of ``monthly_rates``."""
-    L = _l(lang)
-    steps = [("start", row["mrr_start"], "total")]
-    for k in ("new", "reactivation", "upsell", "cross_sell"):
-        steps.append((k, row[k], k))
-    for k in ("contraction", "churn"):
-        steps.append((k, -row[k], k))
-    levels, level = [], 0.0
-    for _k, v, color in steps:
-        level = v if color == "total" else level + v
-        levels.append(level)
-    levels.append(row["mrr_end"])
-    # the axis starts near the smallest level so that small movements stay visible
-    floor = max(0.0, min(levels) - 0.25 * (max(levels) - min(levels) or max(levels) * 0.2))
-    data, level = [], 0.0
-    for i, (k, v, color) in enumerate(steps):
-        if color == "total":
-            lo, hi, level = floor, v, v
-        else:
-            lo, hi = level, level + v
-            level = hi
-        data.append(
-            {
-                "order": i,
-                "step": L[k],
-                "lo": lo / unit_divisor,
-                "hi": hi / unit_divisor,
-                "kind": color,
-                "amount": v / unit_divisor,
-            }
+def _title(text: str, subtitle: str | None = None) -> alt.TitleParams:
+    return alt.TitleParams(text=text, subtitle=subtitle or alt.Undefined)
+
+
+def _target_layers(
+    value: float, text: str, axis: str = "y", color: str | None = None
+) -> list[alt.Chart]:
+    """A dashed reference line with its label at the line (``目標 110%``)."""
+    color = color or PALETTE["target"]
+    ref = alt.Chart(_data([{"v": value, "t": text}]))
+    if axis == "y":
+        rule = ref.mark_rule(strokeDash=[5, 4], color=color, strokeWidth=1.5).encode(y="v:Q")
+        txt = ref.mark_text(align="right", baseline="bottom", dx=-2, dy=-3, color=color).encode(
+            y="v:Q", x=alt.value("width"), text="t:N"
         )
-    data.append(
+    else:
+        rule = ref.mark_rule(strokeDash=[2, 3], color=color).encode(x="v:Q")
+        txt = ref.mark_text(align="left", baseline="top", dx=3, dy=2, color=color).encode(
+            x="v:Q", y=alt.value(0), text="t:N"
+        )
+    return [rule, txt]
+
+
+def bridge_waterfall(
+    row: dict[str, Any],
+    lang: str = "ja",
+    unit_divisor: float | None = None,
+    unit: str = "円",
+    title: str | None = None,
+) -> alt.TopLevelMixin:
+    """The month's MRR movements as bars **from zero** (growth up, losses down), one colour per
+    movement, each labelled with its amount; MRR at start and end are in the title, not bars
+    (a bar of ¥20M beside movements of ¥0.3M would need a cut axis). ``row`` is one row of
+    ``monthly_rates``."""
+    div, unit_text = money_axis(unit, lang)
+    moves = [
+        ("new", 1),
+        ("reactivation", 1),
+        ("upsell", 1),
+        ("cross_sell", 1),
+        ("contraction", -1),
+        ("churn", -1),
+    ]
+    data = [
         {
-            "order": len(data),
-            "step": L["end"],
-            "lo": floor / unit_divisor,
-            "hi": row["mrr_end"] / unit_divisor,
-            "kind": "total",
-            "amount": row["mrr_end"] / unit_divisor,
+            "order": i,
+            "step": label(f"movement.{k}", lang),
+            "kind": k,
+            "v": sign * float(row[k] or 0) / div,
+            "text": fmt_money(sign * float(row[k] or 0), unit, lang, signed=True),
         }
+        for i, (k, sign) in enumerate(moves)
+    ]
+    change = float(row["mrr_end"]) - float(row["mrr_start"])
+    sub = (
+        f"{label('movement.start', lang)} {fmt_money(row['mrr_start'], unit, lang)} → "
+        f"{label('movement.end', lang)} {fmt_money(row['mrr_end'], unit, lang)}"
+        f"（{fmt_money(change, unit, lang, signed=True)}）"
+        if lang == "ja"
+        else f"Start {fmt_money(row['mrr_start'], unit, lang)} → end "
+        f"{fmt_money(row['mrr_end'], unit, lang)} ({fmt_money(change, unit, lang, signed=True)})"
     )
-    base = alt.Chart(alt.Data(values=data))
+    base = alt.Chart(_data(data))
+    order = [d["step"] for d in data]
+    x = alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=0))
+    lo = min(0.0, *(d["v"] for d in data))
+    hi = max(0.0, *(d["v"] for d in data))
+    pad = 0.18 * ((hi - lo) or 1.0)  # room for the labels above and below the bars
     bars = base.mark_bar().encode(
-        x=alt.X("step:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("lo:Q", title=f"MRR ({unit})", scale=alt.Scale(zero=False)),
-        y2="hi:Q",
+        x=x,
+        y=alt.Y(
+            "v:Q",
+            title=f"{_w(lang, 'amount')}（{unit_text}）"
+            if lang == "ja"
+            else f"{_w(lang, 'amount')} ({unit_text})",
+            scale=alt.Scale(zero=True, domain=[lo - pad if lo < 0 else 0, hi + pad]),
+        ),
         color=alt.Color(
-            "kind:N", scale=alt.Scale(domain=list(COLORS), range=list(COLORS.values())), legend=None
+            "kind:N",
+            scale=alt.Scale(domain=[k for k, _ in moves], range=[PALETTE[k] for k, _ in moves]),
+            legend=None,
         ),
     )
-    text = base.mark_text(dy=-6, fontSize=10).encode(
-        x=alt.X("step:N", sort=alt.SortField("order")),
-        y=alt.Y("hi:Q"),
-        text=alt.Text("amount:Q", format=",.0f"),
-    )
-    return theme(alt.layer(bars, text))
+    up = base.transform_filter("datum.v >= 0").mark_text(dy=-6, fontSize=11)
+    down = base.transform_filter("datum.v < 0").mark_text(dy=12, fontSize=11)
+    texts = [m.encode(x=x, y="v:Q", text="text:N") for m in (up, down)]
+    zero = alt.Chart(_data([{"z": 0}])).mark_rule(color="#455a64").encode(y="z:Q")
+    default = "今月のMRR増減" if lang == "ja" else "MRR movements this month"
+    return theme(alt.layer(bars, zero, *texts).properties(title=_title(title or default, sub)))
 
 
 def trend_lines(
@@ -194,101 +279,189 @@ def trend_lines(
     percent: bool = False,
     target: float | None = None,
     title: str = "",
+    target_label: str | None = None,
+    zero: bool | None = None,
+    decimals: int = 0,
 ) -> alt.TopLevelMixin:
-    """Monthly trend of ``columns`` (long format built here); optional target rule."""
-    L = _l(lang)
+    """Monthly trend of ``columns`` (long format built here), each series in its concept's
+    colour, the legend below and untruncated; an optional target line with its label.
+    Rates keep their own scale (``zero=False`` by default for percentages: put series of the
+    same scale together, e.g. GRR and NRR, and logo churn in a chart of its own)."""
+    names = {c: label(f"kpi.{c}", lang) if c != "mrr" else "MRR" for c in columns}
     long = df.select("month", *columns).unpivot(index="month", variable_name="series")
     long = long.with_columns(
-        pl.col("series").replace_strict({c: L.get(c, c) for c in columns}, return_dtype=pl.String)
+        pl.col("series").replace_strict(names, return_dtype=pl.String),
     )
+    fmt = f".{decimals}%" if percent else ",.0f"
     chart = (
-        alt.Chart(alt.Data(values=_records(long)))
+        alt.Chart(_data(_records(long)))
         .mark_line(point=True)
         .encode(
             x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=-45)),
-            y=alt.Y("value:Q", title=None, axis=alt.Axis(format=".0%" if percent else ",.0f")),
-            color=alt.Color("series:N", title=None),
+            y=alt.Y(
+                "value:Q",
+                title=None,
+                axis=alt.Axis(format=fmt),
+                scale=alt.Scale(zero=bool(zero) if zero is not None else not percent),
+            ),
+            color=alt.Color(
+                "series:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=[names[c] for c in columns],
+                    range=[PALETTE.get(c, PALETTE["total"]) for c in columns],
+                ),
+                legend=alt.Legend(labelLimit=0) if len(columns) > 1 else None,
+            ),
         )
     )
-    layers = [chart]
+    layers: list[Any] = [chart]
     if target is not None:
-        layers.append(
-            alt.Chart(alt.Data(values=[{"t": target}]))
-            .mark_rule(strokeDash=[4, 4], color="#c62828")
-            .encode(y="t:Q")
-        )
-    return theme(alt.layer(*layers).properties(title=title))
+        text = target_label or f"{label('word.target', lang)} {fmt_pct(target, 0)}"
+        layers += _target_layers(target, text)
+    return theme(alt.layer(*layers).properties(title=_title(title or ", ".join(names.values()))))
+
+
+def sparkline(values: list[float | None], color: str = PALETTE["total"]) -> alt.TopLevelMixin:
+    """A tiny line (120 x 28) of a tile's last months: no axes, no title (the tile is its
+    title); the last point marked."""
+    rows = [{"i": i, "v": v} for i, v in enumerate(values) if v is not None]
+    base = alt.Chart(_data(rows)).encode(
+        x=alt.X("i:Q", axis=None), y=alt.Y("v:Q", axis=None, scale=alt.Scale(zero=False))
+    )
+    last = base.transform_filter(f"datum.i == {len(values) - 1}").mark_point(
+        filled=True, size=18, color=color
+    )
+    return (
+        alt.layer(base.mark_line(color=color, strokeWidth=1.5), last)
+        .properties(width=120, height=28)
+        .configure_view(strokeWidth=0)
+    )
 
 
 def reasons_bar(
-    df: pl.DataFrame, lang: str = "ja", highlight: str = "施策終了・中止"
+    df: pl.DataFrame, lang: str = "ja", highlight: str = "施策終了・中止", title: str | None = None
 ) -> alt.TopLevelMixin:
-    """Churn events by reason category (from ``churn_reasons``), one reason highlighted."""
-    L = _l(lang)
-    recs = _records(df.with_columns((pl.col("reason_category") == highlight).alias("hl")))
-    return theme(
-        alt.Chart(alt.Data(values=recs))
-        .mark_bar()
-        .encode(
-            y=alt.Y("reason_category:N", sort="-x", title=L["reason"]),
-            x=alt.X("events:Q", title=L["events"]),
-            color=alt.Color(
-                "hl:N",
-                scale=alt.Scale(domain=[True, False], range=["#c62828", "#90a4ae"]),
-                legend=None,
-            ),
-            tooltip=["reason_category:N", "events:Q", alt.Tooltip("share_events:Q", format=".0%")],
+    """Churn events by reason category (from ``churn_reasons``), one reason highlighted, counts
+    on a whole-number axis, each bar labelled with its count and share."""
+    d = df.with_columns(
+        (pl.col("reason_category") == highlight).alias("hl"),
+        pl.format(
+            "{}（{}）" if lang == "ja" else "{} ({})",
+            pl.col("events"),
+            (pl.col("share_events") * 100).round(0).cast(pl.Int64).cast(pl.String) + "%",
+        ).alias("text"),
+    )
+    base = alt.Chart(_data(_records(d)))
+    order = d.sort(["events", "reason_category"], descending=[True, False])["reason_category"]
+    y = alt.Y("reason_category:N", sort=order.to_list(), title=None)
+    bars = base.mark_bar().encode(
+        y=y,
+        x=alt.X(
+            "events:Q",
+            title=_w(lang, "events"),
+            axis=alt.Axis(tickMinStep=1, format="d"),
+            scale=alt.Scale(nice=True),
         ),
+        color=alt.Color(
+            "hl:N",
+            scale=alt.Scale(domain=[True, False], range=[PALETTE["churn"], PALETTE["muted"]]),
+            legend=None,
+        ),
+    )
+    text = base.mark_text(align="left", dx=4, fontSize=11).encode(y=y, x="events:Q", text="text:N")
+    default = "解約理由（直近12か月、件数）" if lang == "ja" else "Churn reasons (last 12 months)"
+    return theme(
+        alt.layer(bars, text).properties(title=_title(title or default)),
         height=max(80, 26 * df.height),
     )
 
 
 def cohort_heatmap(
-    df: pl.DataFrame, value: str = "logo_retention", lang: str = "ja", max_age: int = 24
+    df: pl.DataFrame,
+    value: str = "logo_retention",
+    lang: str = "ja",
+    max_age: int = 24,
+    title: str | None = None,
 ) -> alt.TopLevelMixin:
-    """Cohort retention heatmap (from ``cohort_retention``)."""
-    L = _l(lang)
-    d = df.filter(pl.col("age") <= max_age).select("cohort", "age", value)
-    return theme(
-        alt.Chart(alt.Data(values=_records(d)))
-        .mark_rect()
-        .encode(
-            x=alt.X("age:O", title=L["age"]),
-            y=alt.Y("cohort:O", title=L["cohort"]),
-            color=alt.Color(
-                f"{value}:Q",
-                title=L["retention"],
-                scale=alt.Scale(scheme="blues"),
-                legend=alt.Legend(format=".0%"),
+    """Cohort retention heatmap (from ``cohort_retention``), titled by what it shows
+    (ロゴ継続率 = accounts still active, 売上継続率 = their MRR against the cohort's first month),
+    each cell labelled with its value and each cohort row with its size (n)."""
+    sizes = df.group_by("cohort").agg(pl.col("cohort_accounts").first())
+    d = (
+        df.filter(pl.col("age") <= max_age)
+        .join(sizes, on="cohort", how="left", suffix="_n")
+        .select(
+            pl.format("{} (n={})", pl.col("cohort"), pl.col("cohort_accounts_n")).alias("row"),
+            "cohort",
+            "age",
+            pl.col(value).alias("v"),
+            (pl.col(value) * 100).round(0).cast(pl.Int64).cast(pl.String).alias("text"),
+        )
+    )
+    name = _w(lang, value)
+    y = alt.Y("row:O", title=_w(lang, "cohort"), sort=alt.SortField("cohort"))
+    x = alt.X("age:O", title=_w(lang, "age"), axis=alt.Axis(labelAngle=0))
+    base = alt.Chart(_data(_records(d)))
+    rect = base.mark_rect().encode(
+        x=x,
+        y=y,
+        color=alt.Color(
+            "v:Q",
+            title=f"{name}",
+            scale=alt.Scale(
+                scheme="blues", domain=[0, 1.2] if value == "revenue_retention" else [0, 1]
             ),
+            legend=alt.Legend(format=".0%", orient="right"),
         ),
-        height=max(120, 12 * d["cohort"].n_unique()),
+    )
+    text = base.mark_text(fontSize=8).encode(
+        x=x,
+        y=y,
+        text="text:N",
+        color=alt.condition("datum.v > 0.6", alt.value("white"), alt.value("#263238")),
+    )
+    sub = (
+        "セルの数字は%（獲得コホート＝初回契約の四半期）"
+        if lang == "ja"
+        else "Cell values in % (cohort = quarter of the first contract)"
+    )
+    return theme(
+        alt.layer(rect, text).properties(title=_title(title or name, sub)),
+        width=max(360, 26 * (max_age + 1)),
+        height=max(120, 16 * d["cohort"].n_unique()),
     )
 
 
 def km_chart(
-    curve: pl.DataFrame, horizon: int, target: float, lang: str = "ja"
+    curve: pl.DataFrame, horizon: int, target: float, lang: str = "ja", title: str | None = None
 ) -> alt.TopLevelMixin:
-    """Cumulative churn (1 - KM survival) with its 95% band, the horizon and the target."""
-    L = _l(lang)
+    """Cumulative churn (1 - KM survival) with its 95% band, the horizon and the target, both
+    labelled."""
     d = curve.filter(pl.col("t") <= max(horizon, 1) + 6).select(
         "t", "churn", (1 - pl.col("ci_high")).alias("lo"), (1 - pl.col("ci_low")).alias("hi")
     )
-    base = alt.Chart(alt.Data(values=_records(d)))
-    band = base.mark_area(opacity=0.2, interpolate="step-after").encode(
-        x=alt.X("t:Q", title=L["months"]), y="lo:Q", y2="hi:Q"
+    base = alt.Chart(_data(_records(d)))
+    x = alt.X("t:Q", title=_w(lang, "months"), axis=alt.Axis(tickMinStep=1, format="d"))
+    band = base.mark_area(opacity=0.2, interpolate="step-after", color=PALETTE["churn"]).encode(
+        x=x, y="lo:Q", y2="hi:Q"
     )
-    line = base.mark_line(interpolate="step-after").encode(
-        x="t:Q", y=alt.Y("churn:Q", title=L["churn_share"], axis=alt.Axis(format=".0%"))
+    line = base.mark_line(interpolate="step-after", color=PALETTE["churn"]).encode(
+        x=x, y=alt.Y("churn:Q", title=_w(lang, "churn_share"), axis=alt.Axis(format=".0%"))
     )
-    tgt = alt.Chart(alt.Data(values=[{"y": target, "x": horizon}]))
+    tgt = f"{label('word.target', lang)} {fmt_pct(target, 0)}"
+    default = (
+        f"{horizon}か月以内解約率（カプラン・マイヤー推定、95%区間）"
+        if lang == "ja"
+        else f"Churn within {horizon} months (Kaplan-Meier, 95% band)"
+    )
     return theme(
         alt.layer(
             band,
             line,
-            tgt.mark_rule(color="#c62828", strokeDash=[4, 4]).encode(y="y:Q"),
-            tgt.mark_rule(color="#546e7a", strokeDash=[2, 2]).encode(x="x:Q"),
-        )
+            *_target_layers(target, tgt),
+            *_target_layers(horizon, _w(lang, "horizon", h=horizon), "x", PALETTE["horizon"]),
+        ).properties(title=_title(title or default))
     )
 
 
@@ -300,41 +473,70 @@ def stacked_bars(
     lang: str = "ja",
     colors: dict[str, str] | None = None,
     horizontal: bool = True,
+    title: str | None = None,
+    count: bool | None = None,
+    names: dict[str, str] | None = None,
 ) -> alt.TopLevelMixin:
-    """Stacked bars (e.g. segments per CSM, LTV by source per cohort)."""
-    L = _l(lang)
-    enc_color = alt.Color(f"{color}:N", title=L.get(color, color))
+    """Stacked bars (e.g. health bands per CSM, LTV by source per cohort). ``count`` gives a
+    whole-number axis (default: when ``value`` is ``accounts``); ``names`` relabels the colour
+    values (e.g. band codes to 良好/注意/危険) while keeping their colours."""
+    count = value == "accounts" if count is None else count
+    d = df
+    domain, rng = None, None
     if colors:
-        enc_color = alt.Color(
-            f"{color}:N",
-            title=L.get(color, color),
-            scale=alt.Scale(domain=list(colors), range=list(colors.values())),
-        )
-    c = alt.Chart(alt.Data(values=_records(df))).mark_bar()
+        shown = names or {}
+        domain = [shown.get(k, k) for k in colors]
+        rng = list(colors.values())
+    if names:
+        d = d.with_columns(pl.col(color).cast(pl.String).replace(names))
+    enc_color = alt.Color(
+        f"{color}:N",
+        title=_w(lang, color),
+        scale=alt.Scale(domain=domain, range=rng) if domain else alt.Undefined,
+        legend=alt.Legend(labelLimit=0),
+    )
+    axis = alt.Axis(tickMinStep=1, format="d") if count else alt.Axis(format=",.0f")
+    c = alt.Chart(_data(_records(d))).mark_bar()
     if horizontal:
         c = c.encode(
-            y=alt.Y(f"{x}:N", title=L.get(x, x)),
-            x=alt.X(f"sum({value}):Q", title=L.get(value, value)),
+            y=alt.Y(f"{x}:N", title=_w(lang, x)),
+            x=alt.X(f"sum({value}):Q", title=_w(lang, value), axis=axis),
             color=enc_color,
         )
     else:
         c = c.encode(
-            x=alt.X(f"{x}:O", title=L.get(x, x)),
-            y=alt.Y(f"sum({value}):Q", title=L.get(value, value)),
+            x=alt.X(f"{x}:O", title=_w(lang, x)),
+            y=alt.Y(f"sum({value}):Q", title=_w(lang, value), axis=axis),
             color=enc_color,
         )
-    return theme(c, height=max(100, 28 * df[x].n_unique()) if horizontal else 260)
-
-
-def funnel(df: pl.DataFrame, lang: str = "ja") -> alt.TopLevelMixin:
-    """Onboarding funnel: users who completed each session (from ``onboarding_funnel``)."""
-    L = _l(lang)
+    default = f"{_w(lang, x)} × {_w(lang, color)}"
     return theme(
-        alt.Chart(alt.Data(values=_records(df)))
-        .mark_bar(color="#1565c0")
+        c.properties(title=_title(title or default)),
+        height=max(100, 28 * df[x].n_unique()) if horizontal else 260,
+    )
+
+
+def funnel(df: pl.DataFrame, lang: str = "ja", title: str | None = None) -> alt.TopLevelMixin:
+    """Onboarding funnel: users who completed each session (from ``onboarding_funnel``)."""
+    default = (
+        "オンボーディング：各回を完了したユーザー数"
+        if lang == "ja"
+        else "Onboarding: users who completed each session"
+    )
+    return theme(
+        alt.Chart(_data(_records(df)))
+        .mark_bar(color=PALETTE["users"])
         .encode(
-            x=alt.X("session_no:O", title=L["session"]),
-            y=alt.Y("users_done:Q", title=L["users"]),
-        ),
+            x=alt.X("session_no:O", title=_w(lang, "session"), axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(
+                "users_done:Q", title=_w(lang, "users"), axis=alt.Axis(tickMinStep=1, format="d")
+            ),
+        )
+        .properties(title=_title(title or default)),
         height=200,
     )
+
+
+def band_names(lang: str) -> dict[str, str]:
+    """Band codes to their words (for :func:`stacked_bars` ``names``)."""
+    return {b: band_label(b, lang) for b in BAND_COLORS}

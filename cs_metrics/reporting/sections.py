@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from cs_metrics import charts
-from cs_metrics.format import UNIT_DIVISORS, fmt_int, fmt_pct, fmt_pp, label
+from cs_metrics.format import fmt_int, fmt_pct, fmt_pp, label, money_axis
 from cs_metrics.metrics.summary import period_bridge, target_gap, target_status
 from cs_metrics.periods import Month
 from cs_metrics.reporting.context import Report, SectionUnavailable, guarded, need
@@ -139,8 +139,12 @@ def bridge_section(r: Report) -> str:
     row = _row(r, r.as_of)
     if row is None:
         raise SectionUnavailable(r.t("対象月のデータがありません。", "No data for this month."))
-    div = UNIT_DIVISORS.get(r.unit, 1)
-    chart = charts.bridge_waterfall(row, r.lang, div, r.unit)
+    chart = charts.bridge_waterfall(
+        row,
+        r.lang,
+        unit=r.unit,
+        title=r.t(f"{r.as_of.label('ja')}のMRR増減", f"MRR movements, {r.as_of.label('en')}"),
+    )
     parts = [_svg(chart)]
     if row["new"] == 0:
         parts.append(
@@ -153,21 +157,34 @@ def bridge_section(r: Report) -> str:
 
 @guarded
 def trends(r: Report, months: int = 24) -> str:
+    """MRR, GRR/NRR (month), logo churn (month) and NRR (12 months) against its target: each
+    on its own scale, rates near 100% apart from churn near 1%."""
     lo = r.as_of.index - months + 1
     d = r.rates.filter(pl.col("month_idx") >= lo)
-    div = UNIT_DIVISORS.get(r.unit, 1)
+    div, unit_text = money_axis(r.unit, r.lang)
+    span = r.t(f"直近{months}か月", f"last {months} months")
     mrr = charts.trend_lines(
-        d.with_columns(pl.col("mrr_end") / div).rename({"mrr_end": "mrr"}),
+        d.with_columns((pl.col("mrr_end") / div).alias("mrr")),
         ["mrr"],
         r.lang,
-        title=f"MRR ({r.unit})",
+        zero=True,
+        title=r.t(f"MRR（{unit_text}、{span}）", f"MRR ({unit_text}, {span})"),
     )
     rates = charts.trend_lines(
         d,
-        ["logo_churn_rate", "grr", "nrr"],
+        ["grr", "nrr"],
         r.lang,
         percent=True,
-        title=r.t("月次の率", "Monthly rates"),
+        title=r.t(f"GRR・NRR（月次、{span}）", f"GRR and NRR (month, {span})"),
+    )
+    churn = charts.trend_lines(
+        d,
+        ["logo_churn_rate"],
+        r.lang,
+        percent=True,
+        zero=True,
+        decimals=1,
+        title=r.t(f"ロゴチャーン率（月次、{span}）", f"Logo churn (month, {span})"),
     )
     nrr = charts.trend_lines(
         d,
@@ -175,9 +192,9 @@ def trends(r: Report, months: int = 24) -> str:
         r.lang,
         percent=True,
         target=r.cfg["targets"]["nrr_trailing_12m_min"],
-        title=r.t("NRR（直近12か月）と目標", "NRR trailing 12m vs target"),
+        title=r.t("NRR（直近12か月）と目標", "NRR (trailing 12 months) vs target"),
     )
-    return _svg(mrr) + _svg(rates) + _svg(nrr)
+    return _svg(mrr) + _svg(rates) + _svg(churn) + _svg(nrr)
 
 
 def _period_name(r: Report, row: dict[str, Any]) -> str:
@@ -249,7 +266,7 @@ def cohort_section(r: Report) -> str:
 
     d = cohort_retention(r.ds, r.as_of, cohort="quarter")
     return _svg(charts.cohort_heatmap(d, "logo_retention", r.lang)) + _svg(
-        charts.cohort_heatmap(d, "revenue_retention", r.lang)
+        charts.cohort_heatmap(d, "revenue_retention", r.lang, max_age=24)
     )
 
 
@@ -318,7 +335,7 @@ def ltv_section(r: Report) -> str:
     )
     c = cohort_ltv(r.ds, r.as_of, r.cfg, cohort="quarter")
     latest_age = c.group_by("cohort").agg(pl.all().last()).sort("cohort")
-    div = UNIT_DIVISORS.get(r.unit, 1)
+    div, unit_text = money_axis(r.unit, r.lang)
     src = latest_age.select(
         "cohort",
         *[(pl.col(f"gp_{k}") / div).alias(names[k]) for k in ("base", "upsell", "cross_sell")],
@@ -333,11 +350,19 @@ def ltv_section(r: Report) -> str:
             ],
         )
         + _svg(
-            charts.stacked_bars(src, "cohort", "source", "value", r.lang, horizontal=False),
-            r.t(
-                f"獲得コホート別・顧客あたり累積粗利（{r.unit}）",
-                f"Cumulative gross profit per acquired account by cohort ({r.unit})",
-            ),
+            charts.stacked_bars(
+                src,
+                "cohort",
+                "source",
+                "value",
+                r.lang,
+                {names[k]: charts.PALETTE[k] for k in ("base", "upsell", "cross_sell")},
+                horizontal=False,
+                title=r.t(
+                    f"獲得コホート別・顧客あたり累積粗利（{unit_text}）",
+                    f"Cumulative gross profit per acquired account by cohort ({unit_text})",
+                ),
+            )
         )
         + table(
             latest_age,
@@ -367,8 +392,29 @@ def health_section(r: Report) -> str:
         .with_columns(pl.col("csm").fill_null("(未設定)"))
     )
     return (
-        _svg(charts.stacked_bars(bands, "csm", "band", "accounts", r.lang, charts.BAND_COLORS))
-        + _svg(charts.stacked_bars(by, "csm", "segment", "accounts", r.lang, charts.SEGMENT_COLORS))
+        _svg(
+            charts.stacked_bars(
+                bands,
+                "csm",
+                "band",
+                "accounts",
+                r.lang,
+                charts.BAND_COLORS,
+                title=r.t("担当CSM別のヘルス（顧客数）", "Health by CSM (accounts)"),
+                names=charts.band_names(r.lang),
+            )
+        )
+        + _svg(
+            charts.stacked_bars(
+                by,
+                "csm",
+                "segment",
+                "accounts",
+                r.lang,
+                charts.SEGMENT_COLORS,
+                title=r.t("担当CSM別のセグメント（顧客数）", "Segments by CSM (accounts)"),
+            )
+        )
         + table(
             by,
             [
