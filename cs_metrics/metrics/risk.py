@@ -733,6 +733,41 @@ def risk_matrix(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     )
 
 
+def risk_summary(ds: Dataset, as_of: dt.date | str) -> dict[str, Any]:
+    """Accounts at risk and their MRR this month and last month, and those new to the list.
+
+    Returns
+    -------
+    dict
+        ``accounts, mrr`` (this month: accounts with a risk signal, their MRR), ``accounts_prev,
+        mrr_prev`` (the same as of last month, each month point in time), ``new_accounts,
+        new_mrr`` (in the list now but not last month), ``active_accounts, active_mrr``.
+    """
+    m = parse_month(as_of)
+
+    def at_risk(month: dt.date) -> pl.DataFrame:
+        return (
+            _signals(ds, month)
+            .signals.filter(pl.col("kind") == "risk")
+            .select(ACCOUNT, "mrr")
+            .unique(ACCOUNT)
+        )
+
+    now, before = at_risk(m), at_risk(add_months(m, -1))
+    new = now.join(before, on=ACCOUNT, how="anti")
+    active = active_accounts(ds, m).select("mrr").collect()
+    return {
+        "accounts": now.height,
+        "mrr": float(now["mrr"].sum()),
+        "accounts_prev": before.height,
+        "mrr_prev": float(before["mrr"].sum()),
+        "new_accounts": new.height,
+        "new_mrr": float(new["mrr"].sum()),
+        "active_accounts": active.height,
+        "active_mrr": float(active["mrr"].sum()),
+    }
+
+
 def mrr_at_risk_by_csm(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     """Per CSM: accounts at risk and their MRR, ordered by MRR at risk (descending).
 

@@ -15,6 +15,8 @@ from cs_metrics.periods import Month, MonthLike
 
 __all__ = [
     "MONEY_KEYS",
+    "churn_within_trend",
+    "mrr_drivers",
     "RATE_KEYS",
     "change",
     "kpi_changes",
@@ -189,3 +191,42 @@ def target_status(value: float | None, target: float, higher_is_better: bool) ->
 def target_gap(value: float | None, target: float) -> float | None:
     """``value - target`` (in the figure's unit: points for rates); None when undefined."""
     return None if value is None else value - target
+
+
+def churn_within_trend(ds: Any, as_of: MonthLike, horizon: int, months: int = 12) -> pl.DataFrame:
+    """Churn within ``horizon`` months (observed and Kaplan-Meier) as of each of the ``months``
+    months before ``as_of`` and ``as_of`` itself, each point in time (SPEC §3): the trend of
+    the board's headline toward its target.
+
+    One call of the vectorised :func:`~cs_metrics.metrics.churn.churn_within` per month
+    (13 by default, about 40 ms each on the sample): a loop over a handful of report months,
+    not over accounts.
+
+    Returns
+    -------
+    DataFrame
+        ``month`` ("YYYY-MM"), ``rate``, ``km_rate`` (null with no defined value), oldest first.
+    """
+    from cs_metrics.metrics.churn import churn_within
+
+    m = Month.parse(as_of)
+    first = ds.first_active_month() if hasattr(ds, "first_active_month") else None
+    rows = []
+    for back in range(months, -1, -1):
+        mo = m - back
+        if first is not None and mo < first:
+            continue
+        cw = churn_within(ds, mo, horizon)[0]
+        rows.append({"month": str(mo), "rate": cw["rate"], "km_rate": cw["km_rate"]})
+    schema = {"month": pl.String, "rate": pl.Float64, "km_rate": pl.Float64}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def mrr_drivers(row: dict[str, Any], top: int = 3) -> list[tuple[str, float]]:
+    """The month's MRR movements that moved MRR most: ``(movement, signed amount)`` for the
+    ``top`` largest by size, losses negative (contraction, churn), zeros left out; ties in
+    the bridge's order."""
+    signs = {"new": 1, "reactivation": 1, "upsell": 1, "cross_sell": 1}
+    moves = [(k, float(row.get(k) or 0) * signs.get(k, -1)) for k in MOVEMENTS]
+    moves = [(k, v) for k, v in moves if v != 0]
+    return sorted(moves, key=lambda kv: -abs(kv[1]))[:top]

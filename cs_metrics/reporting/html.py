@@ -37,15 +37,17 @@ def table(
 
 
 def tiles(items: Sequence[dict[str, Any]]) -> str:
-    """Headline tiles: each item has label, value and optional sub lines and a status
-    (``good``/``bad``/``neutral``)."""
+    """Headline tiles: each item has label, value and optional sub lines, a status
+    (``good``/``bad``/``neutral``) and a sparkline (``spark``: an SVG from
+    :func:`cs_metrics.charts.to_svg`, not from data)."""
     out = []
     for it in items:
         subs = "".join(f'<div class="sub">{esc(s)}</div>' for s in it.get("sub", []) if s)
         status = esc(it.get("status", "neutral"))
+        spark = f'<div class="spark">{it["spark"]}</div>' if it.get("spark") else ""
         out.append(
             f'<div class="tile {status}"><div class="label">{esc(it["label"])}</div>'
-            f'<div class="value">{esc(it["value"])}</div>{subs}</div>'
+            f'<div class="value">{esc(it["value"])}</div>{subs}{spark}</div>'
         )
     return f'<div class="tiles">{"".join(out)}</div>'
 
@@ -75,4 +77,6 @@ CSS = """
 .notice{background:#fff8e1;border:1px solid #ffe082;padding:8px 12px;border-radius:6px;margin:6px 0}
 .note{color:#607d8b;font-size:11px}figure.chart{margin:6px 0 16px}
 figcaption{font-size:11px;color:#607d8b}
+.tile .spark{margin-top:4px}.tile .spark svg{display:block}
+ul.summary{margin:4px 0 16px;padding-left:1.4em;line-height:1.7}
 """

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from cs_metrics import charts
-from cs_metrics.format import fmt_int, fmt_pct, fmt_pp, label, money_axis
+from cs_metrics.format import fmt_count, fmt_int, fmt_money, fmt_pct, fmt_pp, label, money_axis
 from cs_metrics.metrics.summary import period_bridge, target_gap, target_status
 from cs_metrics.periods import Month
 from cs_metrics.reporting.context import Report, SectionUnavailable, guarded, need
@@ -52,14 +52,215 @@ def _svg(chart: Any, caption: str | None = None) -> str:
 # ---- monthly KPI report -------------------------------------------------------------------
 
 
+def _pts(x: float, lang: str) -> str:
+    """A size of a gap in points, without a sign: ``10.5pt`` / ``10.5 pts``."""
+    return f"{abs(x) * 100:.1f}pt" if lang == "ja" else f"{abs(x) * 100:.1f} pts"
+
+
+def _gap_text(r: Report, value: float | None, target: float, higher_is_better: bool) -> str:
+    """``目標10%まで あと10.5pt`` / ``10.5 pts above the 10% target``; met: ``目標10%を達成``."""
+    gap = target_gap(value, target)
+    t = fmt_pct(target, 0)
+    if gap is None:
+        return ""
+    short = gap < 0 if higher_is_better else gap > 0
+    if not short:
+        return r.t(f"目標{t}を達成", f"meets the {t} target")
+    side = "below" if higher_is_better else "above"
+    return r.t(f"目標{t}まで あと{_pts(gap, 'ja')}", f"{_pts(gap, 'en')} {side} the {t} target")
+
+
+def _spark(values: list[float | None], key: str) -> str:
+    if sum(v is not None for v in values) < 3:
+        return ""
+    return charts.to_svg(charts.sparkline(values, charts.PALETTE.get(key, charts.PALETTE["total"])))
+
+
+def _summary_tiles(r: Report, trend: pl.DataFrame, risk: dict[str, Any]) -> list[dict[str, Any]]:
+    from cs_metrics.metrics.summary import mrr_drivers, series
+
+    tg, h, ch = r.cfg["targets"], r.horizon, r.changes
+    mom, yoy = label("word.mom", r.lang), label("word.yoy", r.lang)
+    km = r.churn_within["km_rate"]
+    kms = trend["km_rate"].to_list()
+    km_prev = kms[-2] if len(kms) >= 2 else None
+    km_year = kms[0] if len(kms) >= 13 else None
+    nrr = ch["nrr_trailing_12m"]
+    mrr = ch["mrr_end"]
+    row = _row(r, r.as_of) or {}
+    drivers = r.t("、", ", ").join(
+        f"{label(f'movement.{k}', r.lang)} {fmt_money(v, r.unit, r.lang, signed=True)}"
+        for k, v in mrr_drivers(row, 2)
+    )
+    delta = (mrr["value"] or 0) - (mrr["prev_month"] or 0) if mrr["prev_month"] else None
+    return [
+        {
+            "label": r.t(f"{h}か月以内解約率（KM推定）", f"Churn within {h} months (KM)"),
+            "value": fmt_pct(km),
+            "sub": [
+                _gap_text(r, km, tg["churn_within_horizon_max"], False),
+                f"{mom} {fmt_pp(None if km is None or km_prev is None else km - km_prev, lang=r.lang)}",
+                f"{yoy} {fmt_pp(None if km is None or km_year is None else km - km_year, lang=r.lang)}",
+            ],
+            "status": target_status(km, tg["churn_within_horizon_max"], False),
+            "spark": _spark(kms, "churn_share"),
+        },
+        {
+            "label": label("kpi.nrr_trailing_12m", r.lang),
+            "value": fmt_pct(nrr["value"]),
+            "sub": [
+                _gap_text(r, nrr["value"], tg["nrr_trailing_12m_min"], True),
+                f"{mom} {fmt_pp(nrr['mom'], lang=r.lang)}",
+                f"{yoy} {fmt_pp(nrr['yoy'], lang=r.lang)}",
+            ],
+            "status": target_status(nrr["value"], tg["nrr_trailing_12m_min"], True),
+            "spark": _spark(
+                series(r.rates, r.as_of, "nrr_trailing_12m", 13)["value"].to_list(), "nrr"
+            ),
+        },
+        {
+            "label": label("kpi.mrr_end", r.lang),
+            "value": r.money(mrr["value"]),
+            "sub": [
+                f"{mom} {fmt_pct(mrr['mom'], signed=True, lang=r.lang)}"
+                + (
+                    f"（{fmt_money(delta, r.unit, r.lang, signed=True)}）"
+                    if delta is not None
+                    else ""
+                ),
+                f"{yoy} {fmt_pct(mrr['yoy'], signed=True, lang=r.lang)}",
+                (r.t("主な要因: ", "Main drivers: ") + drivers) if drivers else "",
+            ],
+            "spark": _spark(series(r.rates, r.as_of, "mrr_end", 13)["value"].to_list(), "mrr"),
+        },
+        {
+            "label": r.t("リスク顧客", "Accounts at risk"),
+            "value": f"{fmt_count(risk['accounts'], r.lang)} / {r.money(risk['mrr'])}",
+            "sub": [
+                f"{mom} {risk['accounts'] - risk['accounts_prev']:+d}"
+                + r.t("社", "")
+                + _paren(r, fmt_money(risk["mrr"] - risk["mrr_prev"], r.unit, r.lang, signed=True)),
+                r.t(
+                    f"今月新たに {risk['new_accounts']}社（{r.money(risk['new_mrr'])}）",
+                    f"new this month: {risk['new_accounts']} ({r.money(risk['new_mrr'])})",
+                ),
+                r.t(
+                    f"有効顧客の{fmt_pct(_share(risk['accounts'], risk['active_accounts']), 0)}",
+                    f"{fmt_pct(_share(risk['accounts'], risk['active_accounts']), 0)} of active accounts",
+                ),
+            ],
+        },
+    ]
+
+
+def _paren(r: Report, text: str) -> str:
+    return r.t(f"（{text}）", f" ({text})")
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def _summary_points(r: Report, trend: pl.DataFrame, risk: dict[str, Any]) -> list[str]:
+    """What changed since last month, in sentences generated from the figures."""
+    from cs_metrics.metrics.summary import mrr_drivers
+
+    k, tg, h = r.kpis, r.cfg["targets"], r.horizon
+    row = _row(r, r.as_of) or {}
+    money = r.money
+    change = (k["mrr_end"] or 0) - (k["mrr_start"] or 0)
+    drivers = "、".join(
+        f"{label(f'movement.{m}', r.lang)} {fmt_money(v, r.unit, r.lang, signed=True)}"
+        for m, v in mrr_drivers(row, 3)
+    )
+    out = [
+        r.t(
+            f"MRRは{money(k['mrr_start'])}から{money(k['mrr_end'])}へ"
+            f"{fmt_money(change, r.unit, 'ja', signed=True)}"
+            + (f"（{drivers}）" if drivers else "")
+            + f"。新規{k['accounts_new']}社、解約{k['accounts_churned']}社。",
+            f"MRR went from {money(k['mrr_start'])} to {money(k['mrr_end'])} "
+            f"({fmt_money(change, r.unit, 'en', signed=True)}"
+            + (f": {drivers.replace('、', ', ')}" if drivers else "")
+            + f"); {k['accounts_new']} new and {k['accounts_churned']} churned accounts.",
+        )
+    ]
+    km = r.churn_within["km_rate"]
+    kms = trend["km_rate"].to_list()
+    if km is not None:
+        year = kms[0] if len(kms) >= 13 else None
+        moved = ""
+        if year is not None:
+            diff = km - year
+            moved = r.t(
+                f"1年前（{fmt_pct(year)}）から{_pts(diff, 'ja')}{'改善' if diff < 0 else '悪化'}。",
+                f" {_pts(diff, 'en')} {'better' if diff < 0 else 'worse'} than a year ago "
+                f"({fmt_pct(year)}).",
+            )
+        out.append(
+            r.t(
+                f"{h}か月以内解約率（KM推定）は{fmt_pct(km)}: "
+                f"{_gap_text(r, km, tg['churn_within_horizon_max'], False)}。{moved}",
+                f"Churn within {h} months (KM) is {fmt_pct(km)}: "
+                f"{_gap_text(r, km, tg['churn_within_horizon_max'], False)}.{moved}",
+            )
+        )
+    nrr = k["nrr_trailing_12m"]
+    if nrr is not None:
+        out.append(
+            r.t(
+                f"NRR（直近12か月）は{fmt_pct(nrr)}: "
+                f"{_gap_text(r, nrr, tg['nrr_trailing_12m_min'], True)}。",
+                f"NRR (trailing 12 months) is {fmt_pct(nrr)}: "
+                f"{_gap_text(r, nrr, tg['nrr_trailing_12m_min'], True)}.",
+            )
+        )
+    rl = r.risk_list
+    top = rl.sort("priority", descending=True).head(1)
+    first = ""
+    if top.height:
+        t0 = top.row(0, named=True)
+        first = r.t(
+            f"最優先は {t0['account_name']}（{t0['csm']}、{t0['rule_labels'][0]}）: "
+            f"{t0['next_action']}。",
+            f" Top priority: {t0['account_name']} ({t0['csm']}, {t0['rule_labels'][0]}): "
+            f"{t0['next_action']}.",
+        )
+    out.append(
+        r.t(
+            f"リスク顧客は{risk['accounts']}社（{money(risk['mrr'])}）、前月から"
+            f"{risk['accounts'] - risk['accounts_prev']:+d}社。うち今月新たに"
+            f"{risk['new_accounts']}社（{money(risk['new_mrr'])}）。{first}",
+            f"{risk['accounts']} accounts at risk ({money(risk['mrr'])}), "
+            f"{risk['accounts'] - risk['accounts_prev']:+d} on last month; "
+            f"{risk['new_accounts']} new this month ({money(risk['new_mrr'])}).{first}",
+        )
+    )
+    return out
+
+
+@guarded
+def summary_section(r: Report) -> str:
+    """「今月のサマリー」: the board's two targets (churn within H by Kaplan-Meier, NRR over 12
+    months) with their gap, change on last month and last year and a 12-month sparkline; the
+    MRR change and its largest drivers; accounts and MRR at risk and their change; then what
+    changed since last month in sentences. Targets from ``[targets]``."""
+    from cs_metrics.metrics.risk import risk_summary
+    from cs_metrics.metrics.summary import churn_within_trend
+
+    trend = churn_within_trend(r.ds, r.as_of, r.horizon, 12)
+    risk = risk_summary(r.ds, r.as_of)
+    points = "".join(f"<li>{esc(p)}</li>" for p in _summary_points(r, trend, risk))
+    head = r.t("先月からの変化", "Since last month")
+    return (
+        tiles(_summary_tiles(r, trend, risk))
+        + f"<h3>{esc(head)}</h3><ul class='summary'>{points}</ul>"
+    )
+
+
 @guarded
 def header(r: Report, title: str) -> str:
-    k = r.kpis
-    src = ", ".join(f"{esc(s.file)} ({esc(s.encoding or s.format)})" for s in r.ds.sources.values())
-    return (
-        f"<h1>{esc(title)} — {esc(k['as_of'])}</h1>"
-        f"<p class='note'>{esc(r.t('データ', 'Data'))}: {esc(r.ds.path.name)} · {src}</p>"
-    )
+    return f"<h1>{esc(title)} — {esc(r.as_of.label(r.lang))}</h1>"
 
 
 def _fmt_change(c: dict[str, Any]) -> tuple[str, str]:
