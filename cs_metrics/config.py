@@ -331,6 +331,7 @@ VALIDATORS.update(
             None,
         ),
         "risk.disabled_rules": lambda v: _known_rules(v),
+        "risk.report_top_accounts": _positive,
         "risk.recency_weight": lambda v: None if v >= 1 else f"must be >= 1 (1 = off), got {v}",
         "risk.severity": lambda v: next(
             (f"{k} must be between 0 and 1, got {x}" for k, x in v.items() if not 0 <= x <= 1),

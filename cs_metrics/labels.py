@@ -253,6 +253,9 @@ CATALOGUE: dict[str, dict[str, Entry]] = {
         "cancelled_on": {"ja": "解約連絡日", "en": "Notice date"},
         "accounts_at_risk": {"ja": "リスク顧客数", "en": "Accounts at risk"},
         "mrr_at_risk": {"ja": "リスクMRR", "en": "MRR at risk"},
+        "accounts_upsell": {"ja": "アップセル顧客数", "en": "Upsell accounts"},
+        "accounts_cross_sell": {"ja": "クロスセル顧客数", "en": "Cross-sell accounts"},
+        "accounts_contraction": {"ja": "縮小顧客数", "en": "Contraction accounts"},
     },
 }
 

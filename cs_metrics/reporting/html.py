@@ -31,7 +31,7 @@ def table(
             num = isinstance(v, int | float) and not isinstance(v, bool)
             cells.append(f'<td class="{"num" if num else ""}">{esc(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = f"<p class='note'>… {df.height - max_rows} more</p>" if df.height > max_rows else ""
+    more = f"<p class='note'>… (+{df.height - max_rows})</p>" if df.height > max_rows else ""
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return f'<table class="cs-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}'
 

@@ -207,44 +207,22 @@ def dumps(obj: Any) -> str:
 
 
 def _write_csvs(ds, as_of: dt.date, cfg: dict[str, Any], folder: Path) -> None:
-    import polars as pl
+    """The monthly report's Excel CSVs (headers in the report's language, rounded numbers, one
+    value per cell: :func:`cs_metrics.exports.report_csvs`)."""
+    from cs_metrics.exports import write_report_csvs
 
-    from cs_metrics.exports import write_excel_csv
-    from cs_metrics.metrics.churn import churn_events
-    from cs_metrics.metrics.retention import monthly_rates
-
-    rates = monthly_rates(ds, as_of)
-    write_excel_csv(rates.drop("month_idx"), folder / "mrr_bridge.csv")
-    from cs_metrics.metrics.kpis import kpis
-
-    k = kpis(ds, as_of, cfg, rates=rates)
-    flat = [
-        {"key": key, "value": json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v}
-        for key, v in k.items()
-    ]
-    write_excel_csv(
-        pl.DataFrame(
-            flat, schema={"key": pl.String, "value": pl.String}, strict=False
-        ).with_columns(pl.col("value").cast(pl.String)),
-        folder / "kpi_summary.csv",
-    )
-    names = ds.accounts.select("account_id", "account_name", "industry", "csm").collect()
-    ev = churn_events(ds, as_of).join(names, on="account_id", how="left").drop("churn_month_idx")
-    write_excel_csv(ev, folder / "churned_accounts.csv")
-    try:
-        from cs_metrics.metrics.risk import risk_list
-
-        write_excel_csv(risk_list(ds, as_of), folder / "risk_list.csv")
-    except Exception:  # noqa: BLE001 - optional tables may be missing
-        pass
+    write_report_csvs(ds, as_of, folder)
 
 
-def export_html(executed: Path, html_path: Path, run_time: str) -> None:
-    """Executed notebook → one offline HTML file without code cells."""
+def export_html(executed: Path, html_path: Path, run_time: str, title: str | None = None) -> None:
+    """Executed notebook → one offline HTML file without code cells (``title``: the page's
+    <title>, in the report's language)."""
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(executed), as_version=4)
+    if title:
+        nb.metadata["title"] = title
     exporter = HTMLExporter(
         template_name="cs_offline",
         extra_template_basedirs=[str(TEMPLATES)],
@@ -320,7 +298,11 @@ def render_report(
         _write_outputs(kind, ds, month, executed, tmp, out / str(month), pdf)
         timings["export"] = time.perf_counter() - t2
         t3 = time.perf_counter()
-        replace_dir(tmp, out / str(month), keep_from_old=lambda name: not name.startswith("."))
+        replace_dir(
+            tmp,
+            out / str(month),
+            keep_from_old=lambda name: not name.startswith(".") and not own_file(kind, name),
+        )
         write_index(out)
         timings["publish"] = time.perf_counter() - t3
     except BaseException:
@@ -392,16 +374,20 @@ def _execute(
     traceback (secrets redacted) in a log file."""
     import papermill as pm
 
+    from cs_metrics.reporting.kernel import quiet_kernel
+
     try:
-        pm.execute_notebook(
-            str(nb_in),
-            str(executed),
-            parameters=params,
-            kernel_name=_kernel_name(),
-            progress_bar=False,
-            cwd=str(nb_in.parent),
-            log_output=False,
-        )
+        with quiet_kernel(_kernel_name()) as kernel:  # no "TCP without encryption" warning
+            pm.execute_notebook(
+                str(nb_in),
+                str(executed),
+                parameters=params,
+                kernel_name=_kernel_name(),
+                progress_bar=False,
+                cwd=str(nb_in.parent),
+                log_output=False,
+                **kernel,
+            )
     except pm.PapermillExecutionError as e:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         logs.mkdir(parents=True, exist_ok=True)
@@ -414,6 +400,24 @@ def _execute(
     return executed
 
 
+def json_name(kind: str) -> str:
+    """The JSON file of a report: ``metrics.json`` for the monthly report (its documented
+    contract), ``review.json`` / ``explore.json`` for the others, so no report overwrites
+    another's files."""
+    return "metrics.json" if kind == "monthly" else f"{kind}.json"
+
+
+def own_file(kind: str, name: str) -> bool:
+    """Whether ``name`` in a month's folder belongs to report ``kind`` (re-rendering it replaces
+    them all, so a PDF of an earlier run does not stay beside the new HTML)."""
+    monthly_csvs = {"kpi_summary.csv", "mrr_bridge.csv", "churned_accounts.csv", "risk_list.csv"}
+    return (
+        name.startswith(f"{kind}.")
+        or name == json_name(kind)
+        or (kind == "monthly" and name in monthly_csvs)
+    )
+
+
 def _write_outputs(
     kind: str, ds: Any, month: Month, executed: Path, tmp: Path, target: Path, pdf: bool
 ) -> None:
@@ -421,20 +425,26 @@ def _write_outputs(
     cfg = ds.config
     run_time = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     html_path = tmp / f"{kind}.html"
-    export_html(executed, html_path, f"generated {run_time} · cs-metrics {cs_metrics.__version__}")
+    from cs_metrics.labels import label
+
+    lang = cfg["general"]["lang"]
+    stamp = label("word.generated", lang, when=run_time)
+    title = f"{TITLES[kind][0 if lang == 'ja' else 1]} — {month.label(lang)}"
+    export_html(executed, html_path, f"{stamp} · cs-metrics {cs_metrics.__version__}", title)
     (tmp / "validation.json").unlink()
     (tmp / _OWNER).unlink()
     if kind == "monthly":
         _write_csvs(ds, month, cfg, tmp)
     payload = metrics_payload(ds, month, cfg, kind)
-    prev_json = target / "metrics.json"
+    name = json_name(kind)  # metrics.json is the monthly report's contract; the others their own
+    prev_json = target / name
     if prev_json.exists():
         try:
             prev = json.loads(prev_json.read_text("utf-8"))
             payload["reports"] = sorted(set(prev.get("reports", [])) | {kind})
         except ValueError:
             pass
-    (tmp / "metrics.json").write_text(dumps(payload), encoding="utf-8")
+    (tmp / name).write_text(dumps(payload), encoding="utf-8")
     if pdf:
         _pdf(html_path, tmp / f"{kind}.pdf")
 
@@ -467,37 +477,77 @@ def _pdf(html_path: Path, pdf_path: Path) -> None:
             raise ReportError("pdf_failed", detail=detail[0][:200])
 
 
-def write_index(out_dir: str | Path) -> Path:
-    """Regenerate ``index.html``: every month's reports with headline numbers."""
+def _month_json(folder: Path) -> dict[str, Any] | None:
+    """The figures of a month's folder: its metrics.json, else a review.json or explore.json."""
+    for name in ("metrics.json", "review.json", "explore.json"):
+        path = folder / name
+        if path.is_file():
+            try:
+                return json.loads(path.read_text("utf-8"))
+            except ValueError:
+                return None
+    return None
+
+
+def write_index(out_dir: str | Path, lang: str | None = None) -> Path:
+    """Regenerate ``index.html``: every month's reports with headline numbers, in one language
+    (``lang``, else the language of the newest report)."""
     from cs_metrics.format import fmt_money, fmt_pct
+    from cs_metrics.labels import label
+    from cs_metrics.periods import Month
     from cs_metrics.reporting.html import CSS, esc
 
     out = Path(out_dir)
+    months = [(p, _month_json(p)) for p in sorted(out.glob("[0-9]*-[0-9]*"), reverse=True)]
+    months = [(p, m) for p, m in months if p.is_dir() and m is not None]
+    if lang is None:
+        lang = months[0][1].get("config", {}).get("general", {}).get("lang") if months else None
+        lang = lang if lang in ("ja", "en") else "ja"
+    ja = lang == "ja"
     rows = []
-    for mj in sorted(out.glob("[0-9]*/metrics.json"), reverse=True):
-        try:
-            m = json.loads(mj.read_text("utf-8"))
-        except ValueError:
-            continue
-        folder = mj.parent.name
+    for folder, m in months:
+        unit = m.get("config", {}).get("general", {}).get("display_unit", "円")
+        titles = {k: v[0] if ja else v[1] for k, v in TITLES.items()}
         links = " ".join(
-            f'<a href="{esc(folder)}/{esc(f.name)}">{esc(f.stem)}</a>'
-            for f in sorted(mj.parent.glob("*.html"))
+            f'<a href="{esc(folder.name)}/{esc(f.name)}">{esc(titles.get(f.stem, f.stem))}</a>'
+            for f in sorted(folder.glob("*.html"))
         )
         cw = next(
             (v for k, v in m.items() if k.startswith("churn_within_") and isinstance(v, dict)), {}
         )
+        cells = [
+            fmt_money(m.get("mrr_end"), unit, lang),
+            fmt_pct(m.get("logo_churn_rate")),
+            fmt_pct(m.get("nrr")),
+            fmt_pct(m.get("nrr_trailing_12m")),
+            fmt_pct(cw.get("km_rate")),
+        ]
+        try:
+            name = Month.parse(folder.name).label(lang)
+        except Exception:  # noqa: BLE001 - a folder named like a month that is not one
+            name = folder.name
         rows.append(
-            f"<tr><td>{esc(folder)}</td><td>{links}</td><td class='num'>{esc(fmt_money(m.get('mrr_end')))}</td>"
-            f"<td class='num'>{esc(fmt_pct(m.get('logo_churn_rate')))}</td><td class='num'>{esc(fmt_pct(m.get('nrr')))}</td>"
-            f"<td class='num'>{esc(fmt_pct(m.get('nrr_trailing_12m')))}</td><td class='num'>{esc(fmt_pct(cw.get('rate')))}</td></tr>"
+            f"<tr><td>{esc(name)}</td><td>{links}</td>"
+            + "".join(f"<td class='num'>{esc(c)}</td>" for c in cells)
+            + "</tr>"
         )
+    heads = [
+        "月" if ja else "Month",
+        "レポート" if ja else "Reports",
+        label("kpi.mrr_end", lang),
+        label("kpi.logo_churn_rate", lang),
+        label("kpi.nrr", lang),
+        label("kpi.nrr_trailing_12m", lang),
+        label("kpi.churn_within", lang, h=24) + ("（KM）" if ja else " (KM)"),
+    ]
+    title = "レポート一覧" if ja else "Reports"
     body = (
-        "<!DOCTYPE html><html lang='ja'><head><meta charset='utf-8'><title>cs-metrics reports</title>"
-        f"<style>body{{font-family:'Noto Sans CJK JP','Hiragino Sans','Yu Gothic',Meiryo,sans-serif;margin:24px}}{CSS}</style>"
-        "</head><body><h1>レポート一覧 / Reports</h1><table class='cs-table'><thead><tr>"
-        "<th>月 / Month</th><th>レポート / Reports</th><th>MRR</th><th>ロゴチャーン率</th><th>NRR（月次）</th>"
-        "<th>NRR（直近12か月）</th><th>24か月以内解約率</th></tr></thead><tbody>"
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{title}</title>"
+        "<style>body{font-family:'Noto Sans CJK JP','Hiragino Sans','Yu Gothic',Meiryo,"
+        f"sans-serif;margin:24px}}{CSS}</style></head><body><h1>{title}</h1>"
+        "<table class='cs-table'><thead><tr>"
+        + "".join(f"<th>{esc(h)}</th>" for h in heads)
+        + "</tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></body></html>\n"
     )

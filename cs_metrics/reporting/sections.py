@@ -628,25 +628,108 @@ def health_section(r: Report) -> str:
     )
 
 
-@guarded
-def risk_section(r: Report, max_rows: int = 60) -> str:
-    rl, res = r.risk_list, r.risk
-    out = [
-        table(
-            rl.with_columns(pl.col("rules").list.join(", "), pl.col("evidence").list.join(" / ")),
-            [
-                ("csm", r.t("担当CSM", "CSM"), None),
-                ("account_name", r.t("顧客", "Account"), None),
-                ("segment", r.t("セグメント", "Segment"), None),
-                ("mrr", "MRR", r.money),
-                ("rules", r.t("シグナル", "Signals"), None),
-                ("evidence", r.t("根拠", "Evidence"), None),
-            ],
-            max_rows=max_rows,
+def _risk_matrix_table(r: Report, mx: pl.DataFrame, anchors: dict[str, str]) -> str:
+    """One row per CSM (linked to their accounts), one column per signal: accounts and MRR."""
+    from cs_metrics.labels import rule_label
+
+    rules = list(dict.fromkeys(mx["rule"].to_list()))
+    totals = {
+        row["csm"]: row
+        for row in r.risk_list.group_by("csm")
+        .agg(pl.len().alias("n"), pl.col("mrr").sum().alias("mrr"))
+        .iter_rows(named=True)
+    }
+    head = "".join(
+        f"<th>{esc(rule_label(x, r.cfg['risk'], r.lang, short=True))}</th>" for x in rules
+    )
+    head = f"<th>{esc(label('column.csm', r.lang))}</th>{head}" + (
+        f"<th>{esc(r.t('リスク顧客（MRR）', 'At risk (MRR)'))}</th>"
+    )
+    body = []
+    for (csm,), rows in mx.group_by("csm", maintain_order=True):
+        cells = "".join(
+            f'<td class="num">{x["accounts"]}'
+            + (f"<br><span class='note'>{esc(r.money(x['mrr']))}</span>" if x["accounts"] else "")
+            + "</td>"
+            for x in rows.iter_rows(named=True)
         )
-    ]
+        t = totals.get(csm)
+        total = f"{fmt_count(t['n'], r.lang)}<br>{esc(r.money(t['mrr']))}" if t else "0"
+        link = f'<a href="#{anchors[csm]}">{esc(csm)}</a>'
+        body.append(f"<tr><td>{link}</td>{cells}<td class='num'>{total}</td></tr>")
+    cap = r.t("担当CSM × シグナル（顧客数・MRR）", "CSM × signal (accounts, MRR)")
+    return (
+        f'<table class="cs-table risk-matrix"><caption>{esc(cap)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+@guarded
+def risk_section(r: Report, top: int | None = None) -> str:
+    """The CSM × signal table, then each CSM's top accounts by priority (every CSM present,
+    with an anchor), each with its signals, evidence, next action and health; the full list is
+    ``risk_list.csv`` beside the report."""
+    from cs_metrics.labels import band_label
+    from cs_metrics.metrics.risk import risk_matrix
+
+    top = int(top if top is not None else r.cfg["risk"]["report_top_accounts"])
+    rl, res = r.risk_list, r.risk
+    mx = risk_matrix(r.ds, r.as_of)
+    csms = list(dict.fromkeys(mx["csm"].to_list()))
+    anchors = {c: f"risk-csm-{i + 1}" for i, c in enumerate(csms)}
+    out = [_risk_matrix_table(r, mx, anchors)]
+    sep = r.t("・", "; ")
+    for csm in csms:
+        rows = rl.filter(pl.col("csm") == csm)
+        head = f"{csm} — {fmt_count(rows.height, r.lang)} / {r.money(rows['mrr'].sum())}"
+        out.append(f'<h3 id="{anchors[csm]}">{esc(head)}</h3>')
+        if rows.height == 0:
+            out.append(f"<p>{esc(r.t('リスク顧客はいません。', 'No account at risk.'))}</p>")
+            continue
+        shown = rows.head(top).with_columns(
+            pl.col("rule_labels").list.join(sep).alias("signals"),
+            pl.col("evidence").list.join(" / ").alias("why"),
+            pl.struct("band", "score", "health_note")
+            .map_elements(
+                lambda x: " ".join(
+                    p
+                    for p in (
+                        f"{band_label(x['band'], r.lang)} {x['score']:.0f}"
+                        if x["score"] is not None
+                        else band_label(None, r.lang),
+                        x["health_note"] or "",
+                    )
+                    if p
+                ),
+                return_dtype=pl.String,
+            )
+            .alias("health"),
+        )
+        out.append(
+            table(
+                shown,
+                [
+                    ("rank", label("column.rank", r.lang), None),
+                    ("account_name", label("column.account_name", r.lang), None),
+                    ("segment", label("column.segment", r.lang), None),
+                    ("mrr", "MRR", r.money),
+                    ("signals", label("column.rules", r.lang), None),
+                    ("why", label("column.evidence", r.lang), None),
+                    ("next_action", label("column.next_action", r.lang), None),
+                    ("health", label("column.band", r.lang), None),
+                ],
+            )
+        )
+        if rows.height > top:
+            more = label("word.more", r.lang, n=rows.height - top)
+            out.append(
+                f"<p class='note'>{esc(more)} → <a href='risk_list.csv'>risk_list.csv</a></p>"
+            )
     for rule, why in res.unavailable.items():
-        out.append(notice(f"{rule}: {r.t('判定不可', 'unavailable')} — {why}"))
+        from cs_metrics.labels import rule_label
+
+        status = label("status.unavailable", r.lang)
+        out.append(notice(f"{rule_label(rule, r.cfg['risk'], r.lang)}: {status} — {why}"))
     return "".join(out)
 
 
