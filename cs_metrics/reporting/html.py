@@ -79,4 +79,17 @@ CSS = """
 figcaption{font-size:11px;color:#607d8b}
 .tile .spark{margin-top:4px}.tile .spark svg{display:block}
 ul.summary{margin:4px 0 16px;padding-left:1.4em;line-height:1.7}
+.jp-RenderedHTMLCommon table.cs-table td,.jp-RenderedHTMLCommon table.cs-table th{text-align:left;
+vertical-align:top}
+.jp-RenderedHTMLCommon table.cs-table td.num,.jp-RenderedHTMLCommon table.cs-table th.num{
+text-align:right}
+.cs-table td{overflow-wrap:anywhere}.cs-table td:first-child{white-space:nowrap}
+@media print{
+h1,h2,h3{break-after:avoid;page-break-after:avoid}
+.tiles,.tile,figure.chart,tr{break-inside:avoid;page-break-inside:avoid}
+.cs-table{font-size:9.5px;width:100%;break-inside:auto}
+.cs-table thead{display:table-header-group}
+.cs-table td:first-child{white-space:normal}
+figure.chart svg{max-width:100%;height:auto}
+}
 """

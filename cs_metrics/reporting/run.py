@@ -13,8 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -446,35 +444,24 @@ def _write_outputs(
             pass
     (tmp / name).write_text(dumps(payload), encoding="utf-8")
     if pdf:
-        _pdf(html_path, tmp / f"{kind}.pdf")
+        _pdf(
+            html_path,
+            tmp / f"{kind}.pdf",
+            TITLES[kind][0 if lang == "ja" else 1],
+            month.label(lang),
+        )
 
 
-def _pdf(html_path: Path, pdf_path: Path) -> None:
-    """Print the HTML to PDF with headless Chromium in its own process group, killed on any
-    failure or interruption (no orphan keeps writing into the temporary folder)."""
+def _pdf(html_path: Path, pdf_path: Path, title: str = "", month_label: str = "") -> None:
+    """Print the HTML to an A4 PDF with the report's own header (title, month) and page numbers,
+    no browser header or footer (:func:`cs_metrics.reporting.pdf.print_pdf`: headless Chromium
+    in its own process group, killed on any failure)."""
+    from cs_metrics.reporting.pdf import print_pdf
+
     exe = chromium_executable()
     if not exe:
         raise ReportError("chromium_missing")
-    with tempfile.TemporaryDirectory() as prof:
-        cmd = [
-            exe,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={prof}",
-            f"--print-to-pdf={pdf_path}",
-            html_path.resolve().as_uri(),
-        ]
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-        )
-        try:
-            _, err = proc.communicate(timeout=120)
-        except BaseException:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
-        if proc.returncode != 0 or not pdf_path.is_file():
-            detail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["-"]
-            raise ReportError("pdf_failed", detail=detail[0][:200])
+    print_pdf(html_path, pdf_path, title, month_label, exe, CHROMIUM_FLAGS)
 
 
 def _month_json(folder: Path) -> dict[str, Any] | None:
