@@ -86,7 +86,7 @@ text-align:right}
 .cs-table td{overflow-wrap:anywhere}.cs-table td:first-child{white-space:nowrap}
 @media print{
 h1,h2,h3{break-after:avoid;page-break-after:avoid}
-.tiles,.tile,figure.chart,tr{break-inside:avoid;page-break-inside:avoid}
+.tile,figure.chart,tr{break-inside:avoid;page-break-inside:avoid}
 .cs-table{font-size:9.5px;width:100%;break-inside:auto}
 .cs-table thead{display:table-header-group}
 .cs-table td:first-child{white-space:normal}

@@ -328,11 +328,43 @@ def headline_tiles(r: Report) -> str:
                 ],
             }
         )
-    s = r.simple_ltv
-    items.append(
-        {"label": "LTV", "value": r.money(s.get("ltv")), "sub": [s.get("ltv_reason") or ""]}
-    )
+    items.append(_ltv_tile(r))
     return tiles(items)
+
+
+def _ltv_tile(r: Report, with_notes: bool = False) -> dict[str, Any]:
+    """The one LTV to quote: the predictive LTV of a new account (the one LTV:CAC uses), its
+    definition in a line, its interval (or lower bound, or reason), and the simple LTV as a
+    cross-check; ``with_notes`` adds the model's notes (the LTV section)."""
+    lc, s = r.ltv_cac, r.simple_ltv
+    notes = r.predictive_ltv["groups"]["all"]["notes"] if with_notes else []
+    tile = _predictive_tile(r, lc, notes)
+    definition = r.t(
+        "継続率モデルによる生涯粗利の割引現在価値（拡大込み）",
+        "discounted lifetime gross profit from the retention model, expansion included",
+    )
+    check = r.t(
+        f"参考: シンプルLTV {r.money(s.get('ltv'))}",
+        f"cross-check: simple LTV {r.money(s.get('ltv'))}",
+    )
+    return {
+        **tile,
+        "label": r.t("LTV（新規顧客・予測）", "LTV (new account, predictive)"),
+        "sub": [definition, *tile["sub"], check],
+    }
+
+
+def _ltv_why(r: Report) -> str:
+    """One sentence on why the simple and the predictive LTV differ."""
+    return r.t(
+        "シンプルLTV（ARPA×粗利率÷直近12か月の月次解約率）は割引をせず、現在の解約率が永久に続くと"
+        "仮定するため、割引と顧客ごとの解約しやすさの違いを織り込む予測LTVより大きくなります。"
+        "LTV:CAC には予測LTVを使います。",
+        "The simple LTV (ARPA x gross margin / monthly churn of the last 12 months) does not "
+        "discount and assumes today's churn rate forever, so it is higher than the predictive "
+        "LTV, which discounts and lets accounts differ in how likely they are to churn. "
+        "LTV:CAC uses the predictive LTV.",
+    )
 
 
 @guarded
@@ -510,15 +542,17 @@ def ltv_section(r: Report) -> str:
     long = long.with_columns(pl.col("source").replace_strict(names, return_dtype=pl.String))
     t = tiles(
         [
+            _ltv_tile(r, with_notes=True),
             {
-                "label": r.t("シンプルLTV", "Simple LTV"),
+                "label": r.t("シンプルLTV（参考）", "Simple LTV (cross-check)"),
                 "value": r.money(s["ltv"]),
                 "sub": [
                     s.get("ltv_reason", ""),
-                    f"ARPA {r.money(s['arpa'])} · churn {fmt_pct(s['monthly_churn'], 2)}",
+                    f"ARPA {r.money(s['arpa'])} · "
+                    + r.t("月次解約率", "monthly churn")
+                    + f" {fmt_pct(s['monthly_churn'], 2)}",
                 ],
             },
-            _predictive_tile(r, lc, r.predictive_ltv["groups"]["all"]["notes"]),
             {
                 "label": "LTV:CAC",
                 "value": "—" if lc["ltv_cac"] is None else f"{lc['ltv_cac']:.1f}",
@@ -543,6 +577,7 @@ def ltv_section(r: Report) -> str:
     ).unpivot(index="cohort", variable_name="source", value_name="value")
     return (
         t
+        + f"<p class='note'>{esc(_ltv_why(r))}</p>"
         + table(
             long,
             [
@@ -772,6 +807,51 @@ def data_quality(r: Report) -> str:
 
 
 # ---- churn-target review ------------------------------------------------------------------
+
+
+@guarded
+def review_intro(r: Report) -> str:
+    """The review opens like the monthly report (the summary), then the path to the churn
+    target: the gap in points, the change over the last year and, at that pace, how long the
+    rest would take. Every figure from the data and ``[targets]`` (no fixed "21%")."""
+    from cs_metrics.metrics.summary import churn_within_trend
+
+    tg, h = r.cfg["targets"], r.horizon
+    target = tg["churn_within_horizon_max"]
+    trend = churn_within_trend(r.ds, r.as_of, h, 12)
+    km = r.churn_within["km_rate"]
+    kms = trend["km_rate"].to_list()
+    year = kms[0] if len(kms) >= 13 else None
+    lines = [
+        r.t(
+            f"{h}か月以内解約率を{fmt_pct(target, 0)}以下に、NRR（直近12か月）を"
+            f"{fmt_pct(tg['nrr_trailing_12m_min'], 0)}以上にする目標に対して、いまどこにいるか・"
+            "何が差を埋めるかを見ます。",
+            f"Where we stand against the targets (churn within {h} months at most "
+            f"{fmt_pct(target, 0)}, NRR over 12 months at least "
+            f"{fmt_pct(tg['nrr_trailing_12m_min'], 0)}) and what closes the gap.",
+        )
+    ]
+    if km is not None:
+        gap = km - target
+        path = _gap_text(r, km, target, False)
+        if gap > 0 and year is not None and year - km > 0:
+            years = gap / (year - km)
+            path += r.t(
+                f"。この1年の改善（{_pts(year - km, 'ja')}）のペースなら、あと約{years:.1f}年かかります",
+                f"; at the last year's pace ({_pts(year - km, 'en')} a year) that takes about "
+                f"{years:.1f} more years",
+            )
+        elif gap > 0 and year is not None:
+            path += r.t("。この1年では改善していません", "; it has not improved over the last year")
+        lines.append(
+            r.t(
+                f"目標への道のり: {h}か月以内解約率（KM推定）{fmt_pct(km)}、{path}。",
+                f"Path to the target: churn within {h} months (KM) {fmt_pct(km)}, {path}.",
+            )
+        )
+    intro = "".join(f"<p>{esc(x)}</p>" for x in lines)
+    return intro + summary_section(r)
 
 
 @guarded
