@@ -145,6 +145,22 @@ def kpi_summary_frame(k: dict, lang: str = "ja") -> pl.DataFrame:
                 tail = {"km_ci_low": "−", "km_ci_high": "+"}.get(sub, "")
                 rows.append((f"{key}.{sub}", f"{head}（{label(word, lang)}{tail}）", x, kind))
             continue
+        if key.endswith("_reason_code"):
+            continue
+        if key.endswith("_reason"):  # why a figure is empty, beside it, in the CSV's language
+            why = "（理由）" if lang == "ja" else " (why empty)"
+            from cs_metrics.messages import MESSAGES, message
+
+            code = k.get(f"{key}_code") or next(  # until every reason carries its code
+                (c for c, t in MESSAGES.items() if t.get("en") == v), None
+            )
+            if code:
+                try:
+                    v = message(code, lang)
+                except (KeyError, IndexError):
+                    pass
+            rows.append((key, label(f"kpi.{key.removesuffix('_reason')}", lang) + why, v, "text"))
+            continue
         kind = "rate" if key in RATE_COLUMNS else "count" if key.startswith("accounts") else "money"
         if key == "as_of":
             kind = "month"
@@ -154,6 +170,7 @@ def kpi_summary_frame(k: dict, lang: str = "ja") -> pl.DataFrame:
         "money": "円" if lang == "ja" else "JPY",
         "count": "社" if lang == "ja" else "accounts",
         "month": "",
+        "text": "",
     }
 
     def value(v: object, kind: str) -> str:

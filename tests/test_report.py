@@ -257,11 +257,9 @@ def test_markup_escaped_no_churn_month_and_missing_optional_tables(tmp_path):
         == 0
     )
     assert (out / "2025-03" / "monthly.html").exists()  # the other report is kept
-    assert json.loads((out / "2025-03" / "metrics.json").read_text())["reports"] == [
-        "explore",
-        "monthly",
-        "review",
-    ]
+    # each report writes its own JSON: metrics.json stays the monthly report's contract
+    for name, kind in (("metrics", "monthly"), ("review", "review"), ("explore", "explore")):
+        assert json.loads((out / "2025-03" / f"{name}.json").read_text())["reports"] == [kind]
 
 
 def test_a_failed_run_keeps_the_previous_report(sample_report, monkeypatch):

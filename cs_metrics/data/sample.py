@@ -104,6 +104,10 @@ NPS_COMMENTS = {
 }
 
 
+# Accounts acquired in the latest month (the last ones generated).
+LATEST_NEW = 2
+
+
 @dataclass
 class _Tables:
     accounts: list[dict] = field(default_factory=list)
@@ -128,6 +132,77 @@ def _plus_months(d: dt.date, n: int) -> dt.date:
 
 def _first_of(idx: int) -> dt.date:
     return dt.date(idx // 12, idx % 12 + 1, 1)
+
+
+def _active(lines: list[dict], idx: int) -> set[str]:
+    """Accounts with a paid line active on the last day of month ``idx``."""
+    last = _month_last(_first_of(idx))
+    return {
+        x["account_id"]
+        for x in lines
+        if x["mrr"] > 0
+        and x["start_date"] <= last
+        and (x["end_date"] is None or x["end_date"] >= last)
+    }
+
+
+def _latest_month_moves(t: _Tables, e_idx: int, add_line) -> None:
+    """Make the latest month show every movement of the bridge (new business comes from the
+    accounts acquired then): one upsell (a Standard monthly base line moves to Pro), one
+    cross-sell (an add-on starts), one contraction (an add-on ends the month before) and one
+    reactivation (an account that churned at least 3 months earlier returns, with its usage).
+    Accounts are chosen by rule, in account order (no random draws), so the rest of the sample
+    is unchanged."""
+    first, prev_end = _first_of(e_idx), _month_last(_first_of(e_idx - 1))
+    before, now = _active(t.subscriptions, e_idx - 1), _active(t.subscriptions, e_idx)
+    steady = sorted(before & now)
+    open_lines = {
+        (x["account_id"], x["product"]): x
+        for x in t.subscriptions
+        if x["end_date"] is None and x["mrr"] > 0
+    }
+    base = [
+        a for a in steady if (a, BASE) in open_lines and open_lines[(a, BASE)]["plan"] == "Standard"
+    ]
+    if base:  # upsell: Standard -> Pro from the first day of the month
+        line = open_lines[(base[0], BASE)]
+        line["end_date"] = prev_end
+        add_line(base[0], BASE, "Pro", first, None, TIER_MRR["Pro"][0], 1)
+    addon = "分析オプション"
+    cross = [a for a in steady[1:] if (a, addon) not in open_lines and a not in base[:1]]
+    if cross:
+        add_line(cross[-1], addon, None, first, None, ADDONS[addon], 1)
+    drop = [
+        a for a in steady if (a, "録画オプション") in open_lines and a not in base[:1] + cross[-1:]
+    ]
+    if drop:
+        open_lines[(drop[0], "録画オプション")]["end_date"] = prev_end
+    ever = {x["account_id"] for x in t.subscriptions if x["mrr"] > 0}
+    gone = sorted(
+        a
+        for a in ever - before - now
+        if all(
+            x["end_date"] is not None and x["end_date"] < _month_last(_first_of(e_idx - 3))
+            for x in t.subscriptions
+            if x["account_id"] == a
+        )
+    )
+    if gone:  # reactivation: back on a monthly Standard plan, with a month of usage
+        acc = gone[0]
+        add_line(acc, BASE, "Standard", first, None, TIER_MRR["Standard"][0], 1)
+        wk = first - dt.timedelta(days=first.weekday())
+        while wk <= _month_last(first):
+            if wk >= first - dt.timedelta(days=6):
+                t.usage_weekly.append(
+                    {
+                        "account_id": acc,
+                        "week_start": wk,
+                        "logins": 4,
+                        "deliveries": 2,
+                        "outcome_rate": 0.3,
+                    }
+                )
+            wk += dt.timedelta(days=7)
 
 
 def generate_tables(
@@ -178,6 +253,8 @@ def generate_tables(
             acq = s_idx + int(rng.integers(0, 6))
         else:
             acq = s_idx + int(rng.integers(0, months - 1))
+        if i >= accounts - LATEST_NEW and accounts > 2 * LATEST_NEW:
+            acq = e_idx  # the latest month has new business (the demo's month shows every move)
         start = _first_of(acq).replace(day=int(rng.choice([1, 1, 1, 5, 10, 15, 20])))
         annual = rng.random() < 0.55
         tier = "Pro" if rng.random() < 0.25 else "Standard"
@@ -439,6 +516,7 @@ def generate_tables(
                         }
                     )
 
+    _latest_month_moves(t, e_idx, add_line)
     for m in range(s_idx, e_idx + 1):
         t.cs_costs.append(
             {"month": _first_of(m), "amount": 3_000_000 + int(rng.integers(-20, 21)) * 10_000}
