@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# System packages for the browser test and Japanese text: headless Chromium and Noto CJK fonts.
+# System packages for the browser test and Japanese text: headless Chromium and Noto CJK fonts;
+# poppler-utils (pdftoppm) for scripts/screenshots.py's pictures of PDF pages.
 # Runs only where it can (root with apt); elsewhere the tests that need them skip with a message.
 set -uo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
-if [ ${#need[@]} -eq 0 ]; then echo "system packages present: chromium, fonts-noto-cjk"; exit 0; fi
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+if [ ${#need[@]} -eq 0 ]; then echo "system packages present: chromium, fonts-noto-cjk, poppler-utils"; exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "cannot install ${need[*]} (not root or no apt-get): browser/font tests will skip"; exit 0
 fi

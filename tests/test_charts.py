@@ -57,10 +57,10 @@ def test_every_chart_has_a_title_and_untruncated_legends(built):
 def test_bridge_starts_at_zero_with_the_totals_in_words(built):
     d = built["bridge"].to_dict()
     spec = _spec(built["bridge"])
-    assert d["title"]["subtitle"].startswith("期首 2,027万円 → 期末")
+    assert d["title"]["subtitle"] == "期首 2,005万円 → 期末 2,011万円（+6万円）"
     bars = d["layer"][0]["encoding"]["y"]["scale"]
     assert bars["zero"] is True and bars["domain"][0] < 0 < bars["domain"][1]
-    assert "▲30万円" in spec and "¥" not in spec  # labels in the display unit
+    assert "▲30万円" in spec and "+24万円" in spec and "¥" not in spec  # labels in the display unit
 
 
 def test_target_lines_are_labelled(built):

@@ -63,3 +63,14 @@ def test_sample_shape_matches_the_team():
     known = set(acc["account_id"])
     for t in ("subscriptions", "cancellations", "usage_weekly", "nps_responses"):
         assert set(ds[t].collect()["account_id"]) <= known
+
+
+def test_the_latest_month_shows_every_movement_with_reasons_for_churn():
+    ds = load_dataset(SAMPLE)
+    last = retention.monthly_rates(ds, "2026-09").tail(1).row(0, named=True)
+    assert str(last["month"])[:7] == "2026-09"
+    for m in ("new", "reactivation", "upsell", "cross_sell", "contraction", "churn"):
+        assert last[m] > 0, m
+    ev = churn.churn_events(ds, "2026-09").filter(pl.col("churn_month") == pl.date(2026, 9, 1))
+    assert ev.height >= 1 and ev["reason_category"].is_not_null().all()
+    assert "unknown" not in ev["reason_category"].to_list()
