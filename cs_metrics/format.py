@@ -36,6 +36,7 @@ __all__ = [
     "DISPLAY_UNITS",
     "KPI_LABELS",
     "UNIT_DIVISORS",
+    "cohort_label",
     "fiscal_quarter_label",
     "fiscal_quarter_label_expr",
     "fiscal_year_label",
@@ -277,6 +278,24 @@ def fiscal_quarter_label_expr(
 ) -> pl.Expr:
     """:func:`fiscal_quarter_label` of a month-index column (for a table of a few periods)."""
     return _labels_expr(month_idx, fiscal_quarter_label, start_month, lang, as_of)
+
+
+def cohort_label(cohort: Any, lang: str = "ja", start_month: int = 4) -> str:
+    """An acquisition cohort for people: a calendar quarter ``2023-Q2`` as its months
+    (``2023年4〜6月`` / ``Apr-Jun 2023``: no quarter number a reader could take for a fiscal
+    one), a month ``2023-06`` as ``2023年6月``, a fiscal year ``2025`` as ``2025年度``."""
+    text = str(cohort)
+    if len(text) == 7 and text[4:6] == "-Q" and text[:4].isdigit():
+        year, q = int(text[:4]), int(text[6])
+        first = 3 * (q - 1)
+        if lang == "ja":
+            return f"{year}年{first + 1}〜{first + 3}月"
+        return f"{_EN_MONTHS[first]}-{_EN_MONTHS[first + 2]} {year}"
+    if len(text) == 7 and text[4] == "-" and text[:4].isdigit():
+        return fmt_month(text, lang)
+    if len(text) == 4 and text.isdigit():
+        return f"{text}年度" if lang == "ja" else f"FY{text}"
+    return text
 
 
 # ---- terminal tables ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from cs_metrics.format import fmt_money, fmt_pct, money_axis
+from cs_metrics.format import cohort_label, fmt_money, fmt_pct, money_axis
 from cs_metrics.labels import band_label, label
 
 __all__ = [
@@ -392,7 +392,13 @@ def cohort_heatmap(
         df.filter(pl.col("age") <= max_age)
         .join(sizes, on="cohort", how="left", suffix="_n")
         .select(
-            pl.format("{} (n={})", pl.col("cohort"), pl.col("cohort_accounts_n")).alias("row"),
+            pl.format(
+                "{} (n={})",
+                pl.col("cohort").map_elements(
+                    lambda c: cohort_label(c, lang), return_dtype=pl.String
+                ),
+                pl.col("cohort_accounts_n"),
+            ).alias("row"),
             "cohort",
             "age",
             pl.col(value).alias("v"),
@@ -476,6 +482,7 @@ def stacked_bars(
     title: str | None = None,
     count: bool | None = None,
     names: dict[str, str] | None = None,
+    sort: list[str] | None = None,
 ) -> alt.TopLevelMixin:
     """Stacked bars (e.g. health bands per CSM, LTV by source per cohort). ``count`` gives a
     whole-number axis (default: when ``value`` is ``accounts``); ``names`` relabels the colour
@@ -505,7 +512,7 @@ def stacked_bars(
         )
     else:
         c = c.encode(
-            x=alt.X(f"{x}:O", title=_w(lang, x)),
+            x=alt.X(f"{x}:O", title=_w(lang, x), sort=sort or "ascending"),
             y=alt.Y(f"sum({value}):Q", title=_w(lang, value), axis=axis),
             color=enc_color,
         )

@@ -13,7 +13,16 @@ from typing import Any
 import polars as pl
 
 from cs_metrics import charts
-from cs_metrics.format import fmt_count, fmt_int, fmt_money, fmt_pct, fmt_pp, label, money_axis
+from cs_metrics.format import (
+    cohort_label,
+    fmt_count,
+    fmt_int,
+    fmt_money,
+    fmt_pct,
+    fmt_pp,
+    label,
+    money_axis,
+)
 from cs_metrics.metrics.summary import period_bridge, target_gap, target_status
 from cs_metrics.periods import Month
 from cs_metrics.reporting.context import Report, SectionUnavailable, guarded, need
@@ -367,6 +376,21 @@ def _ltv_why(r: Report) -> str:
     )
 
 
+def bridge_note(r: Report) -> str:
+    """How to read the bridge, in the report's language."""
+    return (
+        "<p>"
+        + esc(
+            r.t(
+                "期首MRRに新規・復活・アップセル・クロスセルを足し、縮小・解約を引くと期末MRRになります。",
+                "MRR at start plus new, reactivation, upsell and cross-sell, minus contraction and "
+                "churn, is MRR at end.",
+            )
+        )
+        + "</p>"
+    )
+
+
 @guarded
 def bridge_section(r: Report) -> str:
     row = _row(r, r.as_of)
@@ -477,6 +501,8 @@ def reasons_section(r: Report) -> str:
     from cs_metrics.metrics.churn import churn_reasons
 
     d = churn_reasons(r.ds, r.as_of, months=12)
+    unknown = r.cfg["reasons"]["unknown_label"]  # no cancellation row matched: in words
+    d = d.with_columns(pl.col("reason_category").replace(unknown, label("word.unknown", r.lang)))
     if d.height == 0:
         raise SectionUnavailable(
             r.t("直近12か月に解約はありません。", "No churn in the last 12 months.")
@@ -571,8 +597,9 @@ def ltv_section(r: Report) -> str:
     c = cohort_ltv(r.ds, r.as_of, r.cfg, cohort="quarter")
     latest_age = c.group_by("cohort").agg(pl.all().last()).sort("cohort")
     div, unit_text = money_axis(r.unit, r.lang)
+    order = [cohort_label(x, r.lang) for x in latest_age["cohort"]]
     src = latest_age.select(
-        "cohort",
+        pl.col("cohort").map_elements(lambda x: cohort_label(x, r.lang), return_dtype=pl.String),
         *[(pl.col(f"gp_{k}") / div).alias(names[k]) for k in ("base", "upsell", "cross_sell")],
     ).unpivot(index="cohort", variable_name="source", value_name="value")
     return (
@@ -594,6 +621,7 @@ def ltv_section(r: Report) -> str:
                 r.lang,
                 {names[k]: charts.PALETTE[k] for k in ("base", "upsell", "cross_sell")},
                 horizontal=False,
+                sort=order,
                 title=r.t(
                     f"獲得コホート別・顧客あたり累積粗利（{unit_text}）",
                     f"Cumulative gross profit per acquired account by cohort ({unit_text})",
@@ -603,7 +631,7 @@ def ltv_section(r: Report) -> str:
         + table(
             latest_age,
             [
-                ("cohort", r.t("コホート", "Cohort"), None),
+                ("cohort", r.t("コホート", "Cohort"), lambda x: cohort_label(x, r.lang)),
                 ("age", r.t("経過月", "Age"), fmt_int),
                 ("gross_profit", r.t("累積粗利", "Gross profit"), r.money),
                 ("cac", "CAC", r.money),
@@ -893,7 +921,7 @@ def churn_target(r: Report) -> str:
     )
     qc = pl.DataFrame(churn_within(r.ds, r.as_of, h, cohort="quarter"))
     cols = [
-        ("cohort", r.t("獲得コホート", "Cohort"), None),
+        ("cohort", r.t("獲得コホート", "Cohort"), lambda x: cohort_label(x, r.lang)),
         ("accounts", r.t("顧客数", "Accounts"), fmt_int),
         ("eligible", r.t("対象", "Eligible"), fmt_int),
         ("churned", r.t("解約", "Churned"), fmt_int),
@@ -950,6 +978,10 @@ def concentration(r: Report) -> str:
     for by, title in bys:
         rows = pl.DataFrame(churn_within(r.ds, r.as_of, h, by=by))
         key = by if isinstance(by, str) else [c for c in by.columns if c != "account_id"][0]
+        if rows.height and rows.schema[key] == pl.String:  # "not set" in the report's language
+            from cs_metrics.metrics.revenue import UNSET
+
+            rows = rows.with_columns(pl.col(key).replace(UNSET, label("word.unset", r.lang)))
         out.append(
             table(
                 rows.sort("accounts", descending=True),
