@@ -19,8 +19,10 @@ def table(
     columns: Sequence[tuple[str, str, Callable[[Any], str] | None]],
     caption: str | None = None,
     max_rows: int = 200,
+    nowrap: Sequence[str] = (),
 ) -> str:
-    """An escaped HTML table: ``columns`` = (column, header, formatter or None)."""
+    """An escaped HTML table: ``columns`` = (column, header, formatter or None). Numbers are
+    right-aligned and never wrap; the ``nowrap`` columns (names) do not wrap either."""
     head = "".join(f"<th>{esc(h)}</th>" for _, h, _ in columns)
     rows = []
     for r in df.head(max_rows).iter_rows(named=True):
@@ -29,7 +31,8 @@ def table(
             v = r.get(col)
             text = fmt(v) if fmt else ("—" if v is None else v)
             num = isinstance(v, int | float) and not isinstance(v, bool)
-            cells.append(f'<td class="{"num" if num else ""}">{esc(text)}</td>')
+            cls = "num" if num else "name" if col in nowrap else ""
+            cells.append(f'<td class="{cls}">{esc(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = f"<p class='note'>… (+{df.height - max_rows})</p>" if df.height > max_rows else ""
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
@@ -83,13 +86,14 @@ ul.summary{margin:4px 0 16px;padding-left:1.4em;line-height:1.7}
 vertical-align:top}
 .jp-RenderedHTMLCommon table.cs-table td.num,.jp-RenderedHTMLCommon table.cs-table th.num{
 text-align:right}
-.cs-table td{overflow-wrap:anywhere}.cs-table td:first-child{white-space:nowrap}
+.cs-table td{overflow-wrap:break-word}
+.cs-table th,.cs-table td.num,.cs-table td.name{white-space:nowrap}
 @media print{
 h1,h2,h3{break-after:avoid;page-break-after:avoid}
 .tile,figure.chart,tr{break-inside:avoid;page-break-inside:avoid}
 .cs-table{font-size:9.5px;width:100%;break-inside:auto}
 .cs-table thead{display:table-header-group}
-.cs-table td:first-child{white-space:normal}
+.cs-table th{white-space:normal}
 figure.chart svg{max-width:100%;height:auto}
 }
 """

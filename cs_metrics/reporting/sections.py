@@ -781,6 +781,7 @@ def risk_section(r: Report, top: int | None = None) -> str:
                     ("next_action", label("column.next_action", r.lang), None),
                     ("health", label("column.band", r.lang), None),
                 ],
+                nowrap=("account_name", "segment"),
             )
         )
         if rows.height > top:
