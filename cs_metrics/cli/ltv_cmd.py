@@ -64,8 +64,13 @@ def run(args: argparse.Namespace) -> int:
 
 def render_ltv_table(s: dict[str, Any], cfg: dict[str, Any]) -> str:
     """The people's table of ``cs-metrics ltv`` (never prints nan or inf: missing is "—")."""
-    from cs_metrics.format import fmt_money, fmt_money_ci, fmt_pct, render_table
+    from cs_metrics.format import fmt_money as _money
+    from cs_metrics.format import fmt_money_ci, fmt_pct, render_table
+    from cs_metrics.labels import label
     from cs_metrics.messages import lang_of
+
+    def fmt_money(v: Any, unit: str) -> str:
+        return _money(v, unit, lang)
 
     lang = lang_of(cfg)
     ja = lang == "ja"
@@ -94,7 +99,8 @@ def render_ltv_table(s: dict[str, Any], cfg: dict[str, Any]) -> str:
             ratio += "（下限）" if ja else " (lower bound)"
         if r["ltv_cac"] is None and r.get("ltv_cac_reason"):
             ratio += f" ({r['ltv_cac_reason']})"
-        rows.append((f"LTV:CAC ({r['group']})", ratio))
+        group = label("model." + str(r["group"]), lang)
+        rows.append((f"LTV:CAC ({group})", ratio))
         pb = r["cac_payback_months"]
         rows.append(
             (
@@ -103,9 +109,9 @@ def render_ltv_table(s: dict[str, Any], cfg: dict[str, Any]) -> str:
             )
         )
     rbs = s["revenue_by_source"]
-    for k, lab in (("base", "基本"), ("upsell", "アップセル"), ("cross_sell", "クロスセル")):
+    for k in ("base", "upsell", "cross_sell"):
         share = fmt_pct(rbs[k] / rbs["mrr"] if rbs["mrr"] else None)
-        rows.append((f"MRR {lab if ja else k}", f"{fmt_money(rbs[k], unit)} ({share})"))
+        rows.append((f"MRR {label(f'source.{k}', lang)}", f"{fmt_money(rbs[k], unit)} ({share})"))
     total = pred["residual_value_total"]
     rows.append(
         (
@@ -123,7 +129,10 @@ def _group_rows(name: str, g: dict[str, Any], unit: str, lang: str) -> list[tupl
     from cs_metrics.format import fmt_money_ci
 
     ja = lang == "ja"
-    title = f"予測LTV（新規, {name}）" if ja else f"Predictive LTV (new, {name})"
+    from cs_metrics.labels import label
+
+    group = label(f"model.{name}", lang)  # "all" and fit sources in words; a user's group as is
+    title = f"予測LTV（新規, {group}）" if ja else f"Predictive LTV (new, {group})"
     if g["ltv_new"] is None:
         return [(title, f"— ({g.get('ltv_new_reason', '')})")]
     value = fmt_money_ci(g["ltv_new"], g.get("ltv_new_ci"), unit, lang)
@@ -136,11 +145,15 @@ def _group_rows(name: str, g: dict[str, Any], unit: str, lang: str) -> list[tupl
             fmt_money_ci(g["ltv_new_no_expansion"], g.get("ltv_new_no_expansion_ci"), unit, lang),
         )
     )
-    source = g["fit_source"]
+    source = label(f"model.{g['fit_source']}", lang)
     if g.get("fit_source_reason"):
         source += f": {g['fit_source_reason']}"
+    model = (g["fit"] or {}).get("model")
     rows.append(
-        ("  モデル" if ja else "  model", f"{(g['fit'] or {}).get('model', '—')} ({source})")
+        (
+            "  モデル" if ja else "  model",
+            f"{label(f'model.{model}', lang) if model else '—'} ({source})",
+        )
     )
     for note in g.get("notes", []):
         rows.append(("", note))
