@@ -406,6 +406,8 @@ def cohort_heatmap(
         )
     )
     name = _w(lang, value)
+    vmax = d["v"].max()
+    top = max(1.0, float(vmax) if isinstance(vmax, int | float) else 1.0)  # expansion over 100%
     y = alt.Y("row:O", title=_w(lang, "cohort"), sort=alt.SortField("cohort"))
     x = alt.X("age:O", title=_w(lang, "age"), axis=alt.Axis(labelAngle=0))
     base = alt.Chart(_data(_records(d)))
@@ -415,9 +417,7 @@ def cohort_heatmap(
         color=alt.Color(
             "v:Q",
             title=f"{name}",
-            scale=alt.Scale(
-                scheme="blues", domain=[0, 1.2] if value == "revenue_retention" else [0, 1]
-            ),
+            scale=alt.Scale(scheme="blues", domain=[0, top], clamp=True),
             legend=alt.Legend(format=".0%", orient="right"),
         ),
     )
@@ -425,7 +425,7 @@ def cohort_heatmap(
         x=x,
         y=y,
         text="text:N",
-        color=alt.condition("datum.v > 0.6", alt.value("white"), alt.value("#263238")),
+        color=alt.condition(f"datum.v > {0.6 * top}", alt.value("white"), alt.value("#263238")),
     )
     sub = (
         "セルの数字は%（獲得コホート＝初回契約の四半期）"
