@@ -217,6 +217,15 @@ CATALOGUE: dict[str, dict[str, Entry]] = {
             "en": "health {band} ({score}) from: {parts}",
         },
     },
+    # progress lines of `cs-metrics report` (stderr)
+    "progress": {
+        "validating": {"ja": "データを検証しています", "en": "validating"},
+        "executing": {"ja": "{name} を実行しています", "en": "executing {name}"},
+        "exporting": {"ja": "HTML を書き出しています", "en": "exporting HTML"},
+        "printing": {"ja": "PDF を作成しています", "en": "printing the PDF"},
+        "backfill": {"ja": "{title}", "en": "{title}"},
+        "unit": {"ja": "か月", "en": "month"},
+    },
     # CSV and table headers
     "column": {
         "account_id": {"ja": "顧客ID", "en": "Account ID"},

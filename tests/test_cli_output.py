@@ -72,6 +72,7 @@ COMMANDS = [
     ["onboarding"],
     ["ltv"],
     ["notify", "--dry-run"],
+    ["scenario", "--save-reason-pct", "0.3"],
 ]
 
 

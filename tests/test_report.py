@@ -355,7 +355,9 @@ def test_backfill_renders_a_range_with_progress(tmp_path, capsys):
         == 0
     )
     cap = capsys.readouterr()
-    assert "2024-11" in cap.out and "2024-12" in cap.out and "month" in cap.err  # tqdm bar
+    # the progress bar, in the report's language (ja by default)
+    assert "2024-11" in cap.out and "2024-12" in cap.out and "月次KPIレポート" in cap.err
+    assert "2/2" in cap.err and "か月" in cap.err
     index = (out / "index.html").read_text("utf-8")
     assert "2024-11" in index and "2024-12" in index
 

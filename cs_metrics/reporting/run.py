@@ -22,7 +22,14 @@ from typing import Any
 
 import cs_metrics
 from cs_metrics.config import load_config
-from cs_metrics.errors import DataError, PeriodError, ReportError, ReportFailed, redact
+from cs_metrics.errors import (
+    CsMetricsError,
+    DataError,
+    PeriodError,
+    ReportError,
+    ReportFailed,
+    redact,
+)
 from cs_metrics.fsutil import replace_dir
 from cs_metrics.periods import Month, MonthLike, months_between
 
@@ -261,13 +268,16 @@ def render_report(
         Bad parameters (exit 2), or :class:`~cs_metrics.errors.ReportFailed` when a section
         failed (exit 1; the traceback is in ``<out_dir>/logs/``; the previous report untouched).
     """
+    from cs_metrics.labels import label
+
     say = progress or (lambda _msg: None)
+    words = _progress_lang(lang, config_path)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     nb_in = notebook_path(kind)
     params = check_parameters(kind, dict(params or {}))
     if validation is None:
-        say("validating")
+        say(label("progress.validating", words))
         validation = _validate(data_dir, mapping_path, config_path, lang)
     ds = validation.dataset
     month = ds.resolve_month(as_of)
@@ -287,11 +297,11 @@ def render_report(
             "validation_path": str(tmp / "validation.json"),
             **params,
         }
-        say(f"executing {nb_in.name}")
+        say(label("progress.executing", words, name=nb_in.name))
         t1 = time.perf_counter()
         executed = _execute(kind, nb_in, tmp / f"{kind}.ipynb", nb_params, out / "logs", month)
         timings["execution"] = time.perf_counter() - t1
-        say("exporting HTML")
+        say(label("progress.exporting", words))
         t2 = time.perf_counter()
         _write_outputs(kind, ds, month, executed, tmp, out / str(month), pdf)
         timings["export"] = time.perf_counter() - t2
@@ -309,6 +319,16 @@ def render_report(
     timings["total"] = time.perf_counter() - t0
     render_report.last_timings = timings  # type: ignore[attr-defined]
     return out / str(month) / f"{kind}.html"
+
+
+def _progress_lang(lang: str | None, config_path: Any) -> str:
+    """The language of the progress lines, before the data is loaded."""
+    if lang:
+        return lang
+    try:
+        return load_config(config_path)["general"]["lang"]
+    except CsMetricsError:
+        return "ja"
 
 
 def _validate(data_dir: str | Path, mapping_path: Any, config_path: Any, lang: str | None) -> Any:
@@ -570,8 +590,15 @@ def backfill(
     ds = validation.dataset
     ds.resolve_month(first), ds.resolve_month(last)
     paths = []
+    from cs_metrics.labels import label
+
+    lang = ds.config["general"]["lang"]
+    desc = TITLES[kind][0 if lang == "ja" else 1]
     for month in tqdm(
-        months_between(first, last), desc=f"{kind} reports", unit="month", file=sys.stderr
+        months_between(first, last),
+        desc=desc,
+        unit=label("progress.unit", lang),
+        file=sys.stderr,
     ):
         paths.append(render_report(kind, data_dir, month, validation=validation, **kwargs))
     return paths
