@@ -91,7 +91,9 @@ text-align:right}
 @media print{
 h1,h2,h3{break-after:avoid;page-break-after:avoid}
 .tile,figure.chart,tr{break-inside:avoid;page-break-inside:avoid}
-.cs-table{font-size:9.5px;width:100%;break-inside:auto}
+.cs-table,.jp-RenderedHTMLCommon table.cs-table{font-size:8.5px;width:100%;break-inside:auto}
+.cs-table th,.cs-table td,.jp-RenderedHTMLCommon table.cs-table th,
+.jp-RenderedHTMLCommon table.cs-table td{padding:2px 4px}
 .cs-table thead{display:table-header-group}
 .cs-table th{white-space:normal}
 figure.chart svg{max-width:100%;height:auto}

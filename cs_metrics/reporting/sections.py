@@ -696,6 +696,11 @@ def _risk_matrix_table(r: Report, mx: pl.DataFrame, anchors: dict[str, str]) -> 
     from cs_metrics.labels import rule_label
 
     rules = list(dict.fromkeys(mx["rule"].to_list()))
+    short = "万円" if r.unit in ("円", "千円") else r.unit  # a compact amount under each count
+
+    def compact(v: float) -> str:
+        return fmt_money(v, short, r.lang)
+
     totals = {
         row["csm"]: row
         for row in r.risk_list.group_by("csm")
@@ -712,7 +717,7 @@ def _risk_matrix_table(r: Report, mx: pl.DataFrame, anchors: dict[str, str]) -> 
     for (csm,), rows in mx.group_by("csm", maintain_order=True):
         cells = "".join(
             f'<td class="num">{x["accounts"]}'
-            + (f"<br><span class='note'>{esc(r.money(x['mrr']))}</span>" if x["accounts"] else "")
+            + (f"<br><span class='note'>{esc(compact(x['mrr']))}</span>" if x["accounts"] else "")
             + "</td>"
             for x in rows.iter_rows(named=True)
         )
