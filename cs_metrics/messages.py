@@ -328,7 +328,7 @@ MESSAGES.update(
         },
         "km_zero_survival_ci": {
             "ja": "{h}か月時点の継続率が0のため区間は算出できません",
-            "en": "survival is 0 at the horizon: the log-log interval is undefined",
+            "en": "survival is 0 at {h} months: the log-log interval is undefined",
         },
         "no_active_accounts_as_of": {
             "ja": "対象月に有効な顧客がいません",
