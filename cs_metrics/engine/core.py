@@ -33,6 +33,7 @@ __all__ = [
     "lifetimes",
     "line_events",
     "month_index",
+    "month_label",
     "movements",
     "mrr_by_month",
     "product_segments",
@@ -540,3 +541,10 @@ def spine_for(lines: nw.LazyFrame, a: int) -> nw.LazyFrame:
     first = lines.select(nw.col("first_idx").min()).collect().item()
     start = a if first is None else min(int(first), a)
     return month_spine(lines, start, a)
+
+
+def month_label(idx: nw.Expr) -> nw.Expr:
+    """``"YYYY-MM"`` of a month-index expression."""
+    month = idx % 12 + 1
+    pad = nw.when(month < 10).then(nw.lit("0")).otherwise(nw.lit(""))
+    return nw.concat_str([(idx // 12).cast(nw.String), nw.lit("-"), pad, month.cast(nw.String)])

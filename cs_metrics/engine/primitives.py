@@ -138,9 +138,9 @@ def expand_ranges(
         from pyspark.sql import functions as F
 
         out = native.filter(F.col(hi) > F.col(lo)).withColumn(
-            name, F.explode(F.sequence(F.col(lo), F.col(hi) - F.lit(1))).cast("int")
+            name, F.explode(F.sequence(F.col(lo), F.col(hi) - F.lit(1)))
         )
-        return nw.from_native(out)
+        return nw.from_native(out.withColumn(name, F.col(name).cast("int")))
     bounds = frame.select(nw.col(lo).min().alias("a"), nw.col(hi).max().alias("b")).collect()
     a, b = bounds.row(0)
     if a is None or b is None or b <= a:
