@@ -144,7 +144,7 @@ def expand_ranges(
     bounds = frame.select(nw.col(lo).min().alias("a"), nw.col(hi).max().alias("b")).collect()
     a, b = bounds.row(0)
     if a is None or b is None or b <= a:
-        return frame.filter(nw.lit(False)).with_columns(nw.col(lo).alias(name))
+        return frame.filter(nw.col(lo) > nw.col(lo)).with_columns(nw.col(lo).alias(name))
     spine = month_spine(frame, int(a), int(b) - 1, name)
     return (
         frame.join(spine, how="cross")

@@ -45,10 +45,14 @@ __all__ = [
     "spark_kpis",
     "spark_monthly_rates",
     "spark_mrr_by_account_product",
+    "spark_outputs",
     "spark_unavailable",
     "subscriptions_to_spark",
     "validate_canonical",
 ]
+
+# pyspark 4.x warns about pandas 3 on import; cs-metrics hands data over as Arrow, not pandas
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
 
 SUBSCRIPTION_COLUMNS = ("account_id", "product", "start_date", "end_date", "mrr")
 _LOG4J = Path(__file__).with_name("log4j2.properties")
@@ -82,8 +86,6 @@ def get_session(config: dict[str, Any]):
         from cs_metrics.config import ConfigError
 
         raise ConfigError(f"--engine spark: {reason}")
-    # pyspark 4.x warns about pandas 3 on import; cs-metrics hands data over as Arrow, not pandas
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
@@ -100,7 +102,10 @@ def get_session(config: dict[str, Any]):
         builder = (
             builder.config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile=file:{_LOG4J}")
+            .config(
+                "spark.driver.extraJavaOptions",
+                f"-Dlog4j2.configurationFile={_LOG4J} -Dlog4j.configurationFile={_LOG4J}",
+            )
         )
     builder = builder.config("spark.sql.session.timeZone", "UTC").config(
         "spark.sql.execution.arrow.pyspark.enabled", "true"
@@ -255,19 +260,28 @@ def spark_churn_within(
     return churn_within_from_counts(counts.collect(backend="polars").to_native(), horizon)
 
 
-def spark_kpis(subs, as_of: dt.date, config: dict[str, Any]) -> dict[str, Any]:
-    """:func:`cs_metrics.metrics.kpis.kpis` on Spark: the same keys and values."""
+def spark_outputs(subs, as_of: dt.date, config: dict[str, Any]) -> dict[str, Any]:
+    """Monthly rates, churn within H and the KPI dict from one pass over cached segments.
+
+    Returns ``{"rates": DataFrame, "churn_within": [dict], "kpis": dict}`` as the polars engine's
+    :func:`monthly_rates`, :func:`churn_within` and :func:`kpis` would.
+    """
     from cs_metrics.metrics.kpis import kpis_from
 
     horizon = int(config["revenue"]["churn_horizon_months"])
     parts = _core(subs, as_of)
     try:
         rates = spark_monthly_rates(subs, as_of, parts)
-        cw = spark_churn_within(subs, as_of, horizon, parts)[0]
+        cw = spark_churn_within(subs, as_of, horizon, parts)
     finally:
         for key in ("product", "account"):
             parts[key].to_native().unpersist()
-    return kpis_from(rates, cw, as_of, horizon)
+    return {"rates": rates, "churn_within": cw, "kpis": kpis_from(rates, cw[0], as_of, horizon)}
+
+
+def spark_kpis(subs, as_of: dt.date, config: dict[str, Any]) -> dict[str, Any]:
+    """:func:`cs_metrics.metrics.kpis.kpis` on Spark: the same keys and values."""
+    return spark_outputs(subs, as_of, config)["kpis"]
 
 
 def spark_mrr_by_account_product(subs, as_of: dt.date):
