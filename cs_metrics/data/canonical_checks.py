@@ -51,7 +51,7 @@ def _suite_issues(name: str, frame: nw.LazyFrame, lang: str) -> list[Issue]:
 
     file = f"{name}.parquet"
     cols = frame.collect_schema().names()
-    aggs, meta = [], []
+    aggs, meta, counts = [], [], []
     for e in load_suite_dict(name)["expectations"]:
         column = e["kwargs"].get("column")
         found = _condition(e["type"], e["kwargs"]) if column in cols else None
@@ -60,16 +60,22 @@ def _suite_issues(name: str, frame: nw.LazyFrame, lang: str) -> list[Issue]:
         how, expr = found
         if how == "count":
             aggs.append(expr.cast(nw.Int64).sum().alias(f"c{len(aggs)}"))
-        else:  # rows whose non-null value appears more than once = count - distinct, doubled
-            nn = ~expr.is_null()
-            dup = nn.cast(nw.Int64).sum() - expr.drop_nulls().n_unique()
-            aggs.append(dup.alias(f"c{len(aggs)}"))
-        meta.append((e, column))
-    if not aggs:
-        return []
-    counts = frame.select(*aggs).collect().row(0)
+            meta.append((e, column))
+        else:  # every row whose non-null value appears on more than one row (as GX counts)
+            dup = (
+                frame.filter(~expr.is_null())
+                .group_by(column)
+                .agg(nw.len().alias("k"))
+                .filter(nw.col("k") > 1)
+                .select(nw.col("k").sum())
+                .collect()
+                .item()
+            )
+            counts.append(((e, column), dup))
+    if aggs:
+        counts += list(zip(meta, frame.select(*aggs).collect().row(0), strict=True))
     out = []
-    for (e, column), n in zip(meta, counts, strict=True):
+    for (e, column), n in counts:
         if not n:
             continue
         rule = e.get("meta", {}).get("rule", "out_of_range")
