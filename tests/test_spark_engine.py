@@ -115,6 +115,14 @@ def test_cli_json_equal_on_csv_and_parquet(spark, tmp_path, capsys):
     captured = capsys.readouterr()
     assert _close(json.loads(captured.out), polars_json)
     assert "read by Spark" in captured.err and "not checked at this scale" in captured.err
+    # the default month (SPEC §3) is resolved by the same rule from Spark-read tables
+    assert main(["kpis", "--data", str(SAMPLE), "--format", "json"]) == 0
+    default_json = json.loads(capsys.readouterr().out)
+    pq_default = ["kpis", "--data", str(canon), "--format", "json", "--engine", "spark"]
+    assert main([*pq_default, "--config", str(cfg)]) == 0
+    assert _close(json.loads(capsys.readouterr().out), default_json)
+    # a month outside the data is refused on Spark input too (exit 2)
+    assert main([*pq_default, "--config", str(cfg), "--as-of", "1999-01"]) == 2
 
 
 def test_parquet_checks_on_spark(spark, tmp_path):

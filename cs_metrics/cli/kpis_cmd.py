@@ -133,15 +133,13 @@ def _spark_kpis(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any
     import time
 
     from cs_metrics.cli.common import config_from_args
-    from cs_metrics.config import ConfigError
-    from cs_metrics.data.issues import DataError
     from cs_metrics.engine import spark as se
-    from cs_metrics.periods import parse_month
+    from cs_metrics.errors import DataError, UsageError
 
     cfg = config_from_args(args)
     reason = se.spark_unavailable()
     if reason:
-        raise ConfigError(f"--engine spark: {reason}")
+        raise UsageError("engine_unavailable", detail=reason)
     t0 = time.perf_counter()
     if se.is_canonical_parquet(args.data) and not getattr(args, "mapping", None):
         tables = se.read_canonical(args.data, cfg)
@@ -150,7 +148,7 @@ def _spark_kpis(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any
             se.note(f"not checked at this scale: {s}")
         if issues:
             raise DataError(issues)
-        as_of = parse_month(args.as_of) if args.as_of else se.default_as_of(tables)
+        as_of = se.resolve_month(tables, args.as_of, cfg)
         subs, source = tables["subscriptions"], "canonical Parquet read by Spark"
     else:
         ds, cfg, as_of, _ = open_validated(args)

@@ -9,7 +9,6 @@ folder beside OUTDIR and renamed into place; a non-empty OUTDIR is refused.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
@@ -39,11 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cs_metrics.data.load import ROW
+    from cs_metrics.errors import OutputError
 
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        print(f"error: {out} exists and is not an empty folder: choose a new one", file=sys.stderr)
-        return 2
+        raise OutputError("output_not_empty", path=str(out))
     ds, _, _, _ = open_validated(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

@@ -14,8 +14,8 @@ from typing import Any
 import narwhals as nw
 
 from cs_metrics.data.issues import Issue
-from cs_metrics.data.messages import message
 from cs_metrics.data.schema import TABLES
+from cs_metrics.messages import message
 
 __all__ = ["CHECKED_TABLES", "SKIPPED", "run_checks"]
 

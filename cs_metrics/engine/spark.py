@@ -30,14 +30,15 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from cs_metrics.data.issues import DataError, Issue
+from cs_metrics.data.issues import Issue
 from cs_metrics.engine import core
 from cs_metrics.engine.primitives import materialize
-from cs_metrics.periods import index_to_month_expr, month_end, month_to_index
+from cs_metrics.errors import DataError
+from cs_metrics.periods import Month, index_to_month_expr, month_end, month_to_index
 
 __all__ = [
     "SUBSCRIPTION_COLUMNS",
-    "default_as_of",
+    "resolve_month",
     "get_session",
     "is_canonical_parquet",
     "read_canonical",
@@ -83,9 +84,9 @@ def get_session(config: dict[str, Any]):
     """
     reason = spark_unavailable()
     if reason:
-        from cs_metrics.config import ConfigError
+        from cs_metrics.errors import UsageError
 
-        raise ConfigError(f"--engine spark: {reason}")
+        raise UsageError("engine_unavailable", detail=reason)
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
@@ -167,26 +168,36 @@ def validate_canonical(tables: dict[str, Any], lang: str = "ja") -> tuple[list[I
     return run_checks(tables, lang)
 
 
-def default_as_of(tables: dict[str, Any], today: dt.date | None = None) -> dt.date:
-    """SPEC §3's default month, from the latest dated row of the tables (computed on Spark)."""
-    from types import SimpleNamespace
-
-    from cs_metrics.data.load import Dataset
-    from cs_metrics.data.schema import TABLES
-
-    values = []
-    for name, frame in tables.items():
-        cols = [c for c in TABLES[name].date_columns_for_as_of if c in frame.columns]
-        if cols:
-            f = nw.from_native(frame)
-            values += list(f.select(*[nw.col(c).max() for c in cols]).collect().row(0))
-    dates = [v for v in values if v is not None]
-    latest = max(dates) if dates else None
-    # the one rule of SPEC §3 lives on Dataset; it only needs the latest data date
-    return Dataset.default_as_of(SimpleNamespace(latest_data_date=lambda: latest), today)
+# The columns Dataset.export_date and Dataset.first_active_month read (SPEC §3), per table.
+_PERIOD_COLUMNS = {
+    "usage_weekly": ("week_start",),
+    "touchpoints": ("occurred_on",),
+    "nps_responses": ("responded_on",),
+    "onboarding_sessions": ("held_on", "status"),
+    "subscriptions": ("start_date", "end_date", "mrr"),
+}
 
 
-def _check_integer_bound(lines: nw.LazyFrame) -> None:
+def resolve_month(
+    tables: dict[str, Any], as_of: Any, config: Any, today: dt.date | None = None
+) -> Month:
+    """SPEC §3's month for Spark-read tables: ``as_of`` checked against the data's range, or the
+    default month. The rule is :meth:`Dataset.resolve_month` itself, run on the distinct
+    values of the few columns it reads (collected from Spark: dates, not rows).
+    """
+    from cs_metrics.data.dataset import Dataset
+
+    small = {}
+    for name, cols in _PERIOD_COLUMNS.items():
+        if name in tables:
+            f = nw.from_native(tables[name])
+            if name == "subscriptions":
+                f = f.with_columns((nw.col("mrr") > 0).cast(nw.Float64).alias("mrr"))
+            small[name] = f.select(*cols).unique().collect(backend="polars").to_native().lazy()
+    return Dataset(Path("."), small, config=config).resolve_month(as_of, today)
+
+
+def _check_integer_bound(lines: nw.LazyFrame, lang: str = "ja") -> None:
     total = lines.select(nw.col("mrr").sum()).collect().item()
     if total is None or total < _MAX_ACCOUNT_MRR:
         return
@@ -198,18 +209,12 @@ def _check_integer_bound(lines: nw.LazyFrame) -> None:
         .item()
     )
     if worst is not None and worst >= _MAX_ACCOUNT_MRR:
-        raise DataError(
-            [
-                Issue(
-                    "subscriptions",
-                    "subscriptions",
-                    "out_of_range",
-                    f"an account's lines add up to {worst:,.0f} per month: the Spark engine "
-                    f"sums money exactly up to {_MAX_ACCOUNT_MRR:,.0f} per account",
-                    "mrr",
-                )
-            ]
+        from cs_metrics.messages import message
+
+        text = message(
+            "spark_money_bound", lang, value=f"{worst:,.0f}", bound=f"{_MAX_ACCOUNT_MRR:,.0f}"
         )
+        raise DataError([Issue("subscriptions", "subscriptions", "out_of_range", text, "mrr")])
 
 
 def _core(subs, as_of: dt.date) -> dict[str, nw.LazyFrame]:

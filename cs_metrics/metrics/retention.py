@@ -7,7 +7,7 @@ import datetime as dt
 import narwhals as nw
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.engine import core
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
