@@ -34,7 +34,7 @@ from cs_metrics.data.issues import Issue
 from cs_metrics.engine import core
 from cs_metrics.engine.primitives import materialize
 from cs_metrics.errors import DataError
-from cs_metrics.periods import Month, index_to_month_expr, month_end, month_to_index
+from cs_metrics.periods import Month, index_to_month_expr
 
 __all__ = [
     "SUBSCRIPTION_COLUMNS",
@@ -217,10 +217,11 @@ def _check_integer_bound(lines: nw.LazyFrame, lang: str = "ja") -> None:
         raise DataError([Issue("subscriptions", "subscriptions", "out_of_range", text, "mrr")])
 
 
-def _core(subs, as_of: dt.date) -> dict[str, nw.LazyFrame]:
+def _core(subs, as_of: dt.date | Month) -> dict[str, nw.LazyFrame]:
     """Lines, segments and the month spine on Spark (segments cached: every metric reads them)."""
-    a = month_to_index(as_of)
-    lines = core.subscription_lines(nw.from_native(subs), a, month_end(as_of))
+    m = Month.parse(as_of)
+    a = m.index
+    lines = core.subscription_lines(nw.from_native(subs), a, m.last_day)
     _check_integer_bound(lines)
     events = core.line_events(lines, a)
     return {
@@ -237,7 +238,7 @@ def spark_monthly_rates(subs, as_of: dt.date, parts: dict | None = None) -> pl.D
     Same columns and values (to 1e-9) as the polars engine, one row per month.
     """
     p = parts or _core(subs, as_of)
-    a = month_to_index(as_of)
+    a = Month.parse(as_of).index
     moves = core.movements(p["product"], p["account"])
     bridge = core.bridge(moves, p["account"], p["spine"])
     active = p["account"].filter(nw.col("mrr") > 0).select(core.ACCOUNT, "idx", "next_idx", "mrr")
@@ -260,7 +261,7 @@ def spark_churn_within(
     from cs_metrics.metrics.churn import churn_within_from_counts
 
     p = parts or _core(subs, as_of)
-    a = month_to_index(as_of)
+    a = Month.parse(as_of).index
     counts = core.lifetime_counts(core.lifetimes(p["account"], a), a, horizon)
     return churn_within_from_counts(counts.collect(backend="polars").to_native(), horizon)
 
@@ -281,7 +282,8 @@ def spark_outputs(subs, as_of: dt.date, config: dict[str, Any]) -> dict[str, Any
     finally:
         for key in ("product", "account"):
             parts[key].to_native().unpersist()
-    return {"rates": rates, "churn_within": cw, "kpis": kpis_from(rates, cw[0], as_of, horizon)}
+    first_day = Month.parse(as_of).first_day
+    return {"rates": rates, "churn_within": cw, "kpis": kpis_from(rates, cw[0], first_day, horizon)}
 
 
 def spark_kpis(subs, as_of: dt.date, config: dict[str, Any]) -> dict[str, Any]:
@@ -295,8 +297,9 @@ def spark_mrr_by_account_product(subs, as_of: dt.date):
     ``account_id, product, month_idx, month ("YYYY-MM"), mrr``; one row per active month, as
     :func:`cs_metrics.metrics.revenue.mrr_by_account_product`.
     """
-    a = month_to_index(as_of)
-    lines = core.subscription_lines(nw.from_native(subs), a, month_end(as_of))
+    m = Month.parse(as_of)
+    a = m.index
+    lines = core.subscription_lines(nw.from_native(subs), a, m.last_day)
     seg = core.product_segments(core.line_events(lines, a), a)
     out = core.mrr_by_month(seg, [core.ACCOUNT, "product"])
     return (
