@@ -77,3 +77,18 @@ def test_default_engine_never_imports_pyspark(tmp_path):
         [sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_km_from_counts_does_not_overflow_32_bit_counts():
+    """n_at_risk * (n_at_risk - d) exceeds 2^32 from ~65k accounts: counts come as UInt32 from
+    polars' len() and as Int64 from Spark; both give the same Greenwood sum."""
+    from cs_metrics.metrics.churn import km_table_from_counts
+
+    counts = pl.DataFrame(
+        {"T": [1, 2], "n": [1000, 99000], "events": [500, 0]},
+        schema={"T": pl.Int32, "n": pl.UInt32, "events": pl.UInt32},
+    )
+    row = km_table_from_counts(counts.lazy()).collect().row(0, named=True)
+    n, d = 100_000, 500
+    assert row["greenwood"] == d / (n * (n - d))
+    assert row["survival"] == 1 - d / n

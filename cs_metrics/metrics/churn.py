@@ -87,7 +87,10 @@ def km_table_from_counts(counts: pl.LazyFrame, keys: list[str] | None = None) ->
     The Spark engine collects these counts (one row per group and T) to the driver.
     """
     keys = keys or []
-    by_t = counts.group_by(*keys, "T").agg(pl.col("n").sum(), pl.col("events").sum())
+    # Int64: n_at_risk * (n_at_risk - events) overflows 32-bit counts beyond ~65k accounts
+    by_t = counts.group_by(*keys, "T").agg(
+        pl.col("n").sum().cast(pl.Int64), pl.col("events").sum().cast(pl.Int64)
+    )
     over = keys or None
     desc = by_t.sort(*keys, "T", descending=[*([False] * len(keys)), True]).with_columns(
         (pl.col("n").cum_sum().over(over) if over else pl.col("n").cum_sum()).alias("n_at_risk")
