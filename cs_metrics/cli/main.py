@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "kpis_cmd",
     "load_cmd",
     "ltv_cmd",
+    "scenario_cmd",
     "health_cmd",
     "notify_cmd",
     "report_cmd",
@@ -28,6 +29,7 @@ EPILOG = """examples:
   cs-metrics kpis --data data/sample --format json    # the same as one JSON object
   cs-metrics load --data exports/x --out lake/x       # canonical Parquet (--engine spark)
   cs-metrics ltv --data data/sample                   # LTV summary
+  cs-metrics scenario --data data/sample --save-reason-pct 0.3   # what-if churn and NRR
   cs-metrics risk --data data/sample                  # risk list per CSM
   cs-metrics report monthly --data data/sample        # the monthly KPI report (HTML)
 

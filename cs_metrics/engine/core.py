@@ -424,7 +424,8 @@ def lifetimes(seg: nw.LazyFrame, a: int) -> nw.LazyFrame:
     """First spell of every account ever active up to ``a`` (SPEC §4).
 
     ``s`` = first active month; ``c`` = first month that drops to 0 (null when none up to
-    ``a``). ``T = c - s`` with an event, else censored at ``T = a - s + 1``.
+    ``a``). ``T = c - s`` with an event, else censored at ``T = a - s``: the account has been
+    seen to survive ``a - s`` months of risk (month ``a + 1`` is not observed yet).
 
     Returns
     -------
@@ -445,7 +446,7 @@ def lifetimes(seg: nw.LazyFrame, a: int) -> nw.LazyFrame:
             nw.col("c").alias("churn_month_idx"),
             nw.when(~nw.col("c").is_null())
             .then(nw.col("c") - nw.col("s"))
-            .otherwise(a - nw.col("s") + 1)
+            .otherwise(a - nw.col("s"))
             .cast(nw.Int32)
             .alias("T"),
             (~nw.col("c").is_null()).alias("event"),
