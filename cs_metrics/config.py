@@ -179,6 +179,11 @@ VALIDATORS.update(
         "targets.churn_within_horizon_max": _fraction,
         "targets.nrr_trailing_12m_min": _positive,
         "revenue.churn_horizon_months": _positive,
+        "engine.spark_master": lambda v: (
+            None
+            if v.strip() and not v.strip().startswith("-")
+            else f"must be a Spark master URL such as 'local[*]' or 'spark://host:7077', got {v!r}"
+        ),
         "revenue.reason_match_window_days": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
         "reasons.categories": lambda v: next(
             (

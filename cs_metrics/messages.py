@@ -220,6 +220,20 @@ MESSAGES.update(
             "ja": "{path} は {folder} の外を指しています（フォルダ内のファイルだけを指定できます）",
             "en": "{path} points outside {folder} (only files inside the folder can be named)",
         },
+        "engine_unavailable": {
+            "ja": "--engine spark を使えません: {detail}（docs/scale.md 参照）",
+            "en": "--engine spark is not available: {detail} (see docs/scale.md)",
+        },
+        "spark_money_bound": {
+            "ja": "ある取引先の MRR 合計が {value} です: Spark エンジンが正確に合計できるのは"
+            "取引先あたり {bound} までです",
+            "en": "an account's lines add up to {value} per month: the Spark engine sums money "
+            "exactly up to {bound} per account",
+        },
+        "output_not_empty": {
+            "ja": "{path} は空のフォルダではありません: 新しいフォルダを指定してください",
+            "en": "{path} exists and is not an empty folder: choose a new one",
+        },
         "output_unwritable": {
             "ja": "書き込めません: {path}（{detail}）",
             "en": "cannot write {path}: {detail}",

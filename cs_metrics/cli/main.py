@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "validate_cmd",
     "sample_cmd",
     "kpis_cmd",
+    "load_cmd",
     "ltv_cmd",
     "scenario_cmd",
     "health_cmd",
@@ -26,6 +27,7 @@ EPILOG = """examples:
   cs-metrics validate data/sample                     # the validation gate (exit 2 on errors)
   cs-metrics kpis --data data/sample --as-of 2026-09  # churn, GRR/NRR, 2-year churn (table)
   cs-metrics kpis --data data/sample --format json    # the same as one JSON object
+  cs-metrics load --data exports/x --out lake/x       # canonical Parquet (--engine spark)
   cs-metrics ltv --data data/sample                   # LTV summary
   cs-metrics scenario --data data/sample --save-reason-pct 0.3   # what-if churn and NRR
   cs-metrics risk --data data/sample                  # risk list per CSM
