@@ -24,6 +24,7 @@ import polars as pl
 
 from cs_metrics.data.load import Dataset
 from cs_metrics.metrics.revenue import ACCOUNT, account_segments, as_of_index
+from cs_metrics.metrics.windows import rows_in_windows
 from cs_metrics.periods import index_to_month_expr, month_end, parse_month
 
 BANDS = ("green", "yellow", "red")
@@ -87,6 +88,37 @@ def _first_value_date(ds: Dataset, col: str) -> dt.date | None:
     return u.filter(pl.col(col).is_not_null()).select(pl.col("week_start").min()).collect().item()
 
 
+def _touchpoint_counts(ds: Dataset, keys: pl.LazyFrame, days: int) -> pl.LazyFrame:
+    """Touchpoints in the ``days`` days ending at each key's month end (0 when none)."""
+    counts = (
+        rows_in_windows(ds["touchpoints"].select(ACCOUNT, "occurred_on"), keys, "occurred_on", days)
+        .group_by(ACCOUNT, "month_idx")
+        .agg(pl.len().cast(pl.Float64).alias("value"))
+    )
+    return keys.join(counts, on=[ACCOUNT, "month_idx"], how="left").with_columns(
+        pl.col("value").fill_null(0.0)
+    )
+
+
+def _usage_values(
+    ds: Dataset, keys: pl.LazyFrame, col: str, weeks: int, aggregate: str
+) -> pl.LazyFrame:
+    """A usage column over the last ``weeks`` complete weeks of each key's month (null: no row
+    with a value there)."""
+    x = pl.col(col).cast(pl.Float64)
+    agg = x.mean() if aggregate == "mean" else x.sum() / weeks
+    rows = (
+        rows_in_windows(
+            ds["usage_weekly"].select(ACCOUNT, "week_start", col), keys, "week_start", 7 * weeks, 6
+        )
+        .group_by(ACCOUNT, "month_idx")
+        .agg(agg.alias("value"), x.is_not_null().sum().alias("_rows"))
+        .filter(pl.col("_rows") > 0)
+        .drop("_rows")
+    )
+    return keys.join(rows, on=[ACCOUNT, "month_idx"], how="left")
+
+
 def measure_values(
     ds: Dataset, grid: pl.LazyFrame
 ) -> tuple[pl.DataFrame, dict[str, tuple[str, dt.date | None]]]:
@@ -104,7 +136,8 @@ def measure_values(
       account has none: never missing).
 
     A measure is *unavailable* in a month when its table or column is absent, or (usage) the
-    column has no value dated by E.
+    column has no value dated by E. Each row is sent only to the months whose window holds it
+    (:func:`cs_metrics.metrics.windows.rows_in_windows`), so a range of months costs about the rows, not rows x months.
 
     Returns
     -------
@@ -114,8 +147,7 @@ def measure_values(
     """
     cfg = ds.config["health"]
     weeks = int(cfg["usage_window_weeks"])
-    tp_days = int(cfg["touchpoint_window_days"])
-    keys = grid.select(ACCOUNT, "month_idx").with_columns(_end_expr().alias("_end"))
+    keys = grid.select(ACCOUNT, pl.col("month_idx").cast(pl.Int32))
     parts: list[pl.LazyFrame] = []
     unavailable: dict[str, tuple[str, dt.date | None]] = {}
     for name, m in cfg["measures"].items():  # one frame per configured measure
@@ -124,20 +156,7 @@ def measure_values(
         available: pl.Expr = pl.lit(True)
         if src == "touchpoints":
             if ds.has("touchpoints"):
-                tp = ds["touchpoints"].select(ACCOUNT, "occurred_on")
-                counts = (
-                    keys.join(tp, on=ACCOUNT, how="inner")
-                    .filter(
-                        pl.col("occurred_on").is_between(
-                            pl.col("_end") - pl.duration(days=tp_days - 1), pl.col("_end")
-                        )
-                    )
-                    .group_by(ACCOUNT, "month_idx")
-                    .agg(pl.len().cast(pl.Float64).alias("value"))
-                )
-                value = keys.join(counts, on=[ACCOUNT, "month_idx"], how="left").with_columns(
-                    pl.col("value").fill_null(0.0)
-                )
+                value = _touchpoint_counts(ds, keys, int(cfg["touchpoint_window_days"]))
             else:
                 unavailable[name] = ("no touchpoints table", None)
         else:
@@ -153,23 +172,8 @@ def measure_values(
                     available = pl.lit(False)
                 else:
                     unavailable[name] = (f"usage_weekly.{col} has no values yet", first)
-                    available = pl.col("_end") >= first
-                x = pl.col(col).cast(pl.Float64)
-                agg = x.mean() if m.get("aggregate", "mean") == "mean" else x.sum() / weeks
-                last = pl.col("_end") - pl.duration(days=6)
-                rows = (
-                    keys.join(ds["usage_weekly"].select(ACCOUNT, "week_start", col), on=ACCOUNT)
-                    .filter(
-                        pl.col("week_start").is_between(
-                            last - pl.duration(days=7 * weeks - 1), last
-                        )
-                    )
-                    .group_by(ACCOUNT, "month_idx")
-                    .agg(agg.alias("value"), x.is_not_null().sum().alias("_rows"))
-                    .filter(pl.col("_rows") > 0)
-                    .drop("_rows")
-                )
-                value = keys.join(rows, on=[ACCOUNT, "month_idx"], how="left")
+                    available = _end_expr() >= first
+                value = _usage_values(ds, keys, col, weeks, m.get("aggregate", "mean"))
         if value is None:
             value, available = (
                 keys.with_columns(pl.lit(None, pl.Float64).alias("value")),
