@@ -277,7 +277,9 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
     HealthResult
         ``scores``: ``account_id, month ("YYYY-MM"), month_idx, mrr, score, band, no_data``;
         ``details``: ``account_id, month, month_idx, measure, value, points, weight,
-        contribution, missing``; ``unavailable``: measures unavailable at ``as_of``.
+        contribution, missing, counted`` (``counted``: the measure enters the score: it has
+        a value, or is missing under the ``zero`` policy); ``unavailable``: measures
+        unavailable at ``as_of``.
     """
     cfg = ds.config["health"]
     grid = active_grid(ds, as_of, months)
@@ -331,6 +333,7 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
         "weight",
         "contribution",
         "missing",
+        "counted",
     )
     return HealthResult(scores, details, unavailable)
 
