@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "kpis_cmd",
     "ltv_cmd",
     "health_cmd",
+    "backtest_cmd",
     "notify_cmd",
     "report_cmd",
 ]
@@ -27,6 +28,7 @@ EPILOG = """examples:
   cs-metrics kpis --data data/sample --format json    # the same as one JSON object
   cs-metrics ltv --data data/sample                   # LTV summary
   cs-metrics risk --data data/sample                  # risk list per CSM
+  cs-metrics backtest --data data/sample              # how well each signal predicted churn
   cs-metrics report monthly --data data/sample        # the monthly KPI report (HTML)
 
 Data problems are shown as a table (file, column, rows) and exit with status 2.
