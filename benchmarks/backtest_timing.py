@@ -93,9 +93,9 @@ def _dated(spans: pl.DataFrame, every_days: int, rng: np.random.Generator) -> pl
     jitter = rng.integers(0, every_days, rows.height)
     return rows.select(
         "account_id",
-        (
-            pl.col("first") + pl.duration(days=pl.col("i") * every_days + pl.Series(jitter))
-        ).alias("on"),
+        (pl.col("first") + pl.duration(days=pl.col("i") * every_days + pl.Series(jitter))).alias(
+            "on"
+        ),
     )
 
 
@@ -193,7 +193,9 @@ def main() -> int:
     print(f"backtest, {months} months:                       {full:6.2f} s")
     print(f"ratio backtest / one month: {full / one:.1f} (a loop over months: ~{months})")
     print(f"peak RSS: {peak:,.0f} MB")
-    print(json.dumps({"one_month_s": round(one, 2), "backtest_s": round(full, 2), "months": months}))
+    print(
+        json.dumps({"one_month_s": round(one, 2), "backtest_s": round(full, 2), "months": months})
+    )
     return 0
 
 

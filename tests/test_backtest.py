@@ -447,3 +447,38 @@ def test_every_combination_of_tiny_ranges_is_json_safe(cli_dataset):
     for start, h in itertools.product(("2024-01", "2024-05", "2024-08"), (1, 3)):
         res = bt.backtest(ds, start, "2024-08", h)
         json.dumps(res.summary, allow_nan=False)
+
+
+# ---- report section ---------------------------------------------------------------------------
+
+
+def test_signal_sentence_in_words_a_cs_lead_uses():
+    from cs_metrics.config import load_config
+    from cs_metrics.reporting.backtest_section import signal_sentence
+
+    risk_cfg = load_config()["risk"]
+    sig = {"signal": "no_login", "target": "churn", "flagged": 52, "hits": 20}
+    sig |= {"precision": 0.38, "lift": 6.2, "lift_ci": [4.1, 9.0]}
+    assert signal_sentence(sig, 3, risk_cfg, 20, "ja") == (
+        "60日超ログインなしの顧客は3か月以内に 38.0% が解約（全体平均の 6.2 倍、95%: 4.1〜9.0 倍; "
+        "該当 52 件）"
+    )
+    few = signal_sentence({**sig, "flagged": 12}, 3, risk_cfg, 20, "ja")
+    assert few == "60日超ログインなし: 該当 12 件のみ（20 件未満）のため判断できません"
+    gone = {"signal": "nps_detractor", "flagged": None, "flagged_reason": "判定不可: x"}
+    assert signal_sentence(gone, 3, risk_cfg, 20, "ja").endswith("判定不可: x")
+
+
+def test_report_section_on_the_hand_built_dataset():
+    from cs_metrics.reporting.backtest_section import backtest_section
+    from cs_metrics.reporting.sections import Report
+
+    ds = hand_dataset()
+    r = Report(ds, ds.config, D(2024, 11, 1), "ja", pl.DataFrame(), {})
+    html = backtest_section(r)
+    assert "2024-01〜2024-08" in html
+    assert "60日超ログインなし: 該当" in html and "のため判断できません" in html  # < 20 flags
+    assert "nps_responses テーブルなし" in html and "AUC" in html and "notice" in html
+    too_early = Report(ds, ds.config, D(2024, 2, 1), "ja", pl.DataFrame(), {})
+    early = backtest_section(too_early)  # 2024-02 - 3 months is before the data: explained
+    assert early.startswith('<div class="notice">') and "--to 2023-11" in early
