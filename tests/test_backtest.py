@@ -193,7 +193,12 @@ def test_hand_built_counts():
     assert (nl["flagged"], nl["hits"], nl["precision"], nl["recall"]) == (6, 3, 0.5, 0.75)
     assert nl["base_rate"] == 4 / 12 and nl["lift"] == pytest.approx(1.5)
     assert nl["precision_ci"] == pytest.approx(list(bt.wilson_interval(3, 6)))
-    assert nl["lift_ci"][0] < 1.5 < nl["lift_ci"][1]
+    # docs/metrics.md §11 worked example: deff 3.5 (precision) and 2.29 (base rate), MOVER
+    assert nl["precision_ci"] == pytest.approx([0.188, 0.812], abs=5e-4)
+    assert bt.design_effect(pl.Series([1, 2, 0]), pl.Series([1, 2, 3])) == pytest.approx(3.5)
+    y, n = pl.Series([0, 2, 2, 0, 0]), pl.Series([3, 3, 2, 3, 1])
+    assert bt.design_effect(y, n) == pytest.approx(2.2917, abs=1e-4)
+    assert nl["lift_ci"] == pytest.approx([0.2157, 6.398], abs=1e-3)
     flagged = set(
         res.flags.filter(pl.col("rule") == "no_login")
         .select(pl.format("{}{}", "account_id", pl.col("month_idx") % 12 + 1))
@@ -203,6 +208,9 @@ def test_hand_built_counts():
     # renewal_due: B (ends 09-30) in 07 and 08, C (ends 07-31) in 06 and 07: 4 flags, 4 hits
     rd = sig["renewal_due"]
     assert (rd["flagged"], rd["hits"], rd["precision"], rd["recall"]) == (4, 4, 1.0, 1.0)
+    assert rd["lift"] == pytest.approx(3.0) and rd["lift_ci"] == pytest.approx(
+        [1.080, 11.21], abs=5e-3
+    )
     ex = sig["expansion_candidate"]
     assert ex["target"] == "expansion" and ex["base_rate"] == 3 / 12
     for rule in ("nps_detractor", "cancellation_notice", "onboarding_stalled", "no_touchpoint"):

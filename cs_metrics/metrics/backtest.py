@@ -55,6 +55,7 @@ __all__ = [
     "design_effect",
     "lift_interval",
     "outcomes",
+    "parsed_once",
     "resolve_range",
     "roc_auc",
     "wilson_interval",
@@ -418,7 +419,7 @@ class BacktestResult:
     horizon: int
 
 
-def _parsed_once(ds: Dataset) -> Dataset:
+def parsed_once(ds: Dataset) -> Dataset:
     """The dataset with every table parsed once: the loader's frames re-parse their files on
     each collect, and a backtest reads usage and the other tables many times."""
     names = list(ds.frames)
@@ -452,7 +453,7 @@ def backtest(
         without a score (no available measure), left out of the AUC.
     """
     first, last, h = resolve_range(ds, start, stop, horizon)
-    ds = _parsed_once(ds)
+    ds = parsed_once(ds)
     lang = ds.config["general"]["lang"]
     months = last - first + 1
     hist = health_history(ds, index_to_month(last), months)
