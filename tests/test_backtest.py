@@ -490,3 +490,48 @@ def test_report_section_on_the_hand_built_dataset():
     too_early = Report(ds, ds.config, D(2024, 2, 1), "ja", pl.DataFrame(), {})
     early = backtest_section(too_early)  # 2024-02 - 3 months is before the data: explained
     assert early.startswith('<div class="notice">') and "--to 2023-11" in early
+
+
+# ---- suggested health weights -----------------------------------------------------------------
+
+
+def test_logistic_fit_meets_its_optimality_conditions():
+    from scipy.special import expit
+
+    from cs_metrics.metrics.health_weights import fit_logistic_l2
+
+    rng = np.random.default_rng(2)
+    x = rng.random((400, 3))
+    y = rng.random(400) < expit(1.0 - 3.0 * x[:, 0] + 0.5 * x[:, 1])
+    b0, b = fit_logistic_l2(x, y, l2=2.0)
+    resid = y - expit(b0 + x @ b)
+    assert abs(resid.sum()) < 1e-3  # unpenalised intercept
+    assert np.allclose(x.T @ resid, 2.0 * b, atol=1e-3)  # score = penalty gradient
+    assert b[0] < -1.5  # the measure that lowers churn odds
+
+
+def test_suggested_weights_find_the_warning_measure_and_change_nothing():
+    import copy
+
+    from cs_metrics.metrics.health_weights import suggest_health_weights
+
+    ds = synthetic(5, warning=True)
+    before = copy.deepcopy(ds.config)
+    res = bt.backtest(ds, "2023-06", "2025-03", 3)
+    w = suggest_health_weights(res, ds.config)
+    assert ds.config == before  # a suggestion, never applied
+    assert max(w["suggested_weights"], key=w["suggested_weights"].get) == "logins"
+    assert sum(w["suggested_weights"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert sum(w["configured_weights"].values()) == pytest.approx(1.0)
+    assert w["configured_auc"] == pytest.approx(res.summary["health"]["auc"])
+    assert 0.5 < w["cv_auc"] <= 1 and w["folds"] == 5
+    json.dumps(w, allow_nan=False)
+
+
+def test_cli_suggest_weights_is_an_extra_key_only_when_asked(cli_dataset, capsys):
+    from cs_metrics.cli.main import main
+
+    base = ["backtest", "--data", str(cli_dataset), "--format", "json"]
+    assert main([*base, "--suggest-weights"]) == 0
+    out = _no_nan(capsys.readouterr().out)
+    assert set(out["weights_suggestion"]) >= {"suggested_weights", "cv_auc", "configured_auc"}

@@ -44,6 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="H",
         help="months after each month in which the outcome counts (default 3)",
     )
+    p.add_argument(
+        "--suggest-weights",
+        action="store_true",
+        help="also fit health weights on the history (a suggestion with its cross-validated "
+        "AUC beside the configured weights' AUC; never applied). JSON key: weights_suggestion",
+    )
     p.set_defaults(func=run_backtest)
 
 
@@ -62,11 +68,43 @@ def run_backtest(args: argparse.Namespace) -> int:
 
     ds, cfg, _, _ = open_validated(args)
     res = backtest(ds, args.start, args.stop, args.horizon)
+    out = dict(res.summary)
+    if args.suggest_weights:
+        from cs_metrics.metrics.health_weights import suggest_health_weights
+
+        out["weights_suggestion"] = suggest_health_weights(res, cfg)
     if args.format == "json":
-        print_json(_rounded(res.summary))
+        print_json(_rounded(out))
         return 0
-    print(format_backtest(res.summary, cfg))
+    print(format_backtest(out, cfg))
+    if args.suggest_weights:
+        print("\n" + "\n".join(_weights_lines(out["weights_suggestion"], cfg["general"]["lang"])))
     return 0
+
+
+def _weights_lines(w: dict[str, Any], lang: str) -> list[str]:
+    ja = lang == "ja"
+
+    def num(v: float | None) -> str:
+        return "—" if v is None else f"{v:.2f}"
+
+    head = (
+        "ヘルススコアの重み（過去データから推定した提案。自動では適用しません）"
+        if ja
+        else "Health weights fitted on the history (a suggestion; never applied)"
+    )
+    if w["suggested_weights"] is None:
+        return [head, f"  {w.get('cv_auc_reason', '')}"]
+    rows = [["指標", "現在の重み", "提案"] if ja else ["measure", "configured", "suggested"]]
+    for m in w["measures"]:
+        rows.append([m, num(w["configured_weights"][m]), num(w["suggested_weights"][m])])
+    auc = (
+        f"AUC: 現在 {num(w['configured_auc'])} / 提案 {num(w['cv_auc'])}（{w['folds']}分割の交差検証）"
+        if ja
+        else f"AUC: configured {num(w['configured_auc'])} / suggested {num(w['cv_auc'])} "
+        f"({w['folds']}-fold cross-validated by account)"
+    )
+    return [head, *_grid(rows, {1, 2}), auc]
 
 
 def _width(s: str) -> int:
