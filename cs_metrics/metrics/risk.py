@@ -112,6 +112,7 @@ class _Ctx:
     last: int
     cfg: dict[str, Any]
     ja: bool
+    _ratio: pl.DataFrame | None = None  # usage_ratio_grid, shared by two rules
 
     @property
     def keys(self) -> pl.LazyFrame:
@@ -119,6 +120,12 @@ class _Ctx:
 
     def t(self, ja: str, en: str) -> str:
         return ja if self.ja else en
+
+    def usage_ratio(self) -> pl.LazyFrame:
+        """:func:`usage_ratio_grid` of the context, computed once."""
+        if self._ratio is None:
+            self._ratio = usage_ratio_grid(self.ds, self.keys, (self.first, self.last)).collect()
+        return self._ratio.lazy()
 
     def need(self, table: str) -> pl.LazyFrame:
         if not self.ds.has(table):
@@ -192,14 +199,17 @@ def last_login_days(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -
     )
 
 
-def usage_ratio_grid(ds: Dataset, keys: pl.LazyFrame) -> pl.LazyFrame:
+def usage_ratio_grid(
+    ds: Dataset, keys: pl.LazyFrame, months: tuple[int, int] | None = None
+) -> pl.LazyFrame:
     """Recent vs baseline weekly logins per (account, month) of ``keys`` (own baseline).
 
     ``recent`` = sum of logins over the last ``risk.usage_recent_weeks`` complete weeks
     (weeks ending by the month's last day, see
     :func:`cs_metrics.metrics.health.complete_weeks`) / those weeks; ``baseline`` = the same
     over the ``risk.usage_baseline_weeks`` weeks before them. Weeks without a row count as 0.
-    Account-months without any row in either window are left out.
+    Account-months without any row in either window are left out. ``months``: the (first,
+    last) month indexes of ``keys`` when known (reads only the weeks that can matter).
 
     Returns
     -------
@@ -215,6 +225,7 @@ def usage_ratio_grid(ds: Dataset, keys: pl.LazyFrame) -> pl.LazyFrame:
         "week_start",
         7 * (recent_w + base_w),
         6,
+        months,
     )
     return rows.group_by(ACCOUNT, "month_idx", "month_end").agg(
         (pl.col("logins").filter(recent).sum() / recent_w).alias("recent"),
@@ -231,7 +242,9 @@ def usage_ratio(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -> pl
     LazyFrame
         ``account_id, recent, baseline``.
     """
-    return usage_ratio_grid(ds, _one_month(as_of, accounts)).select(ACCOUNT, "recent", "baseline")
+    a = month_to_index(parse_month(as_of))
+    ratio = usage_ratio_grid(ds, _one_month(as_of, accounts), (a, a))
+    return ratio.select(ACCOUNT, "recent", "baseline")
 
 
 # ---- the rules --------------------------------------------------------------------------------
@@ -343,7 +356,7 @@ def rule_usage_drop(c: _Ctx) -> pl.LazyFrame:
     """``usage_drop``: recent weekly logins < (1 - ``risk.usage_drop``) x the account's own
     baseline (baseline > 0; see :func:`usage_ratio_grid`). Value: recent / baseline - 1."""
     c.need("usage_weekly")
-    ratio = usage_ratio_grid(c.ds, c.keys)
+    ratio = c.usage_ratio()
     drop = float(c.cfg["usage_drop"])
     r, b = pl.col("recent"), pl.col("baseline")
     return _rows(
@@ -369,6 +382,7 @@ def rule_nps_detractor(c: _Ctx) -> pl.LazyFrame:
             c.keys,
             "responded_on",
             int(c.cfg["nps_recent_days"]),
+            months=(c.first, c.last),
         )
         .sort(ACCOUNT, "month_idx", "responded_on", "score", descending=[False, False, False, True])
         .group_by(ACCOUNT, "month_idx")
@@ -432,7 +446,7 @@ def rule_no_touchpoint(c: _Ctx) -> pl.LazyFrame:
     ever (value null). Exactly N days is not flagged."""
     tps = c.need("touchpoints")
     limits = {k: int(v) for k, v in c.cfg["no_touchpoint_days"].items()}
-    last_tp = tps.select(ACCOUNT, pl.col("occurred_on").alias("last_tp")).unique()
+    last_tp = tps.select(ACCOUNT, pl.col("occurred_on").alias("last_tp"))
     days = pl.col("days")
     seg = c.seg.select(ACCOUNT, "month_idx", "month_end", "segment")
     tp = (
@@ -475,7 +489,7 @@ def rule_expansion_candidate(c: _Ctx) -> pl.LazyFrame:
     r, b = pl.col("recent"), pl.col("baseline")
     rise = float(c.cfg["usage_rise"])
     return _rows(
-        usage_ratio_grid(c.ds, c.keys)
+        c.usage_ratio()
         .join(green, on=[ACCOUNT, "month_idx"], how="semi")
         .filter((b > 0) & (r >= (1 + rise) * b)),
         r / b - 1,

@@ -11,9 +11,16 @@ last login, the last touchpoint). Both are computed here for every (account, mon
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
-from cs_metrics.periods import last_active_index_expr, month_index_expr
+from cs_metrics.periods import (
+    index_to_month,
+    last_active_index_expr,
+    month_end,
+    month_index_expr,
+)
 
 __all__ = ["latest_by_account", "rows_in_windows", "window_months_expr"]
 
@@ -34,7 +41,12 @@ def window_months_expr(date: pl.Expr, span_days: int, lag_days: int = 0) -> pl.E
 
 
 def rows_in_windows(
-    rows: pl.LazyFrame, keys: pl.LazyFrame, date: str, span_days: int, lag_days: int = 0
+    rows: pl.LazyFrame,
+    keys: pl.LazyFrame,
+    date: str,
+    span_days: int,
+    lag_days: int = 0,
+    months: tuple[int, int] | None = None,
 ) -> pl.LazyFrame:
     """Each row of ``rows`` paired with every key whose month's window holds its date.
 
@@ -48,12 +60,19 @@ def rows_in_windows(
     span_days, lag_days : int
         The window of month m: ``[E - lag - span + 1, E - lag]``, E = m's last day (see
         :func:`window_months_expr`).
+    months : (first, last) month indexes, optional
+        The range of the keys' months, when known: rows outside every window of the range are
+        dropped before they are paired (a one-month question reads a few weeks, not years).
 
     Returns
     -------
     LazyFrame
         The columns of ``rows`` and of ``keys``: one row per (row, key) pair.
     """
+    if months is not None:
+        lo = month_end(index_to_month(months[0])) - dt.timedelta(days=lag_days + span_days - 1)
+        hi = month_end(index_to_month(months[1])) - dt.timedelta(days=lag_days)
+        rows = rows.filter(pl.col(date).is_between(lo, hi))
     return (
         rows.with_columns(window_months_expr(pl.col(date), span_days, lag_days).alias("month_idx"))
         .explode("month_idx")
