@@ -8,7 +8,7 @@ cancellations), with a warning sign before churn (logins stop about two months b
 active month of a churner). Writes Parquet to ``benchmarks/data/backtest-<accounts>x<months>``,
 loads it once, then times, in the same run:
 
-- loading and parsing every table once (``parsed_once``), shared by what follows;
+- loading and parsing every table once (``Dataset.collected``), shared by what follows;
 - baseline: the risk signals and health score of *one* month (``risk_signals``), the work a
   monthly report does;
 - the backtest over the default range (25 months of signals and health scores, H = 3).
@@ -170,20 +170,20 @@ def main() -> int:
     print(f"generated {out} in {time.perf_counter() - t:.1f}s: {sizes}")
 
     from cs_metrics.data.load import load_dataset
-    from cs_metrics.metrics.backtest import backtest, default_range, parsed_once
+    from cs_metrics.metrics.backtest import backtest, default_range
     from cs_metrics.metrics.risk import risk_signals
 
     t = time.perf_counter()
-    parsed = parsed_once(load_dataset(out))  # every table parsed once, kept in memory
+    parsed = load_dataset(out).collected()  # every table parsed once, kept in memory
     parse = time.perf_counter() - t
     start, stop, h = default_range(parsed)
     results = []
     for _ in range(a.runs):  # a fresh dataset (no memoised segments) for each timing
         t = time.perf_counter()
-        risk_signals(parsed_once(parsed), stop)
+        risk_signals(parsed.collected(), stop)
         one = time.perf_counter() - t
         t = time.perf_counter()
-        res = backtest(parsed_once(parsed), start, stop, h)
+        res = backtest(parsed.collected(), start, stop, h)
         full = time.perf_counter() - t
         results.append((one, full))
     one, full = min(results, key=lambda r: r[1])

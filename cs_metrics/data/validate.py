@@ -17,10 +17,12 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.issues import DataError, Issue
-from cs_metrics.data.load import ROW, Dataset, load_dataset, parse_issues
-from cs_metrics.data.messages import lang_of, message
+from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.issues import Issue
+from cs_metrics.data.load import ROW, load_dataset, parse_issues
 from cs_metrics.data.schema import TABLES
+from cs_metrics.errors import DataError
+from cs_metrics.messages import lang_of, message
 
 # Version of the JSON structure of ``cs-metrics validate --format json``.
 REPORT_SCHEMA_VERSION = 1
@@ -140,7 +142,7 @@ def validate_dataset(
     if isinstance(path, Dataset):
         ds = path
     else:
-        cfg = config if isinstance(config, dict) else load_config(config)
+        cfg = load_config(config)
         try:
             ds = load_dataset(path, mapping=mapping, config=cfg)
         except DataError as e:
@@ -148,10 +150,7 @@ def validate_dataset(
     from cs_metrics.data.gx import run_suites
 
     # Parse every table once: the checks below and the metrics then read materialised frames.
-    names = list(ds.frames)
-    ds.frames = dict(
-        zip(names, (df.lazy() for df in pl.collect_all(ds.frames.values())), strict=True)
-    )
+    ds = ds.collected()
     issues = parse_issues(ds, required_values=False)
     issues += run_suites(ds, expectations)
     issues += cross_table_issues(ds)

@@ -22,8 +22,6 @@ run per month.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -31,18 +29,15 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
+from cs_metrics.errors import PeriodError
+from cs_metrics.messages import lang_of, reason_fields
 from cs_metrics.metrics.health import BANDS, health_history
-from cs_metrics.metrics.revenue import (
-    ACCOUNT,
-    account_segments,
-    mrr_movements,
-    subscription_lines,
-)
+from cs_metrics.metrics.revenue import ACCOUNT, account_segments, mrr_movements
 from cs_metrics.metrics.risk import OPPORTUNITY_RULES, RULES, risk_flags
 from cs_metrics.metrics.segments import account_month_grid
 from cs_metrics.metrics.windows import latest_by_account
-from cs_metrics.periods import PeriodError, format_month, index_to_month, month_to_index
+from cs_metrics.periods import Month, MonthLike, format_month, index_to_month
 
 __all__ = [
     "Z95",
@@ -55,7 +50,6 @@ __all__ = [
     "design_effect",
     "lift_interval",
     "outcomes",
-    "parsed_once",
     "resolve_range",
     "roc_auc",
     "wilson_interval",
@@ -66,74 +60,43 @@ NO_SCORE = "no_score"
 
 
 class BacktestRangeError(PeriodError):
-    """A backtest range the data cannot support (the message gives the data's range)."""
+    """A backtest range the data cannot support (the message gives the data's range); the
+    command line shows it and exits with status 2."""
 
 
-# ---- reasons (ja/en; codes stay stable for the message catalogue) -----------------------------
+# ---- reasons (codes and texts in cs_metrics.messages: backtest_*) ---------------------------
 
-_REASONS: dict[str, tuple[str, str]] = {
-    "unavailable": ("判定不可: {why}", "unavailable: {why}"),
-    "disabled": ("無効化されたルール (risk.disabled_rules)", "disabled (risk.disabled_rules)"),
-    "nothing_flagged": ("該当なし (フラグ0件)", "nothing flagged"),
-    "no_outcome": ("期間内に{target}なし", "no {target} in the range"),
-    "no_units": ("対象の顧客・月なし", "no account-months in the range"),
-    "no_hits": (
-        "的中0件: 対数尺度の区間は作れないため、上限のみ (Wilson上限 / 基準率)",
-        "no hits: no log-scale interval; upper bound only (Wilson upper / base rate)",
-    ),
-    "one_account": ("顧客が1社のみで区間を推定できません", "one account only: no interval"),
-    "everyone": ("全員が同じ結果のため算出不可", "every account-month had the same outcome"),
-    "perfect": ("完全に分離 (AUC 0 または 1): 区間なし", "perfect separation (AUC 0 or 1)"),
-    "no_variance": ("分散 0: 区間なし", "zero variance: no interval"),
-    "measure_unavailable": ("この指標のデータなし", "no data for this measure"),
-    "no_score_band": (
-        "スコアなし (使える指標なし) の顧客・月",
-        "account-months without a score (no available measure)",
-    ),
-}
 _TARGET_WORDS = {"churn": ("解約", "churn"), "expansion": ("拡大", "expansion")}
-
-
-def _reason(code: str, lang: str, **params: Any) -> dict[str, str]:
-    ja, en = _REASONS[code]
-    return {"reason": (ja if lang == "ja" else en).format(**params), "reason_code": code}
 
 
 def _null(obj: dict[str, Any], key: str, code: str, lang: str, **params: Any) -> None:
     """Set ``obj[key] = None`` with ``key_reason`` and ``key_reason_code`` beside it."""
-    r = _reason(code, lang, **params)
     obj[key] = None
-    obj[f"{key}_reason"] = r["reason"]
-    obj[f"{key}_reason_code"] = r["reason_code"]
+    obj.update(reason_fields(key, f"backtest_{code}", lang, **params))
 
 
 # ---- range ------------------------------------------------------------------------------------
 
 
-def data_months(ds: Dataset) -> tuple[int, int] | None:
-    """(first month with an active account, the data's default as_of) as month indexes; None
-    when no account is ever active."""
-    last = month_to_index(ds.default_as_of())
-    first = (
-        subscription_lines(ds, index_to_month(last)).select(pl.col("first_idx").min()).collect()
-    ).item()
-    return None if first is None or first > last else (int(first), last)
-
-
-def _msg(lang: str, ja: str, en: str, **params: Any) -> str:
-    return (ja if lang == "ja" else en).format(**params)
+def data_months(ds: Dataset) -> tuple[int, int]:
+    """(first month with an active account, the data's default month) as month indexes
+    (SPEC §3; a dataset without an active month is refused by :meth:`Dataset.default_as_of`)."""
+    last = ds.default_as_of()
+    first = ds.first_active_month()
+    assert first is not None  # default_as_of raised otherwise
+    return first.index, last.index
 
 
 def resolve_range(
     ds: Dataset,
-    start: str | dt.date | None = None,
-    stop: str | dt.date | None = None,
+    start: MonthLike | None = None,
+    stop: MonthLike | None = None,
     horizon: int | None = None,
 ) -> tuple[int, int, int]:
     """The backtest's months (first, last as month indexes) and horizon H.
 
     Defaults: H = ``backtest.horizon_months``; ``stop`` = the last month with H complete months
-    after it (the data's default as_of - H); ``start`` = ``backtest.lookback_months`` before
+    after it (the data's default month - H); ``start`` = ``backtest.lookback_months`` before
     ``stop``, clamped to the first month with an active account.
 
     Raises
@@ -142,55 +105,30 @@ def resolve_range(
         H <= 0, ``start`` after ``stop``, ``start`` before the data, or ``stop`` without H months
         of data after it; the message states the data's range.
     """
-    cfg, lang = ds.config["backtest"], ds.config["general"]["lang"]
+    cfg = ds.config["backtest"]
     h = int(cfg["horizon_months"] if horizon is None else horizon)
     if h <= 0:
-        raise BacktestRangeError(
-            _msg(lang, "--horizon は1以上の月数: {h}", "--horizon must be >= 1 month, got {h}", h=h)
-        )
-    span = data_months(ds)
-    if span is None:
-        raise BacktestRangeError(
-            _msg(lang, "有効な契約のある月がありません", "no month with an active account")
-        )
-    first_data, last_data = span
-    rng = {"a": format_month(first_data), "b": format_month(last_data), "h": h}
+        raise BacktestRangeError("backtest_horizon", h=h)
+    first_data, last_data = data_months(ds)
+    rng = {"first": format_month(first_data), "last": format_month(last_data), "h": h}
     latest = last_data - h
     if latest < first_data:
-        raise BacktestRangeError(
-            _msg(
-                lang,
-                "データ ({a}〜{b}) は {h}か月先の結果を見るには短すぎます",
-                "the data ({a} to {b}) is too short to see {h} months ahead",
-                **rng,
-            )
-        )
-    last = latest if stop is None else month_to_index(stop)
+        raise BacktestRangeError("backtest_too_short", **rng)
+    last = latest if stop is None else Month.parse(stop).index
     if last > latest or last < first_data:
         raise BacktestRangeError(
-            _msg(
-                lang,
-                "--to {to}: データは {a}〜{b}。{h}か月先まで見るため --to は {a}〜{c}",
-                "--to {to}: the data covers {a} to {b}; to see {h} months ahead --to must be "
-                "within {a} to {c}",
-                to=format_month(last),
-                c=format_month(latest),
-                **rng,
-            )
+            "backtest_to_out_of_range", to=format_month(last), latest=format_month(latest), **rng
         )
     if start is None:
         return max(last - int(cfg["lookback_months"]), first_data), last, h
-    first = month_to_index(start)
+    first = Month.parse(start).index
     if first < first_data or first > last:
         raise BacktestRangeError(
-            _msg(
-                lang,
-                "--from {fr}: {a}〜--to ({to}) の範囲で指定してください (データは {a}〜{b})",
-                "--from {fr} must lie within {a} and --to ({to}) (the data covers {a} to {b})",
-                fr=format_month(first),
-                to=format_month(last),
-                **rng,
-            )
+            "backtest_from_out_of_range",
+            start=format_month(first),
+            to=format_month(last),
+            first=rng["first"],
+            last=rng["last"],
         )
     return first, last, h
 
@@ -419,18 +357,10 @@ class BacktestResult:
     horizon: int
 
 
-def parsed_once(ds: Dataset) -> Dataset:
-    """The dataset with every table parsed once: the loader's frames re-parse their files on
-    each collect, and a backtest reads usage and the other tables many times."""
-    names = list(ds.frames)
-    frames = pl.collect_all([ds.frames[n] for n in names])
-    return dataclasses.replace(ds, frames={n: f.lazy() for n, f in zip(names, frames, strict=True)})
-
-
 def backtest(
     ds: Dataset,
-    start: str | dt.date | None = None,
-    stop: str | dt.date | None = None,
+    start: MonthLike | None = None,
+    stop: MonthLike | None = None,
     horizon: int | None = None,
 ) -> BacktestResult:
     """Backtest every risk rule, the opportunity rule and the health score (SPEC §10).
@@ -453,8 +383,8 @@ def backtest(
         without a score (no available measure), left out of the AUC.
     """
     first, last, h = resolve_range(ds, start, stop, horizon)
-    ds = parsed_once(ds)
-    lang = ds.config["general"]["lang"]
+    ds = ds.collected()  # every table parsed once: the rules and measures read them many times
+    lang = lang_of(ds.config)
     months = last - first + 1
     hist = health_history(ds, index_to_month(last), months)
     flags = risk_flags(ds, index_to_month(last), months, hist)
@@ -479,10 +409,14 @@ def backtest(
 
 def _target_counts(units: pl.DataFrame) -> pl.DataFrame:
     """Per account: n, and y per target (churn, expansion)."""
-    return units.group_by(ACCOUNT).agg(
-        pl.len().alias("n"),
-        pl.col("churned").sum().alias("y_churn"),
-        pl.col("expanded").sum().alias("y_expansion"),
+    return (
+        units.group_by(ACCOUNT)
+        .agg(
+            pl.len().alias("n"),
+            pl.col("churned").sum().alias("y_churn"),
+            pl.col("expanded").sum().alias("y_expansion"),
+        )
+        .sort(ACCOUNT)  # a fixed order: float sums give the same digits on every run
     )
 
 
@@ -515,7 +449,8 @@ def signal_stats(
         if state != "ok":
             out.append(_unavailable_signal(rule, target, state, why, lang))
             continue
-        acc = per_acc.join(hits.filter(pl.col("rule") == rule), on=ACCOUNT, how="left").select(
+        rows = hits.filter(pl.col("rule") == rule)
+        acc = per_acc.join(rows, on=ACCOUNT, how="left", maintain_order="left").select(
             "n",
             pl.col(f"y_{target}").alias("y"),
             pl.col("f").fill_null(0),
@@ -564,8 +499,7 @@ def _signal(rule: str, target: str, acc: pl.DataFrame, lang: str) -> dict[str, A
     if ci is None:
         _null(obj, "lift_ci", code or "no_units", lang, target=word)
     elif code:  # an interval with a caveat (no hits: upper bound only)
-        r = _reason(code, lang)
-        obj["lift_ci_reason"], obj["lift_ci_reason_code"] = r["reason"], r["reason_code"]
+        obj.update(reason_fields("lift_ci", f"backtest_{code}", lang))
     return obj
 
 
@@ -579,7 +513,7 @@ def health_stats(
     """``{auc, auc_ci, bands, measures}`` of the health score for churn (see
     :func:`backtest`). Account-months without a score are left out of every AUC and shown as
     the band ``no_score``."""
-    j = units.join(health, on=[ACCOUNT, "month_idx"], how="inner")
+    j = units.join(health, on=[ACCOUNT, "month_idx"], how="inner").sort(ACCOUNT, "month_idx")
     scored = j.filter(~pl.col("no_data"))
     res = auc_interval(
         scored["score"].to_numpy(), scored["churned"].to_numpy(), scored[ACCOUNT].to_numpy()
@@ -636,6 +570,7 @@ def _measure_aucs(
         .join(scored, on=[ACCOUNT, "month_idx"], how="semi")
         .join(units, on=[ACCOUNT, "month_idx"], how="inner")
         .with_columns(pl.col("points").fill_null(0.0))
+        .sort(ACCOUNT, "month_idx", "measure")
     )
     out = []
     for name in config["health"]["measures"]:  # configured measures (a handful)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from cs_metrics.messages import lang_of, reason_fields
 from cs_metrics.metrics.backtest import BacktestResult, roc_auc
 from cs_metrics.metrics.revenue import ACCOUNT
 
@@ -55,6 +56,7 @@ def _design(res: BacktestResult, measures: list[str]) -> tuple[pl.DataFrame, lis
         scored.join(res.units, on=[ACCOUNT, "month_idx"], how="inner")
         .join(wide, on=[ACCOUNT, "month_idx"], how="left")
         .with_columns([pl.col(m).fill_null(pl.col(m).mean()).fill_null(0.0) for m in used])
+        .sort(ACCOUNT, "month_idx")
     )
     return d, used
 
@@ -99,7 +101,7 @@ def suggest_health_weights(
     y = d["churned"].to_numpy()
     if not used or y.sum() == 0 or y.sum() == len(y):
         out |= {"suggested_weights": None, "coefficients": None, "cv_auc": None}
-        out["cv_auc_reason"] = "no measure, or every account-month had the same outcome"
+        out.update(reason_fields("cv_auc", "backtest_weights_undefined", lang_of(config)))
         out["configured_auc"] = roc_auc(d["score"].to_numpy(), y) if d.height else None
         return out
     x = d.select(used).to_numpy().astype(np.float64)

@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.health import HealthResult
 from cs_metrics.metrics.revenue import ACCOUNT, UNSET, account_segments
 from cs_metrics.metrics.segments import account_month_grid, renewal_due_grid, segments_history

@@ -22,7 +22,7 @@ import datetime as dt
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.metrics.health import HealthResult, active_grid, health_history
 from cs_metrics.metrics.revenue import ACCOUNT, account_segments
 from cs_metrics.periods import index_to_month_expr
@@ -230,6 +230,7 @@ def segments_history(
     )
 
 
+@memoised
 def segments(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     """S/A/B/C segment of every active account = ``[segments][attribute_tier][health band]``
     (the one-month case of :func:`segments_history`).

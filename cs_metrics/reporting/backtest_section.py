@@ -12,9 +12,8 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.format import fmt_int, fmt_pct, rule_label
-from cs_metrics.periods import month_to_index
+from cs_metrics.reporting.context import Report, SectionUnavailable, guarded
 from cs_metrics.reporting.html import esc, notice, table
-from cs_metrics.reporting.sections import Report, SectionUnavailable, guarded
 
 __all__ = ["backtest_section", "signal_sentence"]
 
@@ -156,14 +155,14 @@ def backtest_section(r: Report, lookback_months: int | None = None) -> str:
 
     cfg = r.cfg["backtest"]
     h = int(cfg["horizon_months"])
-    stop = format_month(month_to_index(r.as_of) - h)
+    stop = format_month(r.as_of.index - h)
     try:
         first, last, _ = resolve_range(r.ds, None, stop, h)
         if lookback_months is not None:
             first = max(first, last - lookback_months)
         s = backtest(r.ds, format_month(first), stop, h).summary
     except BacktestRangeError as e:
-        raise SectionUnavailable(str(e)) from None
+        raise SectionUnavailable(e.message(r.lang)) from None
     min_flagged = int(cfg["min_flagged"])
     intro = r.t(
         f"{s['from']}〜{s['to']} の各月末に契約中だった顧客（のべ {s['account_months']:,} 顧客・月）"
