@@ -310,9 +310,7 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
         pl.col("points").is_not_null() | (pl.col("missing_policy") == "zero")
     )
     key = [ACCOUNT, "month_idx"]
-    # sorted by (account, month): an integer group id (run-length) replaces hashing the
-    # (account, month) key in every window below
-    details = (
+    details = (  # sorted by (account, month): a run-length group id, no hashed key
         pts.sort(ACCOUNT, "month_idx", "measure")
         .with_columns(pl.struct(key).rle_id().alias("_g"), counted.alias("counted"))
         .with_columns(
@@ -327,7 +325,7 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
         )
         .with_columns(apportion_hundredths("raw_contribution", key).alias("hundredths"))
     )
-    labels = {i: format_month(i) for i in range(a - months + 1, a + 1)}
+    labels = {i: format_month(i) for i in range(a - months + 1, a + 1)}  # few months, many rows
     month = pl.col("month_idx").replace_strict(labels, return_dtype=pl.String).alias("month")
     scores = (
         details.group_by("_g", *key)
