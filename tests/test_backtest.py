@@ -192,7 +192,7 @@ def test_hand_built_counts():
     assert (nl["flagged"], nl["hits"], nl["precision"], nl["recall"]) == (6, 3, 0.5, 0.75)
     assert nl["base_rate"] == 4 / 12 and nl["lift"] == pytest.approx(1.5)
     assert nl["precision_ci"] == pytest.approx(list(bt.wilson_interval(3, 6)))
-    # docs/metrics.md §11 worked example: deff 3.5 (precision) and 2.29 (base rate), MOVER
+    # docs/metrics.md §12 worked example: deff 3.5 (precision) and 2.29 (base rate), MOVER
     assert nl["precision_ci"] == pytest.approx([0.188, 0.812], abs=5e-4)
     assert bt.design_effect(pl.Series([1, 2, 0]), pl.Series([1, 2, 3])) == pytest.approx(3.5)
     y, n = pl.Series([0, 2, 2, 0, 0]), pl.Series([3, 3, 2, 3, 1])
