@@ -329,6 +329,11 @@ VALIDATORS.update(
         ),
         "risk.disabled_rules": lambda v: _known_rules(v),
         "slack.max_accounts_per_message": _positive,
+        "backtest.horizon_months": _positive,
+        "backtest.lookback_months": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "backtest.min_flagged": _positive,
+        "backtest.weights_l2": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "backtest.weights_folds": lambda v: None if v >= 2 else f"must be >= 2, got {v}",
         "slack.members": lambda v: next(
             (
                 f'{k!r} must map to a Slack member ID such as "U0123ABCD", got {i!r}'

@@ -365,6 +365,67 @@ MESSAGES.update(
 )
 
 
+# ---- signal backtest (cs_metrics.metrics.backtest) ----------------------------------------
+MESSAGES.update(
+    {
+        "backtest_horizon": {
+            "ja": "--horizon は1以上の月数で指定してください: {h}",
+            "en": "--horizon must be >= 1 month, got {h}",
+        },
+        "backtest_too_short": {
+            "ja": "データ（{first}〜{last}）は {h}か月先の結果を見るには短すぎます",
+            "en": "the data ({first} to {last}) is too short to see {h} months ahead",
+        },
+        "backtest_to_out_of_range": {
+            "ja": "--to {to}: データは {first}〜{last}。{h}か月先まで見るため --to は "
+            "{first}〜{latest} で指定してください",
+            "en": "--to {to}: the data covers {first} to {last}; to see {h} months ahead --to "
+            "must be within {first} to {latest}",
+        },
+        "backtest_from_out_of_range": {
+            "ja": "--from {start}: {first}〜--to（{to}）の範囲で指定してください"
+            "（データは {first}〜{last}）",
+            "en": "--from {start} must lie within {first} and --to ({to}) "
+            "(the data covers {first} to {last})",
+        },
+        # reasons of null values in the backtest JSON
+        "backtest_unavailable": {"ja": "判定不可: {why}", "en": "unavailable: {why}"},
+        "backtest_disabled": {
+            "ja": "無効化されたルール（risk.disabled_rules）",
+            "en": "disabled (risk.disabled_rules)",
+        },
+        "backtest_nothing_flagged": {"ja": "該当なし（フラグ0件）", "en": "nothing flagged"},
+        "backtest_no_outcome": {"ja": "期間内に{target}なし", "en": "no {target} in the range"},
+        "backtest_no_units": {"ja": "対象の顧客・月なし", "en": "no account-months in the range"},
+        "backtest_no_hits": {
+            "ja": "的中0件: 対数尺度の区間は作れないため上限のみ（Wilson上限 / 基準率）",
+            "en": "no hits: no log-scale interval; upper bound only (Wilson upper / base rate)",
+        },
+        "backtest_one_account": {
+            "ja": "顧客が1社のみのため区間を推定できません",
+            "en": "one account only: no interval",
+        },
+        "backtest_everyone": {
+            "ja": "全員が同じ結果のため算出できません",
+            "en": "every account-month had the same outcome",
+        },
+        "backtest_perfect": {
+            "ja": "完全に分離（AUC 0 または 1）のため区間なし",
+            "en": "perfect separation (AUC 0 or 1): no interval",
+        },
+        "backtest_no_variance": {"ja": "分散0のため区間なし", "en": "zero variance: no interval"},
+        "backtest_measure_unavailable": {
+            "ja": "この指標のデータなし",
+            "en": "no data for this measure",
+        },
+        "backtest_weights_undefined": {
+            "ja": "使える指標がないか、全員が同じ結果のため推定できません",
+            "en": "no measure, or every account-month had the same outcome",
+        },
+    }
+)
+
+
 # ---- predictive LTV, the sBG model and what-if scenarios (issue 14) ------------------------
 MESSAGES.update(
     {

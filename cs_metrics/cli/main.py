@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "ltv_cmd",
     "scenario_cmd",
     "health_cmd",
+    "backtest_cmd",
     "notify_cmd",
     "report_cmd",
 ]
@@ -31,6 +32,7 @@ EPILOG = """examples:
   cs-metrics ltv --data data/sample                   # LTV summary
   cs-metrics scenario --data data/sample --save-reason-pct 0.3   # what-if churn and NRR
   cs-metrics risk --data data/sample                  # risk list per CSM
+  cs-metrics backtest --data data/sample              # how well each signal predicted churn
   cs-metrics report monthly --data data/sample        # the monthly KPI report (HTML)
 
 Data problems are shown as a table (file, column, rows) and exit with status 2.
