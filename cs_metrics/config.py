@@ -215,6 +215,11 @@ VALIDATORS.update(
         "onboarding.stalled_lookback_months": _positive,
         "nps.window_months": _positive,
         "validation.max_examples": _positive,
+        "validation.min_year": lambda v: None if 1 <= v <= 9999 else f"must be a year, got {v}",
+        "validation.max_year": lambda v: None if 1 <= v <= 9999 else f"must be a year, got {v}",
+        "validation.max_mrr": _positive,
+        "validation.max_amount": _positive,
+        "validation.max_measure": _positive,
     }
 )
 
@@ -342,6 +347,7 @@ def _check_pairs(cfg: dict[str, Any]) -> None:
         ("attributes.onboarding_months", "attributes.adoption_months"),
         ("attributes.tier_mid", "attributes.tier_high"),
         ("health.band_yellow", "health.band_green"),
+        ("validation.min_year", "validation.max_year"),
     ]
     for low, high in pairs:
         (s1, k1), (s2, k2) = low.split("."), high.split(".")

@@ -50,10 +50,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{file} has a header but no data rows",
     },
     "undecodable": {
-        "ja": "{file}: {row} 行目{col_text}の文字が UTF-8 でも CP932（Shift_JIS）でも読めません"
-        "（{guess} と推定）。Excel で「CSV UTF-8」または「CSV」で保存し直してください",
-        "en": "{file}: bytes in row {row}{col_text} are neither UTF-8 nor CP932 (Shift_JIS) "
-        "(looks like {guess}); save the file again as CSV UTF-8 or CSV from Excel",
+        "ja": "{file}: {row} 行目{col_text}の文字が UTF-8・UTF-16・CP932（Shift_JIS）のどれでも"
+        "読めません（{guess} と推定）。Excel で「CSV UTF-8」または「CSV」で保存し直してください",
+        "en": "{file}: bytes in row {row}{col_text} are not UTF-8, UTF-16 or CP932 (Shift_JIS) "
+        "text (looks like {guess}); save the file again as CSV UTF-8 or CSV from Excel",
     },
     "not_csv": {
         "ja": "{file} は Excel ブック（xlsx/xls）で CSV ではありません。Excel で「CSV UTF-8」"
@@ -85,6 +85,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{file}: required column(s) {missing} not found; columns found: {found}; add them "
         "to the file, or map your column names with a mapping file "
         "(e.g. [{table}.columns] {example}; see docs/mapping.md)",
+    },
+    "path_outside": {
+        "ja": "{path} は {folder} の外を指しています（フォルダ内のファイルだけを指定できます）",
+        "en": "{path} points outside {folder} (only files inside the folder can be named)",
     },
     "mapping_missing": {
         "ja": "マッピングファイルがありません: {path}",
@@ -145,8 +149,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "(taken as that month)",
     },
     "date_implausible": {
-        "ja": "{file} の列 {column}: {lo}〜{hi} 年の範囲外の日付が {n} 行あります（入力ミスの可能性）",
-        "en": "{file}: column {column}: {n} row(s) dated outside the years {lo}-{hi} (a typo?)",
+        "ja": "{file} の列 {column}: {lo}〜{hi} 年の範囲外の日付が {n} 行あります（入力ミスと"
+        "みなします。範囲は設定 validation.min_year / validation.max_year）",
+        "en": "{file}: column {column}: {n} row(s) dated outside the years {lo}-{hi}, taken as "
+        "typos (the window is validation.min_year / validation.max_year)",
+    },
+    "amount_implausible": {
+        "ja": "{file} の列 {column}: 上限 {limit} を超える金額が {n} 行あります（入力ミスとみなします。"
+        "上限は設定 validation.{key}）",
+        "en": "{file}: column {column}: {n} row(s) with an amount above {limit}, taken as typos "
+        "(the ceiling is validation.{key})",
+    },
+    "value_implausible": {
+        "ja": "{file} の列 {column}: 上限 {limit} を超える値が {n} 行あります（入力ミスとみなします。"
+        "上限は設定 validation.max_measure）",
+        "en": "{file}: column {column}: {n} row(s) with a value above {limit}, taken as typos "
+        "(the ceiling is validation.max_measure)",
+    },
+    "invisible_characters": {
+        "ja": "{file} の列 {column}: 見えない文字（ゼロ幅スペース U+200B など）を含む値が {n} 行"
+        "あります。取り除いて読みました（例の値は取り除く前）",
+        "en": "{file}: column {column}: {n} row(s) hold invisible characters (a zero-width space "
+        "U+200B or the like); they were removed when reading (examples show the value before)",
+    },
+    "overlapping_lines": {
+        "ja": "{file}: 同じ取引先・同じ商品の契約行が期間の重なる行と一緒に {n} 行あります"
+        "（重なる月の MRR は合算されます。更新行の開始日・前の行の終了日を確認してください）",
+        "en": "{file}: {n} row(s) overlap another line of the same account and product (their "
+        "MRR is added up in the months they share: check the renewal's start date and the "
+        "previous line's end date)",
     },
 }
 
@@ -215,10 +246,6 @@ MESSAGES.update(
         "table_needed": {
             "ja": "この集計には {table} テーブルが必要ですが、データにありません",
             "en": "this needs the {table} table, which the data does not have",
-        },
-        "path_outside": {
-            "ja": "{path} は {folder} の外を指しています（フォルダ内のファイルだけを指定できます）",
-            "en": "{path} points outside {folder} (only files inside the folder can be named)",
         },
         "output_unwritable": {
             "ja": "書き込めません: {path}（{detail}）",
@@ -546,14 +573,20 @@ MESSAGES.update(
 
 UNPARSEABLE_WHAT = {
     "date": (
-        "日付として読めない値（YYYY-MM-DD または YYYY/M/D）",
-        "dates that are not YYYY-MM-DD or YYYY/MM/DD (YYYY/M/D)",
+        "日付として読めない値（年は4桁: YYYY-MM-DD または YYYY/M/D。24/9/5 のような2桁の年は不可）",
+        "dates that are not YYYY-MM-DD or YYYY/MM/DD (YYYY/M/D) with a four-digit year "
+        "(24/9/5 is refused)",
     ),
     "money": (
-        "金額として読めない値（例 1200000, ¥1,200,000, 1,200,000円）",
-        "amounts that are not numbers (accepted: 1200000, ¥1,200,000, 1,200,000円)",
+        "金額として読めない値（例 1200000, ¥1,200,000, 1,200,000円。桁区切りは3桁ごとのカンマ、"
+        "小数点はピリオド: 80000,50 は不可）",
+        "amounts that are not numbers (accepted: 1200000, ¥1,200,000, 1,200,000円; commas only "
+        "as thousands separators in groups of three, a point for decimals: 80000,50 is refused)",
     ),
-    "number": ("数値として読めない値", "values that are not numbers"),
+    "number": (
+        "数値として読めない値（小数点はピリオド、桁区切りは3桁ごとのカンマ）",
+        "values that are not numbers (a point for decimals, commas only in groups of three)",
+    ),
     "int": ("整数として読めない値", "values that are not whole numbers"),
 }
 
