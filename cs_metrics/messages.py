@@ -247,6 +247,26 @@ MESSAGES.update(
             "ja": "この集計には {table} テーブルが必要ですが、データにありません",
             "en": "this needs the {table} table, which the data does not have",
         },
+        "output_not_empty": {
+            "ja": "{path} にはこのプログラムが作っていないファイルがあります（{names}）。上書きも削除も"
+            "しません: 空のフォルダを指定するか、--force で書き込んでください（ほかのファイルは残し、"
+            "同じ名前のファイルは <名前>.orig として残します）",
+            "en": "{path} holds files this program did not write ({names}); nothing is "
+            "overwritten or deleted: name an empty folder, or write into it with --force (other "
+            "files stay; a file of the same name is kept as <name>.orig)",
+        },
+        "output_exists": {
+            "ja": "{path} は既にあり、このプログラムが作ったファイルではありません。上書きしません: "
+            "別の名前にするか、--force で上書きしてください",
+            "en": "{path} already exists and was not written by this program; it is not "
+            "overwritten: choose another name, or use --force to replace it",
+        },
+        "output_suffix": {
+            "ja": "{option} の出力ファイル {path} の拡張子は {allowed} のどれかにしてください"
+            "（書かれる形式と名前を一致させるため）",
+            "en": "{option}: {path} must end in {allowed} (the file is written in the format "
+            "its name says)",
+        },
         "output_unwritable": {
             "ja": "書き込めません: {path}（{detail}）",
             "en": "cannot write {path}: {detail}",
