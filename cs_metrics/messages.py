@@ -327,6 +327,37 @@ MESSAGES.update(
             "en": "environment variable {var} does not hold a valid webhook URL: {detail} "
             "(its value is not shown)",
         },
+        "webhook_bad_characters": {
+            "ja": "環境変数 {var} の値に空白または制御文字があり、Webhook URL として使えません"
+            "（値は表示しません）",
+            "en": "environment variable {var} holds a space or a control character: not a usable "
+            "webhook URL (its value is not shown)",
+        },
+        "webhook_not_ascii": {
+            "ja": "環境変数 {var} の値に ASCII 以外の文字があり、Webhook URL として使えません"
+            "（値は表示しません）",
+            "en": "environment variable {var} holds non-ASCII characters: not a usable webhook "
+            "URL (its value is not shown)",
+        },
+        "webhook_not_url": {
+            "ja": "環境変数 {var} の値は URL として読めません（値は表示しません）",
+            "en": "environment variable {var} is not a URL (its value is not shown)",
+        },
+        "webhook_not_https": {
+            "ja": "環境変数 {var} の値は https:// で始まる URL にしてください（http:// はローカルの"
+            "テスト用に 127.0.0.1 / localhost だけ使えます。値は表示しません）",
+            "en": "environment variable {var} must hold an https:// URL (http:// only to a "
+            "loopback address such as 127.0.0.1 for local tests; its value is not shown)",
+        },
+        "webhook_no_host": {
+            "ja": "環境変数 {var} の URL にホスト名がありません（値は表示しません）",
+            "en": "environment variable {var} holds a URL without a host (its value is not shown)",
+        },
+        "webhook_userinfo": {
+            "ja": "環境変数 {var} の URL にユーザー名・パスワードを含めないでください（値は表示しません）",
+            "en": "environment variable {var} holds a URL with a user name or password, which a "
+            "webhook never has (its value is not shown)",
+        },
         "slack_status": {
             "ja": "Slack が {status} を返しました（{attempts} 回試行）",
             "en": "Slack answered {status} ({attempts} attempt(s))",
