@@ -213,7 +213,7 @@ VALIDATORS.update(
         "onboarding.sessions": _positive,
         "onboarding.stalled_weeks": _positive,
         "onboarding.stalled_lookback_months": _positive,
-        "nps.window_months": _positive,
+        "nps.window_months": lambda v: None if 1 <= v <= 1200 else f"must be 1..1200, got {v}",
         "validation.max_examples": _positive,
         "validation.min_year": lambda v: None if 1 <= v <= 9999 else f"must be a year, got {v}",
         "validation.max_year": lambda v: None if 1 <= v <= 9999 else f"must be a year, got {v}",

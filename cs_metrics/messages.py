@@ -239,6 +239,14 @@ MESSAGES.update(
             "ja": "{option} を指定してください",
             "en": "{option} is required",
         },
+        "option_range": {
+            "ja": "オプション {option} の値 {value} は使えません（{lo}〜{hi} の整数にしてください）",
+            "en": "option {option}: {value} is not allowed (a whole number {lo}..{hi})",
+        },
+        "survey_unknown": {
+            "ja": "アンケート {survey} の回答がデータにありません（あるもの: {known}）",
+            "en": "no response has the survey {survey} (surveys in the data: {known})",
+        },
         "by_unknown": {
             "ja": "{by} では分けられません（使える項目: {known}）",
             "en": "cannot break down by {by}; known: {known}",

@@ -158,20 +158,24 @@ def run_risk(args: argparse.Namespace) -> int:
 
 
 def run_nps(args: argparse.Namespace) -> int:
+    from cs_metrics.errors import UsageError
     from cs_metrics.format import render_table
-    from cs_metrics.metrics.nps import nps
+    from cs_metrics.metrics.nps import MAX_WINDOW_MONTHS, check_nps_by, check_nps_survey, nps
 
+    w = args.window_months
+    if w is not None and not 1 <= w <= MAX_WINDOW_MONTHS:
+        raise UsageError(
+            "option_range", option="--window-months", value=w, lo=1, hi=MAX_WINDOW_MONTHS
+        )
     ds, cfg, as_of, _ = open_validated(args)
+    check_nps_survey(ds, args.survey)
+    check_nps_by(ds, args.by)
     hidden = ("se_adjusted", "nps_adjusted")
-    r = nps(ds, as_of, cfg, window_months=args.window_months, survey=args.survey)[0]
+    r = nps(ds, as_of, cfg, window_months=w, survey=args.survey)[0]
     r = {k: v for k, v in r.items() if k not in hidden}
     groups = None
     if args.by:
-        try:
-            rows = nps(ds, as_of, cfg, args.window_months, args.survey, by=args.by)
-        except ValueError as e:
-            print(f"error: --by: {e}", file=sys.stderr)
-            return 2
+        rows = nps(ds, as_of, cfg, w, args.survey, by=args.by)
         groups = [{k: v for k, v in g.items() if k not in hidden} for g in rows]
     if args.format == "json":
         print_json(r if groups is None else {**r, "groups": groups})

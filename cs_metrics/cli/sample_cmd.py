@@ -49,9 +49,7 @@ def run(args: argparse.Namespace) -> int:
     }
     for option, (value, lo, hi) in bounds.items():
         if not lo <= value <= hi:
-            raise UsageError(
-                "option_invalid", option=option, value=value, detail=f"must be {lo}..{hi}"
-            )
+            raise UsageError("option_range", option=option, value=value, lo=lo, hi=hi)
     written = generate_sample(
         args.out,
         seed=args.seed,
