@@ -429,6 +429,12 @@ MESSAGES.update(
             "ja": "粗利（ARPA×粗利率）が顧客あたりのサービス提供コストを下回るため回収できません",
             "en": "ARPA x margin does not cover the cost to serve",
         },
+        "health_no_data": {
+            "ja": "ヘルススコアの指標にこの顧客のデータがありません（テーブルがない、または該当期間の行がない）。"
+            "データがないことは悪い状態ではないため、スコアも帯も付けません",
+            "en": "no health measure has data for this account (its tables are absent or hold no "
+            "rows for the window); missing data is not bad health, so there is no score or band",
+        },
         "no_acquisition_cost": {
             "ja": "accounts に獲得コスト（acquisition_cost）がありません",
             "en": "no acquisition_cost in accounts",

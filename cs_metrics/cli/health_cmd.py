@@ -65,16 +65,24 @@ def run_health(args: argparse.Namespace) -> int:
             print(f"error: cannot write {args.salesforce_out}: {e.strerror}", file=sys.stderr)
             return 2
     if args.format == "json":
+        from cs_metrics.messages import reason_fields
+
         out = []
         for r in h.iter_rows(named=True):
+            no_score = r["score"] is None
             out.append(
                 {
                     "account_id": r["account_id"],
                     "score": r["score"],
+                    **(
+                        reason_fields("score", "health_no_data", cfg["general"]["lang"])
+                        if no_score
+                        else {}
+                    ),
                     "band": r["band"],
                     "segment": r["segment"],
                     "mrr": r["mrr"],
-                    "contributions": r["contributions"] or {},
+                    "contributions": {} if no_score else (r["contributions"] or {}),
                     "measures": {
                         m: {"value": _round(v), "points": _round((r["points"] or {}).get(m))}
                         for m, v in (r["values"] or {}).items()
@@ -91,21 +99,25 @@ def run_health(args: argparse.Namespace) -> int:
         return 0
     ja = cfg["general"]["lang"] == "ja"
     names = ds.accounts.select("account_id", "account_name").collect()
-    h = h.join(names, on="account_id", how="left").sort("score")
+    h = h.join(names, on="account_id", how="left").sort("score", nulls_last=True)
+    no_data = "データなし" if ja else "no data"
     rows = []
     for r in h.iter_rows(named=True):
         movers = ", ".join(f"{m['measure']} {m['change']:+.1f}" for m in (r["top_movers"] or []))
         delta = "—" if r["delta"] is None else f"{r['delta']:+.1f}"
+        score = (
+            f"{'—':>5s} {no_data:6s}" if r["score"] is None else f"{r['score']:5.1f} {r['band']:6s}"
+        )
         rows.append(
             (
                 f"{r['account_id']} {r['account_name'] or ''}",
-                f"{r['score']:5.1f} {r['band']:6s} {r['segment']}  {fmt_money(r['mrr'], cfg['general']['display_unit'])}"
+                f"{score} {r['segment'] or '-'}  {fmt_money(r['mrr'], cfg['general']['display_unit'])}"
                 f"  {'前月比' if ja else 'vs prev'} {delta} {movers}",
             )
         )
     print(render_table(rows, "ヘルススコア（低い順）" if ja else "Health (lowest first)"))
-    counts = h.group_by("band").agg(pl.len()).sort("band")
-    print(" ".join(f"{b}={n}" for b, n in counts.iter_rows()))
+    counts = h.with_columns(pl.col("band").fill_null(no_data)).group_by("band").agg(pl.len())
+    print(" ".join(f"{b}={n}" for b, n in counts.sort("band").iter_rows()))
     return 0
 
 
@@ -145,7 +157,7 @@ def run_risk(args: argparse.Namespace) -> int:
         print(f"■ {csm}: {n} / MRR {fmt_money(rows['mrr'].sum(), unit)}")
         for r in rows.iter_rows(named=True):
             print(
-                f"  {r['account_id']} {r['account_name'] or ''} [{r['segment']}] "
+                f"  {r['account_id']} {r['account_name'] or ''} [{r['segment'] or '-'}] "
                 f"{fmt_money(r['mrr'], unit)}: {', '.join(r['rules'])}"
             )
             for ev in r["evidence"]:
