@@ -264,10 +264,10 @@ MESSAGES.update(
             "files stay; a file of the same name is kept as <name>.orig)",
         },
         "output_exists": {
-            "ja": "{path} は既にあり、このプログラムが作ったファイルではありません。上書きしません: "
+            "ja": "{path} は既にあり、同じ種類の以前の出力ではありません。上書きしません: "
             "別の名前にするか、--force で上書きしてください",
-            "en": "{path} already exists and was not written by this program; it is not "
-            "overwritten: choose another name, or use --force to replace it",
+            "en": "{path} already exists and is not an earlier export of the same kind; it is "
+            "not overwritten: choose another name, or use --force to replace it",
         },
         "output_suffix": {
             "ja": "{option} の出力ファイル {path} の拡張子は {allowed} のどれかにしてください"

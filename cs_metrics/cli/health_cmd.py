@@ -6,7 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from cs_metrics.cli.common import add_data_args, open_validated, print_json
+from cs_metrics.cli.common import (
+    add_data_args,
+    add_force_arg,
+    check_output_path,
+    open_validated,
+    print_json,
+    write_output_frame,
+)
 
 EXAMPLES = {
     "health": "cs-metrics health --data data/sample --as-of 2026-09 --salesforce-out sf.csv",
@@ -30,8 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument(
                 "--salesforce-out",
                 metavar="FILE",
-                help="also write a Salesforce Data Loader CSV (UTF-8 with BOM)",
+                help="also write a Salesforce Data Loader CSV (UTF-8 with BOM; a .csv name)",
             )
+            add_force_arg(p)
         if name == "nps":
             p.add_argument("--window-months", type=int, help="months ending at as-of (default 12)")
             p.add_argument("--survey", help="only this survey (e.g. relationship)")
@@ -54,16 +62,15 @@ def run_health(args: argparse.Namespace) -> int:
     from cs_metrics.metrics.health import health_with_change
     from cs_metrics.metrics.segments import segment_frame
 
+    if args.salesforce_out:
+        check_output_path(args.salesforce_out, "--salesforce-out", (".csv",))
     ds, cfg, as_of, _ = open_validated(args)
     h = health_with_change(ds, as_of).join(segment_frame(ds, as_of), on="account_id", how="left")
     if args.salesforce_out:
-        from cs_metrics.exports import salesforce_health_frame, write_excel_csv
+        from cs_metrics.exports import salesforce_health_frame
 
-        try:
-            write_excel_csv(salesforce_health_frame(ds, as_of), args.salesforce_out)
-        except OSError as e:
-            print(f"error: cannot write {args.salesforce_out}: {e.strerror}", file=sys.stderr)
-            return 2
+        frame = salesforce_health_frame(ds, as_of)
+        write_output_frame(frame, args.salesforce_out, "--salesforce-out", (".csv",), args.force)
     if args.format == "json":
         from cs_metrics.messages import reason_fields
 
