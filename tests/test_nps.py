@@ -221,3 +221,11 @@ def test_nps_cli_refuses_bad_options_with_exit_2_and_a_message(tmp_path, capsys,
     assert main(["nps", "--data", str(data), "--as-of", "2025-06", *args, "--lang", "en"]) == 2
     out = capsys.readouterr()
     assert out.out == "" and out.err.startswith("error: ") and "internal" not in out.err
+
+
+def test_by_without_responses_gives_no_groups_instead_of_a_crash():
+    ds = frames_dataset(subscriptions=subs("A"))
+    assert nps(ds, "2025-06", by="survey") == []
+    ds = frames_dataset(subscriptions=subs("A"), nps_responses=responses(("A", D(2024, 1, 5), 9)))
+    assert nps(ds, "2025-06", by="survey", window_months=1) == []
+    assert nps(ds, "2025-06", window_months=1)[0]["n"] == 0

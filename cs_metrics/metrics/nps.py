@@ -202,7 +202,8 @@ def nps(
     Returns
     -------
     list of dict
-        One dict per group (one when ``by`` is None): ``nps, n, promoters, passives,
+        One dict per group (one when ``by`` is None; none when ``by`` is given and there is no
+        response in the window or no table): ``nps, n, promoters, passives,
         detractors, ci_low, ci_high, nps_adjusted, se_adjusted, window_start, window_end``
         (months ``"YYYY-MM"``) plus the ``by`` key; ``nps`` null with ``reason`` when there are
         no responses (also when the table is absent).
@@ -215,15 +216,16 @@ def nps(
         "window_end": format_month(m),
     }
     lf = nps_responses_in_window(ds, m, months, survey)
-    if lf is None:
-        return [{**nps_from_counts(0, 0, 0), **window, "reason": "no nps_responses table"}]
     keys = by_keys(by)
+    if lf is None:  # no table: one empty result, or no group at all
+        empty = {**nps_from_counts(0, 0, 0), **window, "reason": "no nps_responses table"}
+        return [] if keys else [empty]
     lf = _attach_by(lf, ds, m, by)
     counts = (
         lf.group_by(keys or pl.lit(1).alias("_all")).agg(*_counts()).sort(keys or "_all").collect()
     )
-    if counts.height == 0:
-        return [{**nps_from_counts(0, 0, 0), **window}]
+    if counts.height == 0:  # nothing in the window: one empty result, or no group at all
+        return [] if keys else [{**nps_from_counts(0, 0, 0), **window}]
     return [
         {
             **{k: r[k] for k in keys},
