@@ -125,12 +125,16 @@ def test_by_survey_segment_and_missing_table():
         ("A", D(2025, 6, 2), 3, "onboarding"),
         ("B", D(2025, 6, 3), 9, "relationship"),
     )
-    ds = frames_dataset(subscriptions=subs("A", "B"), nps_responses=rows)
+    tps = [{"account_id": "A", "occurred_on": D(2025, 6, 5), "kind": "qbr"}]  # health has data
+    ds = frames_dataset(subscriptions=subs("A", "B"), nps_responses=rows, touchpoints=tps)
     by_survey = {r["survey"]: r for r in nps(ds, "2025-06", by="survey")}
     assert by_survey["relationship"]["nps"] == 100.0 and by_survey["onboarding"]["nps"] == -100.0
     assert nps(ds, "2025-06", survey="onboarding")[0]["n"] == 1
     seg = nps(ds, "2025-06", by="segment")
     assert sum(r["n"] for r in seg) == 3 and all(r["segment"] in "SABC" for r in seg)
+    # without any health data an account has no segment: its responses are "(未設定)"
+    bare = frames_dataset(subscriptions=subs("A", "B"), nps_responses=rows)
+    assert {r["segment"] for r in nps(bare, "2025-06", by="segment")} == {"(未設定)"}
     none = nps(frames_dataset(subscriptions=subs("A")), "2025-06")[0]
     assert none["nps"] is None and none["n"] == 0 and "nps_responses" in none["reason"]
 
