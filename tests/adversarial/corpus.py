@@ -622,7 +622,6 @@ CASES: list[Case] = [
         ),
         2,
         None,
-        xfail="lead: reporting",
     ),
     Case(
         "report_param_overrides_data_dir",
@@ -640,7 +639,6 @@ CASES: list[Case] = [
         ),
         2,
         None,
-        xfail="lead: reporting",
     ),
     Case(
         "report_unknown_param",
@@ -658,7 +656,6 @@ CASES: list[Case] = [
         ),
         2,
         None,
-        xfail="lead: reporting",
     ),
     Case(
         "report_month_outside_the_data",
@@ -668,6 +665,5 @@ CASES: list[Case] = [
         ),
         2,
         "month_out_of_range",
-        xfail="lead: reporting",
     ),
 ]
