@@ -394,4 +394,6 @@ def load_config(path: str | Path | Mapping | None = None) -> Config:
         user = tomllib.loads(p.read_text("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError("config_not_toml", path=str(p), detail=str(e)) from None
+    except OSError as e:  # unreadable (permissions): a message, never "cannot write"
+        raise ConfigError("config_not_toml", path=str(p), detail=e.strerror or str(e)) from None
     return _resolve(default_config(), user, str(p))

@@ -275,6 +275,16 @@ MESSAGES.update(
             "en": "{option}: {path} must end in {allowed} (the file is written in the format "
             "its name says)",
         },
+        "file_error": {
+            "ja": "ファイルを読み書きできません: {path}（{detail}）",
+            "en": "cannot read or write {path}: {detail}",
+        },
+        "output_in_data": {
+            "ja": "{option} の出力 {path} はデータフォルダ内のテーブル名です（次の読み込みでテーブルと"
+            "して読まれてしまいます）。別の場所か名前にしてください",
+            "en": "{option}: {path} would be read as a table of the data folder next time; write "
+            "it elsewhere or under another name",
+        },
         "output_unwritable": {
             "ja": "書き込めません: {path}（{detail}）",
             "en": "cannot write {path}: {detail}",

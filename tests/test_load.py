@@ -588,3 +588,44 @@ def test_mapped_file_through_a_symlink_out_of_the_folder_is_refused(tmp_path):
     (folder / "sub" / "acc.csv").write_text(ACCOUNTS, "utf-8")
     ds = load_dataset(folder, mapping={"accounts": {"file": "sub/acc.csv"}})  # inside: fine
     assert ds.accounts.collect().height == 2
+
+
+def test_japanese_written_dates_are_read():
+    from cs_metrics.data.load import parse_expr
+
+    out = pl.DataFrame({"d": ["2024年9月5日", "２０２４年１０月１日", "2024年9月5日 9:00"]})
+    assert out.select(parse_expr("d", "date"))["d"].to_list() == [
+        dt.date(2024, 9, 5),
+        dt.date(2024, 10, 1),
+        dt.date(2024, 9, 5),
+    ]
+
+
+def test_pipe_separated_file_is_read(tmp_path):
+    folder = write(
+        tmp_path / "pipe",
+        {"accounts.csv": ACCOUNTS.replace(",", "|"), "subscriptions.csv": SUBSCRIPTIONS},
+    )
+    assert load_dataset(folder).accounts.collect()["account_id"].to_list() == ["A001", "A002"]
+
+
+def test_variation_selectors_and_tag_characters_are_invisible_too():
+    from cs_metrics.data.load import parse_expr
+
+    df = pl.DataFrame({"i": ["A001\ufe0f", "A\U000e0101001", "A\u2062001"]})
+    assert df.select(parse_expr("i", "id"))["i"].to_list() == ["A001"] * 3
+
+
+def test_an_unreadable_mapping_file_is_a_mapping_error_not_cannot_write(tmp_path, monkeypatch):
+    from cs_metrics.data.load import load_mapping
+
+    m = tmp_path / "m.toml"
+    m.write_text("[accounts]\n", "utf-8")
+
+    def denied(self, *a, **k):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    with pytest.raises(DataError) as e:
+        load_mapping(m)
+    assert e.value.issues[0].rule == "mapping_invalid" and "Permission denied" in str(e.value)

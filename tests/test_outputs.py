@@ -90,3 +90,29 @@ def test_backfill_with_a_reversed_range_is_refused_and_publishes_nothing(data, t
     assert "reversed" in capsys.readouterr().err and not out.exists()
     assert main([*base, "--from", "2025-06"]) == 2
     assert "--to" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("name", ["touchpoints.csv", "Cs_Costs.csv"])
+def test_an_output_that_would_become_a_table_of_the_data_is_refused(tmp_path, name):
+    data = write_cli_dataset(tmp_path / "d")
+    (data / "touchpoints.csv").unlink(missing_ok=True)
+    before = sorted(p.name for p in data.iterdir())
+    assert main(["health", "--data", str(data), "--salesforce-out", str(data / name)]) == 2
+    assert sorted(p.name for p in data.iterdir()) == before
+    with pytest.raises(OutputError) as e:
+        check_output_path(data / name, "--x", (".csv",), data)
+    assert e.value.code == "output_in_data"
+    check_output_path(data / "health_export.csv", "--x", (".csv",), data)  # any other name: fine
+
+
+def test_a_file_that_cannot_be_read_or_written_is_not_called_unwritable(tmp_path, capsys):
+    from cs_metrics.cli.common import run_guarded
+
+    def fails(args):
+        raise PermissionError(13, "Permission denied", "/some/input.csv")
+
+    import argparse
+
+    assert run_guarded(fails, argparse.Namespace(lang="en")) == 2
+    err = capsys.readouterr().err
+    assert "cannot read or write /some/input.csv: Permission denied" in err

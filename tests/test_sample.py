@@ -172,3 +172,11 @@ def test_sample_shape_matches_the_team():
     known = set(acc["account_id"])
     for t in ("subscriptions", "cancellations", "usage_weekly", "nps_responses"):
         assert set(ds[t].collect()["account_id"]) <= known
+
+
+@pytest.mark.parametrize("args", [["--end", "1900-06"], ["--end", "1990-06", "--months", "40"]])
+def test_a_sample_that_would_not_pass_the_gate_is_refused(tmp_path, args):
+    from cs_metrics.cli.main import main
+
+    assert main(["sample", "--out", str(tmp_path / "s"), *args]) == 2
+    assert not (tmp_path / "s").exists()

@@ -63,14 +63,16 @@ def run_health(args: argparse.Namespace) -> int:
     from cs_metrics.metrics.segments import segment_frame
 
     if args.salesforce_out:
-        check_output_path(args.salesforce_out, "--salesforce-out", (".csv",))
+        check_output_path(args.salesforce_out, "--salesforce-out", (".csv",), args.data)
     ds, cfg, as_of, _ = open_validated(args)
     h = health_with_change(ds, as_of).join(segment_frame(ds, as_of), on="account_id", how="left")
     if args.salesforce_out:
         from cs_metrics.exports import salesforce_health_frame
 
         frame = salesforce_health_frame(ds, as_of)
-        write_output_frame(frame, args.salesforce_out, "--salesforce-out", (".csv",), args.force)
+        write_output_frame(
+            frame, args.salesforce_out, "--salesforce-out", (".csv",), args.force, args.data
+        )
     if args.format == "json":
         from cs_metrics.messages import reason_fields
 

@@ -46,14 +46,14 @@ def run(args: argparse.Namespace) -> int:
 
     out_formats = (".csv", ".parquet")
     if args.accounts_out:
-        check_output_path(args.accounts_out, "--accounts-out", out_formats)
+        check_output_path(args.accounts_out, "--accounts-out", out_formats, args.data)
     ds, cfg, as_of, _ = open_validated(args)
     check_ltv_by(ds, args.by, lang_of(cfg))  # product, segment, unknown: a message, exit 2
     pred = predictive_ltv(ds, as_of, cfg, by=args.by)
     s = ltv_summary(ds, as_of, cfg, by=args.by, pred=pred)
     if args.accounts_out:
-        acc = pred["accounts"]
-        write_output_frame(acc, args.accounts_out, "--accounts-out", out_formats, args.force)
+        acc, out = pred["accounts"], args.accounts_out
+        write_output_frame(acc, out, "--accounts-out", out_formats, args.force, args.data)
     if args.format == "json":
         print_json(s)
         return 0

@@ -41,8 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from cs_metrics.errors import UsageError
     from cs_metrics.periods import Month
 
-    Month.parse(args.end)
+    end = Month.parse(args.end)
     bounds = {
+        "--end": (end.year, 1990, 2100),  # the default plausible years of the gate
         "--accounts": (args.accounts, 1, MAX_ACCOUNTS),
         "--months": (args.months, 3, MAX_MONTHS),
         "--seed": (args.seed, 0, 2**63 - 1),
@@ -50,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     for option, (value, lo, hi) in bounds.items():
         if not lo <= value <= hi:
             raise UsageError("option_range", option=option, value=value, lo=lo, hi=hi)
+    most = end - Month.of(1990, 1) + 1  # the first month must be in 1990 or later too
+    if args.months > most:
+        raise UsageError("option_range", option="--months", value=args.months, lo=3, hi=most)
     written = generate_sample(
         args.out,
         seed=args.seed,

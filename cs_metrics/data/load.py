@@ -110,18 +110,20 @@ def _decode_utf16_without_bom(data: bytes) -> tuple[str, str]:
 
 
 # Characters that do not show (zero-width space U+200B, joiners, word joiner, BOM, soft hyphen,
-# bidi marks: Unicode category Cf, and the Hangul fillers that render as blanks). An ID or code
+# bidi marks: Unicode category Cf; the Hangul fillers that render as blanks; variation selectors). An ID or code
 # that differs from another only by them looks identical, so they are removed from IDs, codes and
 # headers (and reported by the gate's ``invisible_characters`` warning).
-INVISIBLE_CHARS = r"[\p{Cf}\u034F\u115F\u1160\u3164\uFFA0]"
-_FILLERS = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+INVISIBLE_CHARS = r"[\p{Cf}\u034F\u115F\u1160\u3164\uFFA0\uFE00-\uFE0F\U000E0100-\U000E01EF]"
+_FILLERS = frozenset("\u034f\u115f\u1160\u3164\uffa0") | {
+    chr(c) for c in [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]
+}
 
 # Amounts: digits with thousands separators only in groups of three ("1,200,000"), or none
 # ("1200000"); an optional decimal part with a point and an exponent. "80000,50" (a decimal
 # comma) or "1,20,000" are not amounts: refused, never read as 8,000,050 or 120,000.
 _AMOUNT_RE = r"^[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
-# Dates: a four-digit year first (2026-09-05, 2026/9/5, 2026.9.5), optionally a time after a
-# space or "T". "24/9/5" or "5/9/2024" are refused, never read as the year 0024.
+# Dates: a four-digit year first (2026-09-05, 2026/9/5, 2026.9.5, 2026年9月5日), optionally a
+# time after a space or "T". "24/9/5" or "5/9/2024" are refused, never read as the year 0024.
 _DATE_RE = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"
 
 
@@ -197,6 +199,7 @@ def parse_expr(
     if kind == "date":
         s = (
             _nfkc(e)
+            .str.replace(r"^([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日", "${1}-${2}-${3}")
             .str.split(" ")
             .list.first()
             .str.split("T")
@@ -325,6 +328,8 @@ def load_mapping(
             raw = tomllib.loads(p.read_text("utf-8-sig"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise _mapping_error(str(p), f"not valid TOML (UTF-8): {e}", lang) from None
+        except OSError as e:
+            raise _mapping_error(str(p), e.strerror or str(e), lang) from None
         where = str(p)
     out: dict[str, dict[str, Any]] = {}
     for tname, spec in raw.items():
@@ -531,11 +536,11 @@ def _read_csv(
 
 def detect_separator(text: str) -> str:
     """The field separator of a CSV text, read off its header line: the most frequent of ``,``,
-    tab and ``;`` outside quotes (a tie or none: ``,``). Excel writes ``;`` where the decimal
-    mark is a comma, and tab for "Unicode text"."""
+    tab, ``;`` and ``|`` outside quotes (a tie or none: ``,``). Excel writes ``;`` where the
+    decimal mark is a comma, and tab for "Unicode text"."""
     first_line = text.lstrip("\r\n\ufeff").split("\n", 1)[0]
     unquoted = re.sub(r'"[^"]*"', "", first_line)
-    counts = {sep: unquoted.count(sep) for sep in (",", "\t", ";")}
+    counts = {sep: unquoted.count(sep) for sep in (",", "\t", ";", "|")}
     best = max(counts, key=lambda sep: (counts[sep], sep == ","))
     return best if counts[best] > 0 else ","
 
