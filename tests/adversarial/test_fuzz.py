@@ -93,13 +93,15 @@ def apply(files: dict[str, str | bytes], m: tuple) -> None:
     if table not in files or isinstance(files[table], bytes):
         return
     rows = _rows(files[table])
-    if op == "cell" and len(rows) > 1:
+    if op == "cell" and len(rows) > 1 and rows[0]:
         _, _, r, c, pick = m
         row = rows[1 + r % (len(rows) - 1)]
-        col = c % len(row)
+        if not row:
+            return
+        col = c % min(len(row), len(rows[0]))
         pool = NASTY[COLUMN_KIND.get(rows[0][col], "text")]
         row[col] = pool[pick % len(pool)]
-    elif op == "drop_column" and rows:
+    elif op == "drop_column" and rows and rows[0]:
         col = m[2] % len(rows[0])
         rows = [row[:col] + row[col + 1 :] for row in rows]
     elif op == "drop_table":
