@@ -70,9 +70,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{file} cannot be read (a broken Parquet file, or no permission): {detail}",
     },
     "column_type": {
-        "ja": "{file}: 列の型を値として読めません（リスト・構造体・バイナリ）: {columns}",
-        "en": "{file}: columns of a type that cannot be read as values (list, struct, binary): "
-        "{columns}",
+        "ja": "{file}: 列の型を値として読めません（リスト・構造体・バイナリ・期間）: {columns}",
+        "en": "{file}: columns of a type that cannot be read as values (list, struct, binary, "
+        "duration): {columns}",
     },
     "duplicate_column": {
         "ja": "{file}: 列名の変換（マッピング）後に同じ列が2回あります: {columns}",

@@ -629,3 +629,60 @@ def test_an_unreadable_mapping_file_is_a_mapping_error_not_cannot_write(tmp_path
     with pytest.raises(DataError) as e:
         load_mapping(m)
     assert e.value.issues[0].rule == "mapping_invalid" and "Permission denied" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "rule"),
+    [
+        ([20250101], pl.Int64, "unparseable"),  # an integer is not a date
+        ([dt.timedelta(days=3)], pl.Duration("us"), "column_type"),
+        ([dt.time(1, 2)], pl.Time, "unparseable"),
+        ([dt.datetime(2025, 1, 1, tzinfo=dt.UTC)], pl.Datetime("us", "UTC"), None),
+    ],
+)
+def test_typed_parquet_dates_of_any_type_are_dates_or_refused(tmp_path, values, dtype, rule):
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pl.DataFrame({"account_id": ["A1"], "account_name": ["a"]}).write_parquet(
+        folder / "accounts.parquet"
+    )
+    subs = {
+        "subscription_id": ["S1"],
+        "account_id": ["A1"],
+        "product": ["p"],
+        "start_date": pl.Series(values, dtype=dtype),
+        "end_date": pl.Series([None], dtype=pl.Date),
+        "mrr": [1000.0],
+    }
+    pl.DataFrame(subs).write_parquet(folder / "subscriptions.parquet")
+    report = validate_dataset(folder)
+    assert [i.rule for i in report.errors] == ([rule] if rule else [])
+
+
+@pytest.mark.parametrize(
+    ("series", "rule"),
+    [
+        (pl.Series([True]), "unparseable"),  # a boolean is not an amount
+        (pl.Series([float("inf")]), "unparseable"),
+        (pl.Series([2**64 - 1], dtype=pl.UInt64), "amount_implausible"),
+        (pl.Series([1000], dtype=pl.Decimal(10, 2)), None),
+    ],
+)
+def test_typed_parquet_amounts_of_any_type_are_numbers_or_refused(tmp_path, series, rule):
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pl.DataFrame({"account_id": ["A1"], "account_name": ["a"]}).write_parquet(
+        folder / "accounts.parquet"
+    )
+    pl.DataFrame(
+        {
+            "subscription_id": ["S1"],
+            "account_id": ["A1"],
+            "product": ["p"],
+            "start_date": [dt.date(2025, 1, 1)],
+            "end_date": pl.Series([None], dtype=pl.Date),
+            "mrr": series,
+        }
+    ).write_parquet(folder / "subscriptions.parquet")
+    report = validate_dataset(folder)
+    assert [i.rule for i in report.errors] == ([rule] if rule else [])

@@ -178,16 +178,23 @@ def parse_expr(
     e = pl.col(name)
     src = source_dtype or pl.String()
     if src != pl.String():
-        # Parquet (typed) input: cast to the canonical type
+        # Parquet (typed) input: a date from a date or timestamp, a number from a number; any
+        # other type (a duration, a time of day, a boolean) is no value: null, so the gate
+        # reports it as unparseable instead of a cast failing or guessing
         if kind == "date":
-            return e.cast(pl.Date, strict=False).alias(name)
-        if kind in ("money", "number"):
+            if src == pl.Date:
+                return e.alias(name)
+            if isinstance(src, pl.Datetime):
+                return e.dt.date().alias(name)
+            return pl.lit(None, pl.Date).alias(name)
+        if kind in ("money", "number", "int"):
+            if not src.is_numeric():
+                return pl.lit(None, pl.Int64 if kind == "int" else pl.Float64).alias(name)
             f = e.cast(pl.Float64, strict=False)
+            if kind == "int":
+                return pl.when(_whole(f)).then(f).otherwise(None).cast(pl.Int64).alias(name)
             return pl.when(f.is_finite()).then(f).otherwise(None).alias(name)
-        if kind == "int":
-            f = e.cast(pl.Float64, strict=False)
-            return pl.when(_whole(f)).then(f).otherwise(None).cast(pl.Int64).alias(name)
-        e = e.cast(pl.String)
+        e = e.cast(pl.String, strict=False)
     if kind == "text":
         return _empty_to_null(e.str.strip_chars()).alias(name)
     if kind == "code":
@@ -786,7 +793,11 @@ def load_dataset(
             f"{c.name} ({schema[c.name]})"
             for c in t.columns
             if c.name in schema
-            and (schema[c.name].is_nested() or schema[c.name] in (pl.Binary, pl.Object))
+            and (
+                schema[c.name].is_nested()
+                or schema[c.name] in (pl.Binary, pl.Object)
+                or isinstance(schema[c.name], pl.Duration)
+            )
         ]
         if bad_types:
             issues.append(
