@@ -233,7 +233,7 @@ CASES: list[Case] = [
         "data_loss",
         args_case("health", "--data", "{data}", "--salesforce-out", "{data}/accounts.csv"),
         2,
-        "output_exists",
+        "output_in_data",
     ),
     Case(
         "salesforce_out_over_a_user_file",
