@@ -346,18 +346,14 @@ CASES: list[Case] = [
         "traceback",
         args_case("ltv", "--data", "{data}", "--as-of", "2025-01", "--format", "json"),
         (0, 2),
-        xfail="ltv helper (issue14-ltv-scenarios): model errors as messages",
     ),
     *[
-        Case(
-            f"ltv_by_{by}",
-            "traceback",
-            args_case("ltv", "--data", "{data}", "--by", by),
-            2,
-            "by_unknown",
-            xfail="ltv helper (issue14-ltv-scenarios): ltv --by checked",
+        Case(f"ltv_by_{by}", "traceback", args_case("ltv", "--data", "{data}", "--by", by), 2, code)
+        for by, code in (
+            ("product", "ltv_by_product"),
+            ("segment", "ltv_by_segment"),
+            ("bogus", "by_unknown"),
         )
-        for by in ("product", "segment", "bogus")
     ],
     # ---- silent wrong numbers ----
     Case(
