@@ -143,7 +143,13 @@ mutation = st.one_of(
     st.tuples(st.just("truncate"), table, small),
 )
 LONG_RUN = os.environ.get("CS_METRICS_FUZZ_EXAMPLES")
-COMMANDS = ["validate", "kpis", "health", "risk", "nps", "onboarding", "notify"]
+COMMANDS = [
+    "validate", "kpis", "health", "risk", "nps", "onboarding", "notify", "ltv", "scenario",
+]  # fmt: skip
+EXTRA = {
+    "notify": ["--dry-run"],
+    "scenario": ["--save-reason-pct", "0.3", "--graduation-target", "0.9"],
+}
 
 
 @pytest.mark.filterwarnings("ignore")
@@ -181,7 +187,7 @@ def test_mutated_exports_exit_0_or_2_and_never_break(
     else:
         argv = [command, "--data", str(folder), "--format", "json"]
         argv += ["--as-of", as_of] if as_of else []
-        argv += ["--dry-run"] if command == "notify" else []
+        argv += EXTRA.get(command, [])
     before = snapshot(tmp)
     capsys.readouterr()
     rc = main(argv)
