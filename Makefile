@@ -51,7 +51,7 @@ format: setup
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 sample: setup
-	$(BIN)/cs-metrics sample --out data/sample
+	$(BIN)/cs-metrics sample --out data/sample --force
 
 clean:
 	rm -rf $(VENV) .pytest_cache

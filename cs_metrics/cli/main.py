@@ -60,14 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from cs_metrics.cli.common import run_guarded
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
-    return run_guarded(args.func, args)
+    def parse(_: argparse.Namespace) -> argparse.Namespace:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+        return args
+
+    # Parsing (and --help) runs guarded too: a bug there is "internal error", never a traceback.
+    # argparse's own exit (a usage error: status 2; --help: 0) passes through.
+    parsed: list[argparse.Namespace] = []
+    rc = run_guarded(lambda ns: parsed.append(parse(ns)), argparse.Namespace())
+    if rc or not getattr(parsed[0], "func", None):
+        return rc
+    return run_guarded(parsed[0].func, parsed[0])
 
 
 if __name__ == "__main__":

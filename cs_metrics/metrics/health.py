@@ -255,9 +255,12 @@ def _points(values: pl.DataFrame, measures: dict[str, dict[str, Any]]) -> pl.Dat
 
 def band_expr(score: pl.Expr, cfg: dict[str, Any]) -> pl.Expr:
     """``green`` when ``score >= band_green``, ``yellow`` when ``score >= band_yellow``, else
-    ``red``: lower edges inclusive (a score exactly on an edge takes the better band)."""
+    ``red``: lower edges inclusive (a score exactly on an edge takes the better band). No score
+    (no data) has no band: null, never red."""
     return (
-        pl.when(score >= cfg["band_green"])
+        pl.when(score.is_null())
+        .then(pl.lit(None, pl.String))
+        .when(score >= cfg["band_green"])
         .then(pl.lit("green"))
         .when(score >= cfg["band_yellow"])
         .then(pl.lit("yellow"))
@@ -287,7 +290,9 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
     A measure *counts* for an account when it has a value, or when it is missing under the
     ``zero`` policy (0 points); a missing measure under ``reweight`` and an unavailable measure
     (source absent) do not count, and the weights of the counting measures are renormalised.
-    An account for which nothing counts scores 0 with ``no_data`` True (band red). Bands:
+    An account for which nothing counts (every measure unavailable, or missing under
+    ``reweight``) has no score and no band (both null) and ``no_data`` True: missing data is
+    not bad health, so it is never red (SPEC §6). Bands:
     ``score >= band_green`` green, ``>= band_yellow`` yellow, else red (lower edges inclusive).
 
     Returns
@@ -333,11 +338,13 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
             # (x / 100).round(2): the nearest double to the hundredths (polars may divide by
             # multiplying with 0.01, which leaves 47.730000000000004 for 4773)
             (pl.col("hundredths").sum() / 100).round(2).alias("score"),
-            (~pl.col("counted")).all().alias("no_data"),
+            # a measure switched off (weight 0) counts for nothing
+            (~(pl.col("counted") & (pl.col("weight") > 0))).all().alias("no_data"),
         )
         .drop("_g")
         .join(grid.collect(), on=key, how="right")
-        .with_columns(pl.col("score").fill_null(0.0), pl.col("no_data").fill_null(True))
+        .with_columns(pl.col("no_data").fill_null(True))
+        .with_columns(pl.when(~pl.col("no_data")).then(pl.col("score")).alias("score"))
         .with_columns(band_expr(pl.col("score"), cfg).alias("band"), month)
         .select(ACCOUNT, "month", "month_idx", "mrr", "score", "band", "no_data")
         .sort(ACCOUNT, "month_idx")

@@ -404,7 +404,10 @@ def rule_nps_detractor(c: _Ctx) -> pl.LazyFrame:
 
 
 def rule_health_red(c: _Ctx) -> pl.LazyFrame:
-    """``health_red``: the account's health band is red. Value: the score."""
+    """``health_red``: the account's health band is red. Value: the score. Unavailable when no
+    active account has a health band (no measure has data: missing data is not bad health)."""
+    if not c.seg.select(pl.col("band").is_not_null().any()).collect().item():
+        raise Unavailable(c.t("ヘルススコアのデータなし", "no health data"))
     return _rows(
         c.seg.filter(pl.col("band") == "red"),
         pl.col("score"),
