@@ -29,12 +29,15 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.labels import KPI_LABELS
+from cs_metrics.labels import RULE_LABELS as _RULE_LABELS
 from cs_metrics.labels import label as _catalogue_label
+from cs_metrics.labels import rule_label as rule_label
 from cs_metrics.periods import Month
 
 __all__ = [
     "DISPLAY_UNITS",
     "KPI_LABELS",
+    "RULE_LABELS",
     "UNIT_DIVISORS",
     "cohort_label",
     "fiscal_quarter_label",
@@ -55,6 +58,7 @@ __all__ = [
     "money_axis",
     "quarter_months",
     "render_table",
+    "rule_label",
     "text_width",
 ]
 
@@ -62,6 +66,11 @@ UNIT_DIVISORS = {"円": 1, "千円": 1_000, "万円": 10_000, "億円": 100_000_
 DISPLAY_UNITS = tuple(UNIT_DIVISORS)
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MINUS_JA = "▲"
+
+
+# Rule labels live in the one catalogue (cs_metrics/labels.py); re-exported here for callers
+# that format a rule with the other numbers.
+RULE_LABELS = _RULE_LABELS
 
 
 def label(key: str, lang: str = "ja", **kw: Any) -> str:

@@ -296,11 +296,12 @@ def test_rules_with_missing_tables_are_unavailable_not_flagging_everyone():
         "cancellation_notice",
         "expansion_candidate",
     }
-    assert set(res.unavailable) == missing
-    assert set(res.signals["rule"]) == {"health_red"}  # the only rule with data (no usage: red)
+    # no health measure has data either: health_red is unavailable, never "everyone is red"
+    assert set(res.unavailable) == missing | {"health_red"}
+    assert res.signals.height == 0
     st_ = {r["rule"]: r for r in res.status.iter_rows(named=True)}
-    assert {r for r, x in st_.items() if x["status"] == "unavailable"} == missing
-    assert st_["health_red"]["accounts"] == 2 and st_["renewal_due"]["accounts"] == 0
+    assert {r for r, x in st_.items() if x["status"] == "unavailable"} == missing | {"health_red"}
+    assert st_["health_red"]["accounts"] is None and st_["renewal_due"]["accounts"] == 0
     assert st_["no_login"]["accounts"] is None and "usage_weekly" in st_["no_login"]["reason"]
 
 
@@ -328,8 +329,11 @@ def test_risk_list_orders_csms_and_accounts_by_mrr_at_risk():
         sub("C", mrr=400_000.0),
         sub("E", mrr=10_000.0),
     ]
-    ds = frames_dataset(accounts=acc, subscriptions=subs)
-    rl = risk.risk_list(ds, "2025-06")  # all are health_red without usage data
+    # a touchpoints table without a touchpoint in the window: every account's health is a
+    # measured 0 (red), and no_touchpoint flags them all too
+    tps = [{"account_id": "A", "occurred_on": dt.date(2020, 1, 6), "kind": "qbr"}]
+    ds = frames_dataset(accounts=acc, subscriptions=subs, touchpoints=tps)
+    rl = risk.risk_list(ds, "2025-06")
     # 津田 410,000 at risk > 鈴木 350,000
     assert rl["account_id"].to_list() == ["C", "E", "B", "A"]
     assert rl["csm_mrr_at_risk"].to_list() == [410_000.0, 410_000.0, 350_000.0, 350_000.0]
@@ -393,16 +397,16 @@ def test_severity_and_next_action_come_from_config_in_the_reports_language():
         {
             "general": {"lang": "en"},
             "risk": {
-                "severity": {"health_red": 0.2},
+                "severity": {"renewal_due": 0.2},
                 "recency_weight": 1.0,
-                "next_action": {"en": {"health_red": "Call them"}},
+                "next_action": {"en": {"renewal_due": "Call them"}},
             },
         }
     )
-    ds = frames_dataset(cfg, subscriptions=[sub("A", mrr=50_000.0)])  # health red (no usage)
+    ds = frames_dataset(cfg, subscriptions=[sub("A", end="2025-07-31", mrr=50_000.0)])
     r = risk.risk_list(ds, "2025-06").row(0, named=True)
-    assert r["severity"] == 0.2 and r["priority"] == 10_000
-    assert r["next_action"] == "Call them" and r["rule_labels"] == ["health score at risk"]
+    assert r["rules"] == ["renewal_due"] and r["severity"] == 0.2 and r["priority"] == 10_000
+    assert r["next_action"] == "Call them" and r["rule_labels"] == ["renewal within 2 months"]
 
 
 def test_green_health_with_a_risk_signal_says_why():

@@ -6,7 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from cs_metrics.cli.common import add_data_args, open_validated, print_json
+from cs_metrics.cli.common import (
+    add_data_args,
+    add_force_arg,
+    check_output_path,
+    open_validated,
+    print_json,
+    write_output_frame,
+)
 
 EXAMPLES = {
     "health": "cs-metrics health --data data/sample --as-of 2026-09 --salesforce-out sf.csv",
@@ -35,8 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument(
                 "--salesforce-out",
                 metavar="FILE",
-                help="also write a Salesforce Data Loader CSV (UTF-8 with BOM)",
+                help="also write a Salesforce Data Loader CSV (UTF-8 with BOM; a .csv name)",
             )
+            add_force_arg(p)
         if name == "nps":
             p.add_argument(
                 "--window-months",
@@ -62,27 +70,36 @@ def run_health(args: argparse.Namespace) -> int:
     from cs_metrics.metrics.health import health_with_change
     from cs_metrics.metrics.segments import segment_frame
 
+    if args.salesforce_out:
+        check_output_path(args.salesforce_out, "--salesforce-out", (".csv",), args.data)
     ds, cfg, as_of, _ = open_validated(args)
     h = health_with_change(ds, as_of).join(segment_frame(ds, as_of), on="account_id", how="left")
     if args.salesforce_out:
-        from cs_metrics.exports import salesforce_health_frame, write_excel_csv
+        from cs_metrics.exports import salesforce_health_frame
 
-        try:
-            write_excel_csv(salesforce_health_frame(ds, as_of), args.salesforce_out)
-        except OSError as e:
-            print(f"error: cannot write {args.salesforce_out}: {e.strerror}", file=sys.stderr)
-            return 2
+        frame = salesforce_health_frame(ds, as_of)
+        write_output_frame(
+            frame, args.salesforce_out, "--salesforce-out", (".csv",), args.force, args.data
+        )
     if args.format == "json":
+        from cs_metrics.messages import reason_fields
+
         out = []
         for r in h.iter_rows(named=True):
+            no_score = r["score"] is None
             out.append(
                 {
                     "account_id": r["account_id"],
                     "score": r["score"],
+                    **(
+                        reason_fields("score", "health_no_data", cfg["general"]["lang"])
+                        if no_score
+                        else {}
+                    ),
                     "band": r["band"],
                     "segment": r["segment"],
                     "mrr": r["mrr"],
-                    "contributions": r["contributions"] or {},
+                    "contributions": {} if no_score else (r["contributions"] or {}),
                     "measures": {
                         m: {"value": _round(v), "points": _round((r["points"] or {}).get(m))}
                         for m, v in (r["values"] or {}).items()
@@ -112,7 +129,7 @@ def health_table(h: Any, ds: Any, cfg: Any) -> str:
     lang = cfg["general"]["lang"]
     unit = cfg["general"]["display_unit"]
     names = ds.accounts.select("account_id", "account_name").collect()
-    h = h.join(names, on="account_id", how="left").sort("score", "account_id")
+    h = h.join(names, on="account_id", how="left").sort("score", "account_id", nulls_last=True)
     pad = "　" if lang == "ja" else " "
     width = max(len(band_label(b, lang)) for b in ("green", "yellow", "red", None))
     rows = []
@@ -122,18 +139,20 @@ def health_table(h: Any, ds: Any, cfg: Any) -> str:
             for m in (r["top_movers"] or [])
         )
         delta = "—" if r["delta"] is None else f"{r['delta']:+.1f}"
-        band = band_label(None if r["no_data"] else r["band"], lang)
+        no_data = r["score"] is None or r.get("no_data")
+        band = band_label(None if no_data else r["band"], lang)
+        score = f"{'—':>5s}" if r["score"] is None else f"{r['score']:5.1f}"
         rows.append(
             (
                 f"{r['account_id']} {r['account_name'] or ''}",
-                f"{r['score']:5.1f} {band:{pad}<{width}} {r['segment'] or '-'}  "
+                f"{score} {band:{pad}<{width}} {r['segment'] or '-'}  "
                 f"{fmt_money(r['mrr'], unit, lang):>10}  {label('word.mom', lang)} {delta} {movers}".rstrip(),
             )
         )
     title = "ヘルススコア（低い順）" if lang == "ja" else "Health (lowest first)"
     counts = dict(h.group_by("band").agg(pl.len()).iter_rows())
     tally = " ".join(
-        f"{band_label(b, lang)}={counts[b]}" for b in ("green", "yellow", "red") if b in counts
+        f"{band_label(b, lang)}={counts[b]}" for b in ("green", "yellow", "red", None) if b in counts
     )
     return render_table(rows, title) + "\n" + tally
 
@@ -204,20 +223,24 @@ def risk_table(rl: Any, res: Any, cfg: Any) -> str:
 
 
 def run_nps(args: argparse.Namespace) -> int:
+    from cs_metrics.errors import UsageError
     from cs_metrics.format import render_table
-    from cs_metrics.metrics.nps import nps
+    from cs_metrics.metrics.nps import MAX_WINDOW_MONTHS, check_nps_by, check_nps_survey, nps
 
+    w = args.window_months
+    if w is not None and not 1 <= w <= MAX_WINDOW_MONTHS:
+        raise UsageError(
+            "option_range", option="--window-months", value=w, lo=1, hi=MAX_WINDOW_MONTHS
+        )
     ds, cfg, as_of, _ = open_validated(args)
+    check_nps_survey(ds, args.survey)
+    check_nps_by(ds, args.by)
     hidden = ("se_adjusted", "nps_adjusted")
-    r = nps(ds, as_of, cfg, window_months=args.window_months, survey=args.survey)[0]
+    r = nps(ds, as_of, cfg, window_months=w, survey=args.survey)[0]
     r = {k: v for k, v in r.items() if k not in hidden}
     groups = None
     if args.by:
-        try:
-            rows = nps(ds, as_of, cfg, args.window_months, args.survey, by=args.by)
-        except ValueError as e:
-            print(f"error: --by: {e}", file=sys.stderr)
-            return 2
+        rows = nps(ds, as_of, cfg, w, args.survey, by=args.by)
         groups = [{k: v for k, v in g.items() if k not in hidden} for g in rows]
     if args.format == "json":
         print_json(r if groups is None else {**r, "groups": groups})

@@ -27,9 +27,6 @@ from cs_metrics.messages import lang_of, message
 # Version of the JSON structure of ``cs-metrics validate --format json``.
 REPORT_SCHEMA_VERSION = 1
 
-# Dates outside these years are shown as a warning (a typo such as 0224/04/01 or 2204/04/01).
-PLAUSIBLE_YEARS = (1990, 2100)
-
 
 @dataclass
 class ValidationReport:
@@ -148,6 +145,7 @@ def validate_dataset(
         except DataError as e:
             return ValidationReport(str(path), list(e.issues), None, lang_of(cfg))
     from cs_metrics.data.gx import run_suites
+    from cs_metrics.data.plausibility import plausibility_issues
 
     # Parse every table once: the checks below and the metrics then read materialised frames.
     ds = ds.collected()
@@ -155,6 +153,7 @@ def validate_dataset(
     issues += run_suites(ds, expectations)
     issues += cross_table_issues(ds)
     issues += warning_issues(ds)
+    issues += plausibility_issues(ds)  # issue 13: bounds as errors, overlap/invisible warnings
     issues += list(ds.warnings)
     order = {name: i for i, name in enumerate(TABLES)}
     issues.sort(key=lambda i: order.get(i.table, -1))  # stable: per file, checks in gate order
@@ -287,8 +286,9 @@ def warning_issues(ds: Dataset) -> list[Issue]:
     """Suspicious but computable data (exit 0, shown as warnings).
 
     - ``currency_mismatch``: a subscription whose ``currency`` is not ``general.currency``;
-    - ``month_not_first_day``: a ``cs_costs.month`` that is not the first day of its month;
-    - ``date_implausible``: a date outside the years 1990..2100 (a typo?).
+    - ``month_not_first_day``: a ``cs_costs.month`` that is not the first day of its month.
+
+    Dates outside the plausible years are errors: :mod:`cs_metrics.data.plausibility`.
     """
     checks: list[_Check] = []
     cur = str(ds.config.get("general", {}).get("currency", "JPY"))
@@ -314,22 +314,6 @@ def warning_issues(ds: Dataset) -> list[Issue]:
                 severity="warning",
             )
         )
-    lo, hi = PLAUSIBLE_YEARS
-    for name in ds.frames:
-        for c in TABLES[name].columns:
-            if c.kind != "date":
-                continue
-            y = pl.col(c.name).dt.year()
-            checks.append(
-                _Check(
-                    name,
-                    "date_implausible",
-                    c.name,
-                    _offending(ds, name, (y < lo) | (y > hi), [c.name]),
-                    {"lo": lo, "hi": hi},
-                    "warning",
-                )
-            )
     return _collect(ds, checks)
 
 
