@@ -152,7 +152,9 @@ def health_table(h: Any, ds: Any, cfg: Any) -> str:
     title = "ヘルススコア（低い順）" if lang == "ja" else "Health (lowest first)"
     counts = dict(h.group_by("band").agg(pl.len()).iter_rows())
     tally = " ".join(
-        f"{band_label(b, lang)}={counts[b]}" for b in ("green", "yellow", "red", None) if b in counts
+        f"{band_label(b, lang)}={counts[b]}"
+        for b in ("green", "yellow", "red", None)
+        if b in counts
     )
     return render_table(rows, title) + "\n" + tally
 
