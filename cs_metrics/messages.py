@@ -295,7 +295,7 @@ MESSAGES.update(
             "en": "an account's lines add up to {value} per month: the Spark engine sums money "
             "exactly up to {bound} per account",
         },
-        "output_not_empty": {
+        "output_folder_not_empty": {
             "ja": "{path} は空のフォルダではありません: 新しいフォルダを指定してください",
             "en": "{path} exists and is not an empty folder: choose a new one",
         },

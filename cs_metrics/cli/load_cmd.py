@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise OutputError("output_not_empty", path=str(out))
+        raise OutputError("output_folder_not_empty", path=str(out))
     ds, _, _, _ = open_validated(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
