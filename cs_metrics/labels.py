@@ -340,7 +340,7 @@ def column_label(column: str, lang: str = "ja") -> str:
 # units and the segment letters. Anything else in Latin letters is English or an identifier.
 JA_LATIN_ALLOWED = frozenset(
     """MRR ARR NRR GRR LTV CAC NPS KPI CSM CS ARPA ID CSV PDF HTML JSON KM CI S A B C QBR API
-    SaaS pt n p Q FY vs x OK""".split()
+    SaaS pt n p Q FY vs x OK AUC""".split()
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f々〆〇]+")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")

@@ -90,3 +90,12 @@ def test_checker_catches_identifiers_and_the_other_language():
     assert purity_problems("ヘルス green、churn 3件 / MRR 20万円", "ja") == ["green", "churn"]
     assert purity_problems("Health 良好 (score 70)", "en") == ["良好"]
     assert purity_problems("株式会社みらい: no login", "en", allowed=["株式会社みらい"]) == []
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_backtest_table_speaks_one_language(lang, capsys):
+    argv = ["backtest", "--data", str(SAMPLE), "--from", "2025-10", "--to", "2026-06"]
+    assert main([*argv, "--suggest-weights", "--lang", lang]) == 0
+    out = capsys.readouterr().out
+    problems = purity_problems(out, lang, allowed=_data_words())
+    assert not problems, f"backtest --lang {lang}: {problems[:20]}"

@@ -7,15 +7,12 @@ import unicodedata
 from typing import Any
 
 from cs_metrics.cli.common import add_data_args, open_validated, print_json
+from cs_metrics.labels import band_label, measure_label
 
 __all__ = ["format_backtest", "register", "run_backtest"]
 
 EXAMPLE = "cs-metrics backtest --data data/sample --from 2025-01 --to 2026-06 --horizon 3"
 HELP = "backtest every risk rule and the health score against what happened next"
-BAND_LABELS = {
-    "ja": {"green": "緑", "yellow": "黄", "red": "赤", "no_score": "スコアなし"},
-    "en": {"green": "green", "yellow": "yellow", "red": "red", "no_score": "no score"},
-}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -97,7 +94,13 @@ def _weights_lines(w: dict[str, Any], lang: str) -> list[str]:
         return [head, f"  {w.get('cv_auc_reason', '')}"]
     rows = [["指標", "現在の重み", "提案"] if ja else ["measure", "configured", "suggested"]]
     for m in w["measures"]:
-        rows.append([m, num(w["configured_weights"][m]), num(w["suggested_weights"][m])])
+        rows.append(
+            [
+                measure_label(m, lang),
+                num(w["configured_weights"][m]),
+                num(w["suggested_weights"][m]),
+            ]
+        )
     auc = (
         f"AUC: 現在 {num(w['configured_auc'])} / 提案 {num(w['cv_auc'])}（{w['folds']}分割の交差検証）"
         if ja
@@ -216,13 +219,13 @@ def _health_lines(hs: dict[str, Any], lang: str) -> list[str]:
     for b in hs["bands"]:
         rows.append(
             [
-                BAND_LABELS[lang][b["band"]],
+                band_label(None if b["band"] == "no_score" else b["band"], lang),
                 f"{b['n']:,}",
                 f"{b['churned']:,}",
                 _pct(b["rate"]) + _ci(b["rate_ci"], _pct),
             ]
         )
     out += _grid(rows, {1, 2})
-    parts = [f"{m['measure']} {num(m['auc'])}" for m in hs["measures"]]
+    parts = [f"{measure_label(m['measure'], lang)} {num(m['auc'])}" for m in hs["measures"]]
     out.append(("指標ごとの AUC: " if ja else "AUC per measure: ") + ", ".join(parts))
     return out

@@ -12,15 +12,11 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.format import fmt_int, fmt_pct, rule_label
+from cs_metrics.labels import band_label, measure_label
 from cs_metrics.reporting.context import Report, SectionUnavailable, guarded
 from cs_metrics.reporting.html import esc, notice, table
 
 __all__ = ["backtest_section", "signal_sentence"]
-
-_BANDS = {
-    "ja": {"green": "緑", "yellow": "黄", "red": "赤", "no_score": "スコアなし"},
-    "en": {"green": "green", "yellow": "yellow", "red": "red", "no_score": "no score"},
-}
 
 
 def _x(v: float | None) -> str:
@@ -112,7 +108,7 @@ def _health_html(hs: dict[str, Any], r: Report, horizon: int) -> str:
     bands = pl.DataFrame(
         [
             {
-                "band": _BANDS[r.lang][b["band"]],
+                "band": band_label(None if b["band"] == "no_score" else b["band"], r.lang),
                 "n": b["n"],
                 "churned": b["churned"],
                 "rate": fmt_pct(b["rate"])
@@ -126,7 +122,9 @@ def _health_html(hs: dict[str, Any], r: Report, horizon: int) -> str:
             if b["n"] or b["band"] != "no_score"
         ]
     )
-    measures = ", ".join(f"{m['measure']} {num(m['auc'])}" for m in hs["measures"])
+    measures = ", ".join(
+        f"{measure_label(m['measure'], r.lang)} {num(m['auc'])}" for m in hs["measures"]
+    )
     return (
         f"<p>{esc(text)}</p>"
         + table(

@@ -25,11 +25,13 @@ from cs_metrics.format import (
 )
 from cs_metrics.metrics.summary import period_bridge, target_gap, target_status
 from cs_metrics.periods import Month
+from cs_metrics.reporting.backtest_section import backtest_section
 from cs_metrics.reporting.context import Report, SectionUnavailable, guarded, need
 from cs_metrics.reporting.html import esc, figure, notice, table, tiles
 
 __all__ = [
     "Report",
+    "backtest_section",
     "bridge_section",
     "churn_target",
     "cohort_section",
