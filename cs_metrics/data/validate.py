@@ -1,6 +1,10 @@
-"""The validation gate: file-level checks (loader), value parsing, Great Expectations suites
-(``expectations/*.json``, run by :mod:`cs_metrics.data.gx`) and the cross-table checks GX cannot
-express (this module, polars).
+"""The validation gate: file-level checks (loader), value parsing, the Great Expectations suites
+(``expectations/*.json``) and the cross-table checks GX cannot express.
+
+By default everything after loading is evaluated in polars, one pass per table, the suites
+interpreted expectation by expectation (:mod:`cs_metrics.data.gate`). ``engine="gx"`` runs the
+suites in Great Expectations instead (:mod:`cs_metrics.data.gx`) with the parse, cross-table and
+warning checks of this module: the reference the polars engine is tested against.
 
 ``validate_dataset`` never raises for bad data: it returns a :class:`ValidationReport` whose
 ``errors`` block every metric command and report, and whose ``warnings`` are shown only.
@@ -17,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from cs_metrics.data.gate import PLAUSIBLE_YEARS
 from cs_metrics.data.issues import DataError, Issue
 from cs_metrics.data.load import ROW, Dataset, load_dataset, parse_issues
 from cs_metrics.data.messages import lang_of, message
@@ -24,9 +29,6 @@ from cs_metrics.data.schema import TABLES
 
 # Version of the JSON structure of ``cs-metrics validate --format json``.
 REPORT_SCHEMA_VERSION = 1
-
-# Dates outside these years are shown as a warning (a typo such as 0224/04/01 or 2204/04/01).
-PLAUSIBLE_YEARS = (1990, 2100)
 
 
 @dataclass
@@ -108,12 +110,16 @@ def _issue_dict(i: Issue) -> dict[str, Any]:
     }
 
 
+ENGINES = ("polars", "gx")
+
+
 def validate_dataset(
     path: str | Path | Dataset,
     mapping: Any = None,
     config: Any = None,
     *,
     expectations: str | Path | None = None,
+    engine: str = "polars",
 ) -> ValidationReport:
     """Run the whole gate on a dataset folder (or an already loaded Dataset).
 
@@ -128,15 +134,21 @@ def validate_dataset(
         language), ``general.currency``, ``onboarding.sessions``, ``validation.max_examples``.
     expectations
         Folder of the GX suites (default: the repository's ``expectations/``).
+    engine
+        ``"polars"`` (default): every check in polars, one pass per table, the suites
+        interpreted by :mod:`cs_metrics.data.gate`; ``"gx"``: the suites run by Great
+        Expectations on a pandas copy (slow; the reference the polars engine is tested against).
 
     Returns
     -------
     ValidationReport
-        File-level problems (then ``dataset`` is None), or: unparseable values, the GX suites'
-        failures, the cross-table checks and the warnings, in that order.
+        File-level problems (then ``dataset`` is None), or: unparseable values, the suites'
+        failures, the cross-table checks and the warnings, per file in that order.
     """
     from cs_metrics.config import load_config
 
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if isinstance(path, Dataset):
         ds = path
     else:
@@ -145,13 +157,26 @@ def validate_dataset(
             ds = load_dataset(path, mapping=mapping, config=cfg)
         except DataError as e:
             return ValidationReport(str(path), list(e.issues), None, lang_of(cfg))
+    # Read and parse every table once (a Parquet file is scanned once for both frames): the
+    # checks below and the metrics then read materialised frames.
+    names = list(ds.frames)
+    collected = pl.collect_all([*ds.frames.values(), *(ds.raw[n] for n in names)])
+    ds.frames = {n: df.lazy() for n, df in zip(names, collected[: len(names)], strict=True)}
+    ds.raw = {n: df.lazy() for n, df in zip(names, collected[len(names) :], strict=True)}
+    if engine == "gx":
+        issues = _gx_gate(ds, expectations)
+    else:
+        from cs_metrics.data.gate import evaluate_gate
+
+        issues = evaluate_gate(ds, expectations)
+    rows = {n: df.height for n, df in zip(names, collected[: len(names)], strict=True)}
+    return ValidationReport(str(ds.path), issues, ds, lang_of(ds.config), rows)
+
+
+def _gx_gate(ds: Dataset, expectations: str | Path | None) -> list[Issue]:
+    """The gate with the suites run by Great Expectations (``--engine gx``)."""
     from cs_metrics.data.gx import run_suites
 
-    # Parse every table once: the checks below and the metrics then read materialised frames.
-    names = list(ds.frames)
-    ds.frames = dict(
-        zip(names, (df.lazy() for df in pl.collect_all(ds.frames.values())), strict=True)
-    )
     issues = parse_issues(ds, required_values=False)
     issues += run_suites(ds, expectations)
     issues += cross_table_issues(ds)
@@ -159,9 +184,7 @@ def validate_dataset(
     issues += list(ds.warnings)
     order = {name: i for i, name in enumerate(TABLES)}
     issues.sort(key=lambda i: order.get(i.table, -1))  # stable: per file, checks in gate order
-    counts = pl.collect_all([lf.select(pl.len()) for lf in ds.frames.values()])
-    rows = {t: int(c.item()) for t, c in zip(ds.frames, counts, strict=True)}
-    return ValidationReport(str(ds.path), issues, ds, lang_of(ds.config), rows)
+    return issues
 
 
 # ---- cross-table and config-dependent checks (polars) --------------------------------------
