@@ -22,6 +22,7 @@ every bad-input fixture, expectation by expectation.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,6 @@ def _bound(value: Any, dtype: pl.DataType) -> Any:
     if dtype.is_numeric() and isinstance(value, (int, float)):
         return value
     if dtype == pl.Date and isinstance(value, str):
-        import datetime as dt
-
         return dt.date.fromisoformat(value[:10])
     raise Unsupported(f"bound {value!r} for a {dtype} column")
 
@@ -164,17 +163,31 @@ class _Check:
     domain: pl.Expr | None = None  # suites: rows the success fraction is taken over
     position: int = -1  # suites: index in the suite
     expectation: dict[str, Any] | None = None
+    # ``subset``: the mask is written over the rows of this subset only (a cheap superset of
+    # the offending rows, e.g. the parsed nulls); ``screen``: a scalar that is 0 only when no
+    # row can offend (then the mask is not evaluated at all)
+    subset: pl.Expr | None = None
+    screen: pl.Expr | None = None
 
 
-def _raw_text(column: str, dtype: pl.DataType) -> pl.Expr:
-    return pl.col(_RAW + column).cast(pl.String) if dtype != pl.String else pl.col(_RAW + column)
-
-
-def _raw_nonempty(column: str, dtype: pl.DataType) -> pl.Expr:
+def _raw_nonempty(column: str, dtype: pl.DataType, subset: pl.Expr | None = None) -> pl.Expr:
     """The raw cell has a value (typed Parquet: not null; text: not blank after trimming)."""
+    raw = pl.col(_RAW + column)
+    raw = raw if subset is None else raw.filter(subset)
     if dtype != pl.String:
-        return pl.col(_RAW + column).is_not_null()
-    return pl.col(_RAW + column).str.strip_chars().str.len_chars().gt(0).fill_null(False)
+        return raw.is_not_null()
+    return raw.str.strip_chars().str.len_chars().gt(0).fill_null(False)
+
+
+def _duplicates_screen(columns: list[str]) -> pl.Expr:
+    """0 when no two rows with every column non-null share a hash of ``columns`` (then there is
+    no duplicate); sorting 64-bit hashes is much cheaper than an exact duplicate search."""
+    h = pl.lit(0, pl.UInt64)
+    for k, c in enumerate(columns):
+        h = h ^ pl.col(c).hash(seed=k + 1)
+    present = pl.all_horizontal([pl.col(c).is_not_null() for c in columns])
+    # equal neighbours after sorting (a wrapping difference is 0 exactly when they are equal)
+    return (h.filter(present).sort().reinterpret(signed=True).diff() == 0).sum()
 
 
 def _parse_checks(ds: Dataset, name: str, raw_schema: pl.Schema) -> list[_Check]:
@@ -182,9 +195,18 @@ def _parse_checks(ds: Dataset, name: str, raw_schema: pl.Schema) -> list[_Check]
     checks = []
     for c in TABLES[name].columns:
         if c.name in raw_schema and c.kind in ("date", "money", "number", "int"):
-            mask = _raw_nonempty(c.name, raw_schema[c.name]) & pl.col(c.name).is_null()
+            nulls = pl.col(c.name).is_null()
             checks.append(
-                _Check(name, "unparseable", c.name, mask, [c.name], {"kind": c.kind}, kind="parse")
+                _Check(
+                    name,
+                    "unparseable",
+                    c.name,
+                    _raw_nonempty(c.name, raw_schema[c.name], nulls),
+                    [c.name],
+                    {"kind": c.kind},
+                    kind="parse",
+                    subset=nulls,
+                )
             )
     return checks
 
@@ -205,6 +227,7 @@ def _suite_checks(
             return None
         except KeyError:
             mask, domain = pl.lit(None, pl.Boolean), None  # reported as GX reports it
+        unique = exp.get("type") == "expect_column_values_to_be_unique" and domain is not None
         check = _Check(
             name,
             rule,
@@ -216,15 +239,21 @@ def _suite_checks(
             domain=domain,
             position=pos,
             expectation=exp,
+            screen=_duplicates_screen([column]) if unique else None,
         )
         checks.append(check)
         if rule == "required_value" and domain is not None:
             # counted as the cells that are empty in the file (an unparseable value is
             # reported once, as unparseable)
+            nulls = pl.col(column).is_null()
             empty = (
-                ~_raw_nonempty(column, raw_schema[column]) if column in raw_schema else pl.lit(True)
+                ~_raw_nonempty(column, raw_schema[column], nulls)
+                if column in raw_schema
+                else nulls.filter(nulls)
             )
-            checks.append(_Check(name, rule, column, empty, [column], kind="required_rows"))
+            checks.append(
+                _Check(name, rule, column, empty, [column], kind="required_rows", subset=nulls)
+            )
     return checks
 
 
@@ -256,7 +285,9 @@ def _cross_checks(ds: Dataset, name: str, known: pl.Series | None) -> list[_Chec
             pl.all_horizontal([pl.col(k).is_not_null() for k in key])
             & pl.struct(key).is_duplicated()
         )
-        checks.append(_Check(name, "duplicate_key", ", ".join(key), cond, key))
+        checks.append(
+            _Check(name, "duplicate_key", ", ".join(key), cond, key, screen=_duplicates_screen(key))
+        )
     if name == "onboarding_sessions":
         n = int(ds.config.get("onboarding", {}).get("sessions", 12))
         s = pl.col("session_no")
@@ -294,15 +325,16 @@ def _warning_checks(ds: Dataset, name: str) -> list[_Check]:
         cond = pl.col("month").dt.day() != 1
         checks.append(_Check(name, "month_not_first_day", "month", cond, ["month"], {}, "warning"))
     lo, hi = PLAUSIBLE_YEARS
+    first, last = dt.date(lo, 1, 1), dt.date(hi, 12, 31)  # compared as dates: no year extraction
     for c in TABLES[name].columns:
         if c.kind == "date":
-            y = pl.col(c.name).dt.year()
+            d = pl.col(c.name)
             checks.append(
                 _Check(
                     name,
                     "date_implausible",
                     c.name,
-                    (y < lo) | (y > hi),
+                    (d < first) | (d > last),
                     [c.name],
                     {"lo": lo, "hi": hi},
                     "warning",
@@ -311,20 +343,40 @@ def _warning_checks(ds: Dataset, name: str) -> list[_Check]:
     return checks
 
 
+def _aggregates(i: int, c: _Check, max_ex: int) -> list[pl.Expr]:
+    mask = c.mask.fill_null(False)
+    rows = pl.col(ROW) if c.subset is None else pl.col(ROW).filter(c.subset)
+    out = [mask.sum().alias(f"n{i}"), rows.filter(mask).head(max_ex).implode().alias(f"r{i}")]
+    if c.domain is not None:
+        out.append(c.domain.sum().alias(f"d{i}"))
+    return out
+
+
 def _evaluate(frame: pl.DataFrame, checks: list[_Check], max_ex: int) -> list[dict[str, Any]]:
-    """Offending-row count and first rows of every check, in one select over ``frame``."""
+    """Offending-row count and first rows of every check, in one select over ``frame``.
+
+    A check with a ``screen`` is evaluated only when its screen is not 0 (a second select)."""
     if not checks:
         return []
     exprs: list[pl.Expr] = []
     for i, c in enumerate(checks):
-        mask = c.mask.fill_null(False)
-        exprs.append(mask.sum().alias(f"n{i}"))
-        exprs.append(pl.col(ROW).filter(mask).head(max_ex).implode().alias(f"r{i}"))
+        if c.screen is None:
+            exprs += _aggregates(i, c, max_ex)
+            continue
+        exprs.append(c.screen.alias(f"s{i}"))
         if c.domain is not None:
             exprs.append(c.domain.sum().alias(f"d{i}"))
     row = frame.lazy().select(exprs).collect().row(0, named=True)
+    again = [i for i, c in enumerate(checks) if c.screen is not None and row[f"s{i}"]]
+    if again:
+        exprs = [e for i in again for e in _aggregates(i, checks[i], max_ex)]
+        row.update(frame.lazy().select(exprs).collect().row(0, named=True))
     return [
-        {"n": int(row[f"n{i}"] or 0), "rows": list(row[f"r{i}"]), "domain": row.get(f"d{i}")}
+        {
+            "n": int(row.get(f"n{i}") or 0),
+            "rows": list(row.get(f"r{i}") or []),
+            "domain": row.get(f"d{i}"),
+        }
         for i in range(len(checks))
     ]
 
