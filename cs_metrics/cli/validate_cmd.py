@@ -45,6 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="polars (default): the suites interpreted in polars, one pass per table; gx: the "
         "suites run by Great Expectations on a pandas copy (slow, the reference)",
     )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="validate again even if identical inputs passed before (the result of a clean "
+        "dataset is cached in $CS_METRICS_CACHE_DIR or ~/.cache/cs-metrics)",
+    )
     p.set_defaults(func=run)
 
 
@@ -54,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     try:
         report = validate_dataset(
-            args.data, mapping=args.mapping, config=cfg, engine=getattr(args, "engine", "polars")
+            args.data,
+            mapping=args.mapping,
+            config=cfg,
+            engine=getattr(args, "engine", "polars"),
+            cache=not getattr(args, "no_cache", False),
         )
     except (DataError, ConfigError):
         raise  # shown by cs_metrics.cli.common.run_guarded

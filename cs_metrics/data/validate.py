@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from cs_metrics.data.cache import load_entry, store_entry, validation_key
 from cs_metrics.data.gate import PLAUSIBLE_YEARS
 from cs_metrics.data.issues import DataError, Issue
 from cs_metrics.data.load import ROW, Dataset, load_dataset, parse_issues
@@ -120,6 +121,7 @@ def validate_dataset(
     *,
     expectations: str | Path | None = None,
     engine: str = "polars",
+    cache: bool = True,
 ) -> ValidationReport:
     """Run the whole gate on a dataset folder (or an already loaded Dataset).
 
@@ -138,6 +140,10 @@ def validate_dataset(
         ``"polars"`` (default): every check in polars, one pass per table, the suites
         interpreted by :mod:`cs_metrics.data.gate`; ``"gx"``: the suites run by Great
         Expectations on a pandas copy (slow; the reference the polars engine is tested against).
+    cache
+        Reuse a result without errors stored by an earlier run on identical inputs (files,
+        mapping, configuration, suites, package version; :mod:`cs_metrics.data.cache`), and
+        store this one when it has no errors.
 
     Returns
     -------
@@ -157,9 +163,16 @@ def validate_dataset(
             ds = load_dataset(path, mapping=mapping, config=cfg)
         except DataError as e:
             return ValidationReport(str(path), list(e.issues), None, lang_of(cfg))
+    names = list(ds.frames)
+    key = _cache_key(ds, mapping, engine, expectations) if cache else None
+    hit = load_entry(key) if key else None
+    if hit is not None:  # validated before: parse once for the metrics, replay the warnings
+        issues, rows = hit
+        frames = pl.collect_all(list(ds.frames.values()))
+        ds.frames = {n: df.lazy() for n, df in zip(names, frames, strict=True)}
+        return ValidationReport(str(ds.path), issues, ds, lang_of(ds.config), rows)
     # Read and parse every table once (a Parquet file is scanned once for both frames): the
     # checks below and the metrics then read materialised frames.
-    names = list(ds.frames)
     collected = pl.collect_all([*ds.frames.values(), *(ds.raw[n] for n in names)])
     ds.frames = {n: df.lazy() for n, df in zip(names, collected[: len(names)], strict=True)}
     ds.raw = {n: df.lazy() for n, df in zip(names, collected[len(names) :], strict=True)}
@@ -170,7 +183,16 @@ def validate_dataset(
 
         issues = evaluate_gate(ds, expectations)
     rows = {n: df.height for n, df in zip(names, collected[: len(names)], strict=True)}
+    if key:
+        store_entry(key, issues, rows)  # only when there is no error
     return ValidationReport(str(ds.path), issues, ds, lang_of(ds.config), rows)
+
+
+def _cache_key(ds: Dataset, mapping: Any, engine: str, expectations: Any) -> str | None:
+    try:
+        return validation_key(ds, mapping, engine, expectations)
+    except (OSError, ValueError, TypeError):  # e.g. a suite that cannot be read: no caching
+        return None
 
 
 def _gx_gate(ds: Dataset, expectations: str | Path | None) -> list[Issue]:
