@@ -4,6 +4,11 @@
 must exist in the defaults (except inside the *open tables* listed in ``OPEN_TABLES``, whose keys
 are the user's own, e.g. reason categories) and must have the default's type; otherwise
 ``ConfigError`` names the key.
+
+The result is a :class:`Config`: a read-only mapping (nested tables read-only too, lists as
+tuples), so nothing downstream can change a setting behind another function's back. A changed
+setting is a new configuration: ``cfg.updated({"general": {"lang": "en"}})`` (validated again).
+Defaults live only in ``default_config.toml``; modules read ``ds.config`` and never restate one.
 """
 
 from __future__ import annotations
@@ -11,10 +16,15 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
+
+from cs_metrics.errors import ConfigError
+
+__all__ = ["Config", "ConfigError", "default_config", "load_config", "thaw"]
 
 # Tables whose keys are user-defined: any key is accepted, values are checked by VALIDATORS.
 OPEN_TABLES: set[str] = {"reasons.categories", "slack.members", "health.measures"}
@@ -25,8 +35,50 @@ MERGED_OPEN_TABLES: set[str] = {"health.measures"}
 VALIDATORS: dict[str, Callable[[Any], str | None]] = {}
 
 
-class ConfigError(ValueError):
-    """Invalid configuration; the message names the key."""
+def _freeze(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        return MappingProxyType({k: _freeze(x) for k, x in v.items()})
+    if isinstance(v, list | tuple):
+        return tuple(_freeze(x) for x in v)
+    return v
+
+
+def thaw(v: Any) -> Any:
+    """A plain, JSON-serialisable copy (dicts and lists) of a configuration or part of one."""
+    if isinstance(v, Mapping):
+        return {k: thaw(x) for k, x in v.items()}
+    if isinstance(v, tuple | list):
+        return [thaw(x) for x in v]
+    return v
+
+
+class Config(Mapping[str, Any]):
+    """A validated, read-only configuration (returned by :func:`load_config`)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = _freeze(data)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"Config({thaw(self._data)!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain nested dict (for JSON, e.g. ``metrics.json``)."""
+        return thaw(self._data)
+
+    def updated(self, changes: Mapping[str, Any]) -> Config:
+        """A new configuration with ``changes`` merged over this one, validated again."""
+        return _resolve(self.to_dict(), changes, "configuration")
 
 
 def _default_text() -> str:
@@ -49,6 +101,14 @@ def _type_name(v: Any) -> str:
     }.get(type(v), type(v).__name__)
 
 
+class _Problem(Exception):
+    """A problem found while merging or checking, before the source is known."""
+
+    def __init__(self, code: str, key: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code, self.key, self.params = code, key, params
+
+
 def _merge(base: dict, user: Mapping, prefix: str) -> None:
     for key, value in user.items():
         dotted = f"{prefix}{key}"
@@ -57,16 +117,18 @@ def _merge(base: dict, user: Mapping, prefix: str) -> None:
             continue
         if key not in base:
             known = ", ".join(sorted(base)) or "(none)"
-            raise ConfigError(f"unknown configuration key '{dotted}' (known here: {known})")
+            raise _Problem("config_unknown_key", dotted, known=known)
         default = base[key]
         if isinstance(default, dict):
             if not isinstance(value, Mapping):
-                raise ConfigError(f"'{dotted}' must be a table, got {_type_name(value)}")
+                raise _Problem("config_type", dotted, expected="table", value=_type_name(value))
             if dotted in MERGED_OPEN_TABLES:
                 merged = {k: dict(v) for k, v in default.items()}
                 for name, entry in value.items():
                     if not isinstance(entry, Mapping):
-                        raise ConfigError(f"'{dotted}.{name}' must be a table")
+                        raise _Problem(
+                            "config_type", f"{dotted}.{name}", expected="table", value=repr(entry)
+                        )
                     merged.setdefault(name, {}).update(entry)
                 base[key] = merged
             elif dotted in OPEN_TABLES:
@@ -76,8 +138,11 @@ def _merge(base: dict, user: Mapping, prefix: str) -> None:
             continue
         ok = type(value) is type(default) or (isinstance(default, float) and type(value) is int)
         if not ok:
-            raise ConfigError(
-                f"'{dotted}' must be a {_type_name(default)}, got {_type_name(value)} ({value!r})"
+            raise _Problem(
+                "config_type",
+                dotted,
+                expected=_type_name(default),
+                value=f"{_type_name(value)} {value!r}",
             )
         base[key] = float(value) if isinstance(default, float) else value
 
@@ -89,7 +154,7 @@ def _check(cfg: dict, prefix: str = "") -> None:
         if check is not None:
             problem = check(value)
             if problem:
-                raise ConfigError(f"'{dotted}': {problem}")
+                raise _Problem("config_invalid", dotted, detail=problem)
         if isinstance(value, dict) and dotted not in OPEN_TABLES:
             _check(value, dotted + ".")
 
@@ -124,7 +189,9 @@ VALIDATORS.update(
             None,
         ),
         "ltv.gross_margin": _fraction,
-        "ltv.annual_discount_rate": lambda v: None if v > -1 else f"must be > -1, got {v}",
+        "ltv.annual_discount_rate": lambda v: (
+            None if 0 < v < 10 else f"must be > 0 and < 10 (a fraction: 0.1 = 10%), got {v}"
+        ),
         "ltv.simple_ltv_window_months": _positive,
         "ltv.period": lambda v: (
             None
@@ -257,47 +324,56 @@ VALIDATORS.update(
 )
 
 
-def _check_issue6_pairs(cfg: dict[str, Any]) -> None:
-    """Cross-key checks of the attribute settings (each names both keys)."""
-    a = cfg["attributes"]
-    if a["onboarding_months"] > a["adoption_months"]:
-        raise ConfigError(
-            "'attributes.onboarding_months' must not exceed 'attributes.adoption_months'"
-        )
-    if a["tier_mid"] > a["tier_high"]:
-        raise ConfigError("'attributes.tier_mid' must not exceed 'attributes.tier_high'")
+def _check_pairs(cfg: dict[str, Any]) -> None:
+    """Cross-key checks (each names both keys)."""
+    pairs = [
+        ("attributes.onboarding_months", "attributes.adoption_months"),
+        ("attributes.tier_mid", "attributes.tier_high"),
+        ("health.band_yellow", "health.band_green"),
+    ]
+    for low, high in pairs:
+        (s1, k1), (s2, k2) = low.split("."), high.split(".")
+        if cfg[s1][k1] > cfg[s2][k2]:
+            raise _Problem("config_invalid", low, detail=f"must not exceed '{high}'")
 
 
-def load_config(path: str | Path | Mapping | None = None) -> dict[str, Any]:
-    """Return the configuration: the defaults, with ``path`` (a TOML file or a dict) merged over.
+def _resolve(base: dict[str, Any], user: Mapping[str, Any], source: str) -> Config:
+    try:
+        _merge(base, copy.deepcopy(dict(user)), "")
+        _check(base)
+        _check_pairs(base)
+    except _Problem as p:
+        raise ConfigError(p.code, source=source, key=p.key, **p.params) from None
+    return Config(base)
+
+
+def load_config(path: str | Path | Mapping | None = None) -> Config:
+    """The configuration: the shipped defaults with ``path`` merged over, validated.
+
+    Parameters
+    ----------
+    path
+        A TOML file (UTF-8, a byte-order mark is accepted), a mapping of the same shape (only the
+        keys to change), an already resolved :class:`Config` (returned as is), or None (the
+        defaults).
 
     Raises
     ------
     ConfigError
-        The file cannot be read or parsed, or a key is unknown, of the wrong type or out of range.
+        The file cannot be read or parsed, or a key is unknown, of the wrong type or out of
+        range; the message names the key.
     """
-    cfg = default_config()
+    if isinstance(path, Config):
+        return path
     if path is None:
-        _check(cfg)
-        return cfg
+        return _resolve(default_config(), {}, "defaults")
     if isinstance(path, Mapping):
-        user = copy.deepcopy(dict(path))
-        source = "configuration"
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"configuration file not found: {p}")
-        try:
-            user = tomllib.loads(p.read_text("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{p}: not valid TOML: {e}") from None
-        source = str(p)
+        return _resolve(default_config(), path, "configuration")
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("config_not_found", path=str(p))
     try:
-        _merge(cfg, user, "")
-        _check(cfg)
-        if cfg["health"]["band_yellow"] > cfg["health"]["band_green"]:
-            raise ConfigError("'health.band_yellow' must not exceed 'health.band_green'")
-        _check_issue6_pairs(cfg)
-    except ConfigError as e:
-        raise ConfigError(f"{source}: {e}") from None
-    return cfg
+        user = tomllib.loads(p.read_text("utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError("config_not_toml", path=str(p), detail=str(e)) from None
+    return _resolve(default_config(), user, str(p))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.periods import parse_month
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

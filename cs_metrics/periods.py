@@ -10,24 +10,125 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
+from cs_metrics.errors import PeriodError
+
 _MONTH_RE = re.compile(r"^\s*(\d{4})[-/](\d{1,2})\s*$")
+# Months outside these years are typos (0000-01, 9999-12), not periods anyone reports on.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-class PeriodError(ValueError):
-    """A month string that is not ``YYYY-MM``."""
+@dataclass(frozen=True, order=True, slots=True)
+class Month:
+    """A calendar month, the unit of every period (SPEC §3).
+
+    Stored as its *index* ``year * 12 + (month - 1)``, so months order, subtract and add like
+    integers and the same number is used in polars columns (``month_idx``). Written ``"2026-09"``.
+    Parse once at the boundary with :meth:`Month.parse`; pass ``Month`` everywhere inside.
+
+    >>> m = Month.parse("2026-09")
+    >>> (str(m + 4), m.last_day.isoformat(), m.fiscal_year(4), m - Month.parse("2025-09"))
+    ('2027-01', '2026-09-30', 2026, 12)
+    """
+
+    index: int
+
+    @classmethod
+    def of(cls, year: int, month: int) -> Month:
+        """The month ``year``-``month`` (1..12)."""
+        return cls(year * 12 + month - 1)
+
+    @classmethod
+    def parse(cls, value: str | dt.date | Month) -> Month:
+        """A ``Month`` from ``"2026-09"`` (or ``"2026/9"``), a date (its month) or a ``Month``.
+
+        Raises
+        ------
+        PeriodError
+            ``month_invalid`` for anything else, or a year outside 1900..2999.
+        """
+        if isinstance(value, Month):
+            return value
+        if isinstance(value, dt.date):
+            y, mo = value.year, value.month
+        else:
+            match = _MONTH_RE.match(str(value))
+            if not match:
+                raise PeriodError("month_invalid", value=repr(value))
+            y, mo = int(match.group(1)), int(match.group(2))
+        if not (1 <= mo <= 12 and MIN_YEAR <= y <= MAX_YEAR):
+            raise PeriodError("month_invalid", value=repr(value))
+        return cls.of(y, mo)
+
+    @property
+    def year(self) -> int:
+        return self.index // 12
+
+    @property
+    def month(self) -> int:
+        """Month of the year, 1..12."""
+        return self.index % 12 + 1
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    def __add__(self, months: int) -> Month:
+        if not isinstance(months, int):
+            return NotImplemented
+        return Month(self.index + months)
+
+    def __sub__(self, other: int | Month) -> Any:
+        """``month - 3`` is a Month; ``month - other_month`` is the number of months between."""
+        if isinstance(other, Month):
+            return self.index - other.index
+        if isinstance(other, int):
+            return Month(self.index - other)
+        return NotImplemented
+
+    def fiscal_year(self, start_month: int) -> int:
+        """Japanese 年度: named by the calendar year it starts in (start April: 2027-03 -> 2026)."""
+        return self.year if self.month >= start_month else self.year - 1
+
+    def fiscal_quarter(self, start_month: int) -> int:
+        """Quarter 1..4 of the fiscal year (start April: April-June is 1)."""
+        return (self.month - start_month) % 12 // 3 + 1
+
+    def label(self, lang: str = "ja") -> str:
+        """``2026年9月`` (ja) or ``Sep 2026`` (en), for people."""
+        if lang == "ja":
+            return f"{self.year}年{self.month}月"
+        return f"{_EN_MONTHS[self.month - 1]} {self.year}"
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def __repr__(self) -> str:
+        return f"Month('{self}')"
 
 
-def parse_month(text: str | dt.date) -> dt.date:
-    """Parse ``"2026-10"`` (or ``2026/10``, or a date) into the month's first day."""
-    if isinstance(text, dt.date):
-        return text.replace(day=1)
-    m = _MONTH_RE.match(str(text))
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise PeriodError(f"not a month: {text!r} (expected YYYY-MM, e.g. 2026-10)")
-    return dt.date(int(m.group(1)), int(m.group(2)), 1)
+MonthLike = str | dt.date | Month
+
+
+def months_between(start: MonthLike, end: MonthLike) -> list[Month]:
+    """Every month from ``start`` to ``end`` inclusive (empty when ``start > end``)."""
+    a, b = Month.parse(start), Month.parse(end)
+    return [Month(i) for i in range(a.index, b.index + 1)]
+
+
+def parse_month(text: str | dt.date | Month) -> dt.date:
+    """The first day of a month given as ``"2026-10"``, a date or a Month (see :class:`Month`)."""
+    return Month.parse(text).first_day
 
 
 def format_month(d: dt.date | int) -> str:

@@ -15,6 +15,14 @@ SAMPLE = ROOT / "data" / "sample"
 os.environ.setdefault("MPLCONFIGDIR", "/tmp/cs-metrics-mpl")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _logs_out_of_home(tmp_path_factory):
+    """Internal-error logs of in-process CLI runs go to a temporary folder, not ~/.cache."""
+    if "CS_METRICS_LOG_DIR" not in os.environ:
+        os.environ["CS_METRICS_LOG_DIR"] = str(tmp_path_factory.mktemp("logs"))
+    yield
+
+
 def write_table(folder: Path, name: str, rows: list[dict] | pl.DataFrame, fmt: str = "csv") -> Path:
     df = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(rows)
     folder.mkdir(parents=True, exist_ok=True)
@@ -77,9 +85,9 @@ def frames_dataset(config=None, **tables):
     account_ids of ``subscriptions``.
     """
     from cs_metrics.config import load_config
-    from cs_metrics.data.load import Dataset
+    from cs_metrics.data.dataset import Dataset
 
-    cfg = config if isinstance(config, dict) else load_config(config)
+    cfg = load_config(config)
     frames = {}
     for name, rows in tables.items():
         df = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(rows)

@@ -34,10 +34,8 @@ def calls(monkeypatch):
     return seen
 
 
-def config(section: str, key: str, value) -> dict:
-    cfg = load_config(None)
-    cfg[section][key] = value
-    return cfg
+def config(section: str, key: str, value):
+    return load_config({section: {key: value}})
 
 
 @pytest.fixture

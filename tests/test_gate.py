@@ -15,12 +15,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.gate import expectation_mask, polars_suite_results
 from cs_metrics.data.gx import build_suite_dict, gx_suite_results, suite_json
-from cs_metrics.data.issues import DataError
 from cs_metrics.data.load import load_dataset
 from cs_metrics.data.schema import TABLES
 from cs_metrics.data.validate import validate_dataset
+from cs_metrics.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = [ROOT / "tests" / "fixtures", ROOT / "tests" / "adversarial"]
@@ -52,9 +53,14 @@ def _loaded(folder: Path):
         return None  # a file-level problem: no suite runs (the loader's report is shared)
     names = list(ds.frames)
     frames = pl.collect_all([*ds.frames.values(), *(ds.raw[n] for n in names)])
-    ds.frames = {n: f.lazy() for n, f in zip(names, frames[: len(names)], strict=True)}
-    ds.raw = {n: f.lazy() for n, f in zip(names, frames[len(names) :], strict=True)}
-    return ds
+    return Dataset(
+        ds.path,
+        {n: f.lazy() for n, f in zip(names, frames[: len(names)], strict=True)},
+        ds.sources,
+        {n: f.lazy() for n, f in zip(names, frames[len(names) :], strict=True)},
+        ds.config,
+        ds.warnings,
+    )
 
 
 def _key(r) -> tuple:

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cs_metrics.cli.main import main
-from cs_metrics.data.issues import DataError
 from cs_metrics.data.load import decode_bytes, load_dataset, salesforce_id_expr
 from cs_metrics.data.validate import validate_dataset
+from cs_metrics.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -395,7 +395,7 @@ def test_excel_variants_tab_utf16_trailing_empty_columns(tmp_path):
     assert ds.encodings() == {"accounts": "utf-16", "subscriptions": "cp932"}
     assert ds.accounts.collect()["account_name"].to_list() == ["株式会社あおば", "みどり医療法人"]
     assert ds.subscriptions.collect()["mrr"].to_list() == [100000.0, 80000.0]
-    assert ds.warnings == []
+    assert ds.warnings == ()
 
 
 def test_excel_workbook_saved_as_csv_is_named(tmp_path):

@@ -59,8 +59,9 @@ def test_simple_ltv_known_value_and_zero_churn_is_null():
         s(f"A{i:03d}", "core", "2025-01-01", "2025-01-31" if i < 5 else None, 100)
         for i in range(100)
     ]
-    cfg = frames_dataset(subscriptions=lines).config
-    cfg["ltv"]["simple_ltv_window_months"] = 1
+    cfg = frames_dataset(subscriptions=lines).config.updated(
+        {"ltv": {"simple_ltv_window_months": 1}}
+    )
     out = ltv.simple_ltv(frames_dataset(cfg, subscriptions=lines), "2025-02", cfg)
     # ARPA 100, margin 0.8, churn 5% -> 1,600 (ChartMogul-style: ARPA 100 / churn 5% = 2,000 at 100% margin)
     assert out["ltv"] == pytest.approx(100 * 0.8 / 0.05)

@@ -113,8 +113,95 @@ def test_unknown_parameter_is_rejected_with_the_known_list(tmp_path, capsys):
         == 2
     )
     err = capsys.readouterr().err
-    assert "nope" in err and "as_of" in err
-    assert not list(tmp_path.glob("20*"))
+    assert "nope" in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["-p", "as_of", "2024-01"], "--as-of"),  # set by the command: refused
+        (["-p", "data_dir", "/tmp"], "--data"),
+        (["-p", "lang", "en"], "--lang"),
+        (["--as-of", "2030-01"], "2026-09"),  # outside the data: the range is named
+        (["--as-of", "2019-01"], "2026-09"),
+        (["--as-of", "0000-01"], "YYYY-MM"),
+    ],
+)
+def test_report_refuses_overrides_and_months_outside_the_data(tmp_path, capsys, args, code):
+    argv = ["report", "monthly", "--data", str(SAMPLE), "--out", str(tmp_path), *args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert code in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.parametrize(
+    "name, value", [("save_campaign_end_pct", "3"), ("save_campaign_end_pct", '"x"')]
+)
+def test_review_parameters_are_typed_and_ranged_before_running(tmp_path, capsys, name, value):
+    argv = ["report", "review", "--data", str(SAMPLE), "--out", str(tmp_path), "-p", name, value]
+    assert main(argv) == 2
+    assert name in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_failing_section_fails_the_render_and_publishes_nothing(
+    sample_report, tmp_path, monkeypatch, capsys
+):
+    from cs_metrics.reporting import run
+
+    nb = json.loads(run.notebook_path("monthly").read_text("utf-8"))
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "boom",
+            "metadata": {},
+            "outputs": [],
+            "source": ["show(S.no_such_section(r))"],
+        }
+    )
+    broken = tmp_path / "monthly_kpi.ipynb"
+    broken.write_text(json.dumps(nb), "utf-8")
+    monkeypatch.setattr(run, "notebook_path", lambda kind: broken)
+    before = {p: p.read_bytes() for p in sample_report.rglob("*") if p.is_file()}
+    argv = ["report", "monthly", "--data", str(SAMPLE), "--out", str(sample_report)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    logs = list((sample_report / "logs").glob("2026-09-monthly-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in err
+    assert "no_such_section" in logs[0].read_text("utf-8")
+    after = {p: p.read_bytes() for p in sample_report.rglob("*") if p.is_file()}
+    assert {p: b for p, b in after.items() if "logs" not in p.parts} == before
+    shutil.rmtree(sample_report / "logs")
+
+
+def test_temp_folders_of_a_killed_run_are_removed_and_never_listed(sample_report):
+    from cs_metrics.reporting.run import remove_stale_temp, write_index
+
+    dead = sample_report / ".2026-09-monthly-abc123"
+    dead.mkdir()
+    (dead / ".owner-pid").write_text("999999999")
+    (dead / "metrics.json").write_text('{"mrr_end": 1}')
+    write_index(sample_report)
+    assert ".2026-09" not in (sample_report / "index.html").read_text("utf-8")
+    assert remove_stale_temp(sample_report) == [dead] and not dead.exists()
+
+
+def test_report_renders_an_export_that_needs_a_mapping(tmp_path, capsys):
+    subs = pl.read_csv(SAMPLE / "subscriptions.csv", infer_schema=False)
+    data = tmp_path / "export"
+    shutil.copytree(SAMPLE, data)
+    subs.rename({"account_id": "取引先ID", "mrr": "月額"}).write_csv(data / "subscriptions.csv")
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[subscriptions.columns]\n"取引先ID" = "account_id"\n"月額" = "mrr"\n')
+    out = tmp_path / "out"
+    base = ["report", "monthly", "--data", str(data), "--out", str(out), "--as-of", "2026-09"]
+    assert main(base) == 2  # without the mapping: the missing columns are named
+    assert "取引先ID" in capsys.readouterr().err
+    assert main([*base, "--mapping", str(mapping)]) == 0
+    assert (out / "2026-09" / "monthly.html").exists()
 
 
 def test_markup_escaped_no_churn_month_and_missing_optional_tables(tmp_path):

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cs_metrics.config import load_config
-from cs_metrics.data.load import Dataset, load_dataset
+from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.load import load_dataset
 from cs_metrics.metrics import churn, kpis, retention, revenue
 from cs_metrics.periods import month_to_index
 

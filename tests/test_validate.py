@@ -13,9 +13,9 @@ import pytest
 
 from cs_metrics.cli.main import main
 from cs_metrics.data.gx import EXPECTATIONS_DIR, build_suite_dict, suite_json
-from cs_metrics.data.messages import MESSAGES
 from cs_metrics.data.schema import TABLES
 from cs_metrics.data.validate import validate_dataset
+from cs_metrics.messages import MESSAGES, VALIDATION_RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -287,7 +287,9 @@ def test_session_range_follows_config(capsys, tmp_path):
         ("gx", "cs_metrics.data.validate", "cross_table_issues"),
     ],
 )
-def test_unexpected_failure_is_not_a_traceback(capsys, monkeypatch, engine, module, name):
+def test_unexpected_failure_is_internal_error_exit_1_with_a_log(
+    capsys, monkeypatch, tmp_path, engine, module, name
+):
     import importlib
 
     def boom(*a, **k):
@@ -295,8 +297,11 @@ def test_unexpected_failure_is_not_a_traceback(capsys, monkeypatch, engine, modu
 
     monkeypatch.setattr(importlib.import_module(module), name, boom)
     monkeypatch.delenv("CS_METRICS_DEBUG", raising=False)
+    monkeypatch.setenv("CS_METRICS_LOG_DIR", str(tmp_path / "logs"))
     rc, out = run_cli(capsys, TINY, "--engine", engine)
-    assert rc == 2 and "RuntimeError: boom" in out and "Traceback" not in out
+    assert rc == 1 and "内部エラー" in out and "Traceback" not in out
+    (log,) = (tmp_path / "logs").iterdir()
+    assert str(log) in out and "RuntimeError: boom" in log.read_text("utf-8")
 
 
 def test_subprocess_exit_codes():
@@ -372,7 +377,7 @@ def test_sample_data_validates_if_present(capsys):
 
 def test_every_rule_is_documented():
     doc = (ROOT / "docs" / "mapping.md").read_text("utf-8")
-    for rule in [*MESSAGES, "check_failed"]:
+    for rule in [*VALIDATION_RULES, "check_failed"]:
         assert f"| `{rule}` |" in doc, f"rule {rule} is missing from docs/mapping.md"
 
 

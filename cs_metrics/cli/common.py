@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from cs_metrics.config import ConfigError, load_config
-from cs_metrics.data.issues import DataError
-from cs_metrics.periods import PeriodError
+from cs_metrics.config import load_config
+from cs_metrics.errors import CsMetricsError, DataError, OutputError, redact
+from cs_metrics.messages import message
 
 
 def add_data_args(p: argparse.ArgumentParser, as_of: bool = True, fmt: bool = True) -> None:
@@ -34,60 +36,105 @@ def add_data_args(p: argparse.ArgumentParser, as_of: bool = True, fmt: bool = Tr
 def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     cfg = load_config(getattr(args, "config", None))
     if getattr(args, "lang", None):
-        cfg["general"]["lang"] = args.lang
+        cfg = cfg.updated({"general": {"lang": args.lang}})
     return cfg
 
 
 def open_validated(args: argparse.Namespace):
     """Load and validate ``args.data``; raise DataError (with the report) when invalid.
 
-    Returns (dataset, config, as_of_date, report).
+    Returns (dataset, config, as_of, report); ``as_of`` is a :class:`~cs_metrics.periods.Month`
+    checked against the data's range (``--as-of`` or the default month, SPEC §3).
     """
     from cs_metrics.data.validate import validate_dataset
-    from cs_metrics.periods import parse_month
 
     cfg = config_from_args(args)
     report = validate_dataset(args.data, mapping=getattr(args, "mapping", None), config=cfg)
     if not report.ok:
         raise DataError(report.errors, report=report)
     ds = report.dataset
-    as_of_arg = getattr(args, "as_of", None)
-    as_of = parse_month(as_of_arg) if as_of_arg else ds.default_as_of()
-    return ds, cfg, as_of, report
+    as_of = ds.resolve_month(getattr(args, "as_of", None))
+    return ds, ds.config, as_of, report
 
 
 def print_json(obj: Any) -> None:
+    """One JSON document on stdout; NaN or infinity is a bug (ValueError), never written."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
 
 
-def run_guarded(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
-    """Run a command; data, config and period errors become a message and exit code 2."""
-    lang = getattr(args, "lang", None) or "ja"
-    if not getattr(args, "lang", None) and getattr(args, "config", None):
+def _lang(args: argparse.Namespace) -> str:
+    lang = getattr(args, "lang", None)
+    if lang:
+        return lang
+    if getattr(args, "config", None):
         try:
-            lang = load_config(args.config)["general"]["lang"]
-        except ConfigError:
+            return load_config(args.config)["general"]["lang"]
+        except CsMetricsError:
             pass
+    return "ja"
+
+
+def log_dir() -> Path:
+    """Where internal errors are logged: ``$CS_METRICS_LOG_DIR`` or ``~/.cache/cs-metrics/logs``."""
+    base = os.environ.get("CS_METRICS_LOG_DIR")
+    return Path(base) if base else Path.home() / ".cache" / "cs-metrics" / "logs"
+
+
+def write_error_log(exc: BaseException, folder: Path | None = None) -> Path | None:
+    """Write the traceback of ``exc`` (secrets redacted) to a new log file; its path, or None."""
+    import datetime as dt
+    import traceback
+
+    text = redact("".join(traceback.format_exception(exc)))
+    folder = folder or log_dir()
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     try:
-        rc = func(args)
-        return int(rc or 0)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"error-{stamp}-{os.getpid()}.log"
+        path.write_text(" ".join(sys.argv) + "\n\n" + text, encoding="utf-8")
+        return path
+    except OSError:
+        return None
+
+
+def run_guarded(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    """Run a command. Expected problems (:class:`CsMetricsError`) are a message and exit 2; any
+    other exception is a bug: "internal error", the traceback in a log file, exit 1.
+
+    Nothing printed ever contains a secret (:func:`cs_metrics.errors.redact`).
+    """
+    lang = _lang(args)
+    try:
+        return int(func(args) or 0)
     except DataError as e:
         from cs_metrics.data.validate import format_issues
 
-        print(format_issues(e.issues, lang=lang, report=e.report), file=sys.stderr)
+        print(redact(format_issues(e.issues, lang=lang, report=e.report)), file=sys.stderr)
         return 2
-    except (ConfigError, PeriodError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except CsMetricsError as e:
+        print(f"{_prefix(lang)}{redact(e.message(lang))}", file=sys.stderr)
+        return e.exit_code
     except BrokenPipeError:  # output piped into `head` and closed: not an error
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except OSError as e:  # an output path that cannot be written, a file that vanished
-        print(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("中断しました" if lang == "ja" else "interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # an output path that cannot be written, a file that vanished
+        where = e.filename or ""
+        detail = e.strerror or type(e).__name__
+        err = OutputError("output_unwritable", path=str(where), detail=detail)
+        print(f"{_prefix(lang)}{redact(err.message(lang))}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug: never a raw traceback, never a secret
+        if os.environ.get("CS_METRICS_DEBUG"):
+            raise
+        log = write_error_log(e)
+        where = str(log) if log else "-"
+        print(f"{_prefix(lang)}{message('internal_error', lang, log=where)}", file=sys.stderr)
+        return 1
+
+
+def _prefix(lang: str) -> str:
+    return "エラー: " if lang == "ja" else "error: "

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     lang = cfg["general"]["lang"]
     msgs = build_messages(
         risk_list(ds, as_of),
-        as_of.strftime("%Y-%m"),
+        str(as_of),
         dict(cfg["slack"]["members"]),
         int(cfg["slack"]["max_accounts_per_message"]),
         lambda v: fmt_money(v, unit),
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         if as_json:
             print_json(
                 {
-                    "as_of": as_of.strftime("%Y-%m"),
+                    "as_of": str(as_of),
                     "sent": False,
                     "messages": [{"csm": m["csm"], "text": m["payload"]["text"]} for m in msgs],
                 }
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if as_json:
         print_json(
             {
-                "as_of": as_of.strftime("%Y-%m"),
+                "as_of": str(as_of),
                 "sent": True,
                 "results": [{"csm": r.csm, "status": r.status, "error": r.error} for r in results],
             }

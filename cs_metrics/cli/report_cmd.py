@@ -33,8 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", default="reports", metavar="DIR", help="output folder (default reports/)"
     )
-    p.add_argument("--lang", choices=["ja", "en"])
-    p.add_argument("--config", metavar="FILE")
+    p.add_argument("--lang", choices=["ja", "en"], help="report language (default from config)")
+    p.add_argument("--config", metavar="FILE", help="configuration TOML merged over the defaults")
+    p.add_argument("--mapping", metavar="FILE", help="column-mapping TOML for the export's columns")
     p.add_argument(
         "-p",
         "--param",
@@ -58,32 +59,30 @@ def _value(text: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from cs_metrics.periods import parse_month
-    from cs_metrics.reporting.run import ReportError, backfill, render_report
+    from cs_metrics.errors import UsageError
+    from cs_metrics.reporting.run import backfill, render_report
 
     params = {name: _value(v) for name, v in args.param}
     common = dict(
-        out_dir=args.out, lang=args.lang, config_path=args.config, params=params, pdf=args.pdf
+        out_dir=args.out,
+        lang=args.lang,
+        config_path=args.config,
+        mapping_path=args.mapping,
+        params=params,
+        pdf=args.pdf,
     )
-    try:
-        if args.kind == "backfill":
-            if not (args.start and args.end):
-                print("error: backfill needs --from YYYY-MM and --to YYYY-MM", file=sys.stderr)
-                return 2
-            parse_month(args.start), parse_month(args.end)
-            paths = backfill(args.report, args.data, args.start, args.end, **common)
-            for path in paths:
-                print(path)
-            return 0
-        path = render_report(
-            args.kind,
-            args.data,
-            args.as_of,
-            progress=lambda m: print(f"… {m}", file=sys.stderr),
-            **common,
-        )
-    except ReportError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(path)
+    if args.kind == "backfill":
+        if not (args.start and args.end):
+            raise UsageError("option_required", option="--from YYYY-MM --to YYYY-MM")
+        for path in backfill(args.report, args.data, args.start, args.end, **common):
+            print(path.resolve().as_uri())
+        return 0
+    path = render_report(
+        args.kind,
+        args.data,
+        args.as_of,
+        progress=lambda m: print(f"… {m}", file=sys.stderr),
+        **common,
+    )
+    print(path.resolve().as_uri())
     return 0

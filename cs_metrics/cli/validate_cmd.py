@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 from cs_metrics.cli.common import config_from_args, print_json
-from cs_metrics.config import ConfigError
-from cs_metrics.data.issues import DataError
 
 EPILOG = """examples:
   cs-metrics validate data/sample
@@ -58,25 +54,13 @@ def run(args: argparse.Namespace) -> int:
     from cs_metrics.data.validate import validate_dataset
 
     cfg = config_from_args(args)
-    try:
-        report = validate_dataset(
-            args.data,
-            mapping=args.mapping,
-            config=cfg,
-            engine=getattr(args, "engine", "polars"),
-            cache=not getattr(args, "no_cache", False),
-        )
-    except (DataError, ConfigError):
-        raise  # shown by cs_metrics.cli.common.run_guarded
-    except Exception as e:  # a bug in the gate must still not show a traceback to an analyst
-        if os.environ.get("CS_METRICS_DEBUG"):
-            raise
-        print(
-            f"error: validation could not finish ({type(e).__name__}: {(str(e).splitlines() or [''])[0]}); "
-            "set CS_METRICS_DEBUG=1 for details and please report it",
-            file=sys.stderr,
-        )
-        return 2
+    report = validate_dataset(
+        args.data,
+        mapping=args.mapping,
+        config=cfg,
+        engine=getattr(args, "engine", "polars"),
+        cache=not getattr(args, "no_cache", False),
+    )
     if args.format == "json":
         print_json(report.to_dict())
     else:

@@ -74,7 +74,7 @@ def validation_key(
             for s in ds.sources.values()
         ],
         "mapping": _mapping_text(mapping),
-        "config": ds.config,
+        "config": ds.config.to_dict() if hasattr(ds.config, "to_dict") else dict(ds.config),
         "suites": {t: load_suite_dict(t, expectations) for t in ds.frames},
     }
     text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)

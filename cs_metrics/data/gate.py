@@ -29,10 +29,11 @@ from typing import Any
 
 import polars as pl
 
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.issues import Issue
-from cs_metrics.data.load import ROW, Dataset
-from cs_metrics.data.messages import lang_of, message
+from cs_metrics.data.load import ROW
 from cs_metrics.data.schema import TABLES
+from cs_metrics.messages import lang_of, message
 
 __all__ = [
     "PLAUSIBLE_YEARS",

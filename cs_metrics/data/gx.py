@@ -19,9 +19,10 @@ from typing import Any
 
 import polars as pl
 
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.gate import ExpectationResult, suite_issue
 from cs_metrics.data.issues import Issue
-from cs_metrics.data.load import ROW, Dataset, empty_required_rows
+from cs_metrics.data.load import ROW, empty_required_rows
 from cs_metrics.data.schema import NULLABLE_REQUIRED, ONBOARDING_STATUSES, TABLES, Table
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"

@@ -1,4 +1,7 @@
-"""Structured data-quality findings shared by the loader and the validation gate."""
+"""Structured data-quality findings shared by the loader and the validation gate.
+
+They travel to the user inside :class:`cs_metrics.errors.DataError`.
+"""
 
 from __future__ import annotations
 
@@ -27,12 +30,3 @@ class Issue:
         d = asdict(self)
         d["examples"] = [{"row": r, "value": v} for r, v in self.examples]
         return d
-
-
-class DataError(Exception):
-    """The data cannot be used: carries the issues found so far (a ValidationReport or list)."""
-
-    def __init__(self, issues: list[Issue], message: str | None = None, report: Any = None):
-        self.issues = issues
-        self.report = report
-        super().__init__(message or "; ".join(i.message for i in issues[:3]))

@@ -20,118 +20,27 @@ runs.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.issues import DataError, Issue
-from cs_metrics.data.messages import lang_of, message
+from cs_metrics.config import load_config
+from cs_metrics.data.dataset import Dataset, SourceInfo
+from cs_metrics.data.issues import Issue
 from cs_metrics.data.schema import NULLABLE_REQUIRED, TABLES, Column, Table
+from cs_metrics.errors import DataError, MappingError
+from cs_metrics.messages import lang_of, message
 
 ROW = "_row"
 ENCODINGS = ("utf-8", "cp932")
 _SF_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
-
-@dataclass
-class SourceInfo:
-    """Where a table came from."""
-
-    table: str
-    file: str
-    format: str  # "csv" | "parquet"
-    encoding: str | None
-    sha256: str
-    columns_found: list[str]
-    renamed: dict[str, str] = field(default_factory=dict)
-    first_row: int = 2  # row number of the first data row as in the file
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "table": self.table,
-            "file": self.file,
-            "format": self.format,
-            "encoding": self.encoding,
-            "sha256": self.sha256,
-        }
-
-
-@dataclass
-class Dataset:
-    """A loaded dataset: canonical LazyFrames per table (absent optional tables are missing).
-
-    Every frame has the canonical columns of its table (optional ones filled with nulls when the
-    file lacks them) plus ``_row``, the row number as in the file, for error messages.
-    """
-
-    path: Path
-    frames: dict[str, pl.LazyFrame]
-    sources: dict[str, SourceInfo]
-    raw: dict[str, pl.LazyFrame]
-    config: dict[str, Any]
-    warnings: list[Issue] = field(default_factory=list)
-
-    def has(self, name: str) -> bool:
-        return name in self.frames
-
-    def table(self, name: str) -> pl.LazyFrame | None:
-        """The table's LazyFrame, or None when the optional table is absent."""
-        if name not in TABLES:
-            raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLES)}")
-        return self.frames.get(name)
-
-    def __getitem__(self, name: str) -> pl.LazyFrame:
-        frame = self.table(name)
-        if frame is None:
-            raise KeyError(f"table {name!r} is not in the dataset {self.path}")
-        return frame
-
-    @property
-    def accounts(self) -> pl.LazyFrame:
-        return self["accounts"]
-
-    @property
-    def subscriptions(self) -> pl.LazyFrame:
-        return self["subscriptions"]
-
-    def encodings(self) -> dict[str, str | None]:
-        """Detected encoding per table (None for Parquet)."""
-        return {t: s.encoding for t, s in self.sources.items()}
-
-    def checksums(self) -> dict[str, str]:
-        """sha256 of every input file, by file name."""
-        return {s.file: s.sha256 for s in self.sources.values()}
-
-    def latest_data_date(self) -> dt.date | None:
-        """Latest dated row: start dates, usage weeks, touchpoints, responses (not end dates)."""
-        dates = []
-        for name, t in TABLES.items():
-            if name in self.frames:
-                for col in t.date_columns_for_as_of:
-                    dates.append(self.frames[name].select(pl.col(col).max()))
-        if not dates:
-            return None
-        values = [v for df in pl.collect_all(dates) for v in df.row(0) if v is not None]
-        return max(values) if values else None
-
-    def default_as_of(self, today: dt.date | None = None) -> dt.date:
-        """SPEC §3: the last complete month before today, no later than the latest data month."""
-        from cs_metrics.periods import latest_complete_month
-
-        candidate = latest_complete_month(today)
-        latest = self.latest_data_date()
-        if latest is not None and latest.replace(day=1) < candidate:
-            return latest.replace(day=1)
-        return candidate
 
 
 # ---- encodings ---------------------------------------------------------------------------
@@ -372,8 +281,8 @@ COMMON_HEADERS: dict[str, str] = {
 }
 
 
-def _mapping_error(where: str, detail: str, lang: str) -> DataError:
-    return DataError(
+def _mapping_error(where: str, detail: str, lang: str) -> MappingError:
+    return MappingError(
         [
             Issue(
                 "mapping",
@@ -401,7 +310,7 @@ def load_mapping(
     else:
         p = Path(mapping)
         if not p.is_file():
-            raise DataError(
+            raise MappingError(
                 [
                     Issue(
                         "mapping",
@@ -737,9 +646,7 @@ def load_dataset(
     DataError
         With every file-level problem found (all tables are inspected before raising).
     """
-    from cs_metrics.config import load_config
-
-    cfg = config if isinstance(config, dict) else load_config(config)
+    cfg = load_config(config)
     lang = lang_of(cfg)
     folder = Path(path)
     if not folder.is_dir():
@@ -899,13 +806,13 @@ def load_dataset(
             file.suffix.lower().lstrip("."),
             encoding,
             _sha256(file),
-            found,
+            tuple(found),
             {k: v for k, v in renames.items() if k != v},
             first_row,
         )
     if issues:
         raise DataError(issues)
-    return Dataset(folder, frames, sources, raws, dict(cfg), warnings)
+    return Dataset(folder, frames, sources, raws, cfg, tuple(warnings))
 
 
 def parse_issues(ds: Dataset, required_values: bool = True) -> list[Issue]:

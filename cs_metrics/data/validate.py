@@ -22,11 +22,13 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.cache import load_entry, store_entry, validation_key
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.gate import PLAUSIBLE_YEARS
-from cs_metrics.data.issues import DataError, Issue
-from cs_metrics.data.load import ROW, Dataset, load_dataset, parse_issues
-from cs_metrics.data.messages import lang_of, message
+from cs_metrics.data.issues import Issue
+from cs_metrics.data.load import ROW, load_dataset, parse_issues
 from cs_metrics.data.schema import TABLES
+from cs_metrics.errors import DataError
+from cs_metrics.messages import lang_of, message
 
 # Version of the JSON structure of ``cs-metrics validate --format json``.
 REPORT_SCHEMA_VERSION = 1
@@ -158,7 +160,7 @@ def validate_dataset(
     if isinstance(path, Dataset):
         ds = path
     else:
-        cfg = config if isinstance(config, dict) else load_config(config)
+        cfg = load_config(config)
         try:
             ds = load_dataset(path, mapping=mapping, config=cfg)
         except DataError as e:
@@ -168,14 +170,19 @@ def validate_dataset(
     hit = load_entry(key) if key else None
     if hit is not None:  # validated before: parse once for the metrics, replay the warnings
         issues, rows = hit
-        frames = pl.collect_all(list(ds.frames.values()))
-        ds.frames = {n: df.lazy() for n, df in zip(names, frames, strict=True)}
+        ds = ds.collected()
         return ValidationReport(str(ds.path), issues, ds, lang_of(ds.config), rows)
     # Read and parse every table once (a Parquet file is scanned once for both frames): the
     # checks below and the metrics then read materialised frames.
     collected = pl.collect_all([*ds.frames.values(), *(ds.raw[n] for n in names)])
-    ds.frames = {n: df.lazy() for n, df in zip(names, collected[: len(names)], strict=True)}
-    ds.raw = {n: df.lazy() for n, df in zip(names, collected[len(names) :], strict=True)}
+    ds = Dataset(
+        ds.path,
+        {n: df.lazy() for n, df in zip(names, collected[: len(names)], strict=True)},
+        ds.sources,
+        {n: df.lazy() for n, df in zip(names, collected[len(names) :], strict=True)},
+        ds.config,
+        ds.warnings,
+    )
     if engine == "gx":
         issues = _gx_gate(ds, expectations)
     else:

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
     By,

@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.revenue import ACCOUNT, account_segments, as_of_index
 from cs_metrics.periods import index_to_month_expr, month_end, parse_month
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.churn import churn_within
 from cs_metrics.metrics.retention import monthly_rates
 from cs_metrics.metrics.revenue import as_of_index

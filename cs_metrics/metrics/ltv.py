@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.churn import account_lifetimes
 from cs_metrics.metrics.revenue import (
     ACCOUNT,

@@ -27,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.revenue import By, _with_by, by_keys
 from cs_metrics.periods import (
     add_months,

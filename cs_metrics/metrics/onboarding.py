@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.periods import add_months, month_end, parse_month
 
 

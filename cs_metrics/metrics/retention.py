@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.revenue import (
     _DECIMALS,
     ACCOUNT,

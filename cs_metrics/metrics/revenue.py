@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import polars as pl
 import polars.selectors as cs
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.periods import (
     index_to_month_expr,
     last_active_index_expr,
@@ -113,10 +113,7 @@ def _cached(ds: Dataset, key: tuple, build) -> pl.LazyFrame:
     as_of) lets a report ask for the bridge, the rates, lifetimes and cohorts without redoing the
     event sums each time.
     """
-    cache = ds.__dict__.setdefault("_metric_cache", {})
-    if key not in cache:
-        cache[key] = build().collect()
-    return cache[key].lazy()
+    return ds.memo(key, lambda: build().collect()).lazy()
 
 
 def product_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.health import complete_weeks
 from cs_metrics.metrics.revenue import ACCOUNT, UNSET, account_segments, active_accounts
 from cs_metrics.metrics.segments import renewal_due_lines, segments

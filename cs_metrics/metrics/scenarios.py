@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.churn import account_lifetimes, churn_events, churn_within
 from cs_metrics.metrics.retention import trailing_retention
 from cs_metrics.metrics.revenue import ACCOUNT, as_of_index

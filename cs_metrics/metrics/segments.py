@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from cs_metrics.data.load import Dataset
+from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.metrics.health import health_scores
 from cs_metrics.metrics.revenue import ACCOUNT, active_accounts, as_of_index
 from cs_metrics.periods import add_months, month_end, parse_month
@@ -119,6 +119,7 @@ def attribute_scores(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     )
 
 
+@memoised
 def segments(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     """S/A/B/C segment of every active account = ``[segments][attribute_tier][health band]``.
 

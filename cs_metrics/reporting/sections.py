@@ -1,141 +1,48 @@
-"""Report sections: each calls cs_metrics functions, draws with cs_metrics.charts and returns HTML.
+"""Report sections: each lays out figures of the report context (cs_metrics.metrics), draws
+with cs_metrics.charts and returns escaped HTML.
 
-The notebooks only call these. Every section goes through :func:`guarded`, the one place that
-turns "this table is missing" or "this library part is not installed" into a visible explanation
-instead of an error, so a report always renders.
+The notebooks only call these, with the :class:`~cs_metrics.reporting.context.Report` of
+:func:`~cs_metrics.reporting.context.prepare`. No arithmetic happens here: changes, period views
+and target status come from :mod:`cs_metrics.metrics.summary`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import json
-import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from cs_metrics import charts
-from cs_metrics.config import load_config
-from cs_metrics.data.load import Dataset, load_dataset
-from cs_metrics.format import UNIT_DIVISORS, fmt_int, fmt_money, fmt_pct, fmt_pp, label
-from cs_metrics.metrics.kpis import kpis
-from cs_metrics.metrics.retention import monthly_rates
-from cs_metrics.periods import add_months, format_month, month_to_index, parse_month
+from cs_metrics.format import UNIT_DIVISORS, fmt_int, fmt_pct, fmt_pp, label
+from cs_metrics.metrics.summary import period_bridge, target_gap, target_status
+from cs_metrics.periods import Month
+from cs_metrics.reporting.context import Report, SectionUnavailable, guarded, need
 from cs_metrics.reporting.html import esc, figure, notice, table, tiles
 
-
-class SectionUnavailable(Exception):
-    """Raised by a section that cannot be shown; the message is shown instead."""
-
-
-@dataclass
-class Report:
-    """What every section needs, computed once."""
-
-    ds: Dataset
-    cfg: dict[str, Any]
-    as_of: dt.date
-    lang: str
-    rates: pl.DataFrame
-    kpis: dict[str, Any]
-    validation: dict[str, Any] | None = None
-    cache: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def unit(self) -> str:
-        return self.cfg["general"]["display_unit"]
-
-    def money(self, v: Any) -> str:
-        return fmt_money(v, self.unit, self.lang)
-
-    def t(self, ja: str, en: str) -> str:
-        return ja if self.lang == "ja" else en
+__all__ = [
+    "Report",
+    "bridge_section",
+    "churn_target",
+    "cohort_section",
+    "concentration",
+    "data_quality",
+    "header",
+    "headline_tiles",
+    "health_section",
+    "ltv_section",
+    "nrr_target",
+    "onboarding_section",
+    "period_views",
+    "reasons_section",
+    "risk_section",
+    "scenarios_section",
+    "trends",
+]
 
 
-def prepare(
-    data_dir: str | Path,
-    as_of: str | None = None,
-    config_path: str | None = None,
-    lang: str | None = None,
-    validation_path: str | None = None,
-) -> Report:
-    """Load the data and the headline numbers once for a report."""
-    cfg = load_config(config_path or None)
-    if lang:
-        cfg["general"]["lang"] = lang
-    validation = None
-    if validation_path and Path(validation_path).is_file():
-        validation = json.loads(Path(validation_path).read_text("utf-8"))
-        ds = load_dataset(data_dir, config=cfg)
-    else:
-        from cs_metrics.data.issues import DataError
-        from cs_metrics.data.validate import validate_dataset
-
-        rep = validate_dataset(data_dir, config=cfg)
-        validation = rep.to_dict()
-        if not rep.ok:
-            raise DataError(rep.errors, report=rep)
-        ds = rep.dataset
-    m = parse_month(as_of) if as_of else ds.default_as_of()
-    rates = monthly_rates(ds, m)
-    return Report(
-        ds, cfg, m, cfg["general"]["lang"], rates, kpis(ds, m, cfg, rates=rates), validation
-    )
-
-
-def guarded(fn: Callable[..., str]) -> Callable[..., str]:
-    """Show an explanation instead of failing when a table or library part is missing."""
-
-    @functools.wraps(fn)
-    def wrapper(r: Report, *args: Any, **kwargs: Any) -> str:
-        try:
-            return fn(r, *args, **kwargs)
-        except SectionUnavailable as e:
-            return notice(str(e))
-        except ImportError as e:
-            return notice(
-                r.t(
-                    f"この項目はまだ利用できません（{e.name}）。",
-                    f"This section is not available yet ({e.name}).",
-                )
-            )
-        except Exception as e:  # a report must render: show what failed, keep going
-            detail = traceback.format_exception_only(type(e), e)[-1].strip()
-            return notice(
-                r.t(
-                    f"この項目を表示できませんでした: {detail}",
-                    f"This section could not be shown: {detail}",
-                )
-            )
-
-    return wrapper
-
-
-def _need(r: Report, table_name: str) -> None:
-    if not r.ds.has(table_name):
-        raise SectionUnavailable(
-            r.t(
-                f"{table_name} のデータがないため、この項目は表示できません。",
-                f"No {table_name} table in the data: this section is not shown.",
-            )
-        )
-
-
-def _row(r: Report, month: dt.date) -> dict[str, Any] | None:
-    x = r.rates.filter(pl.col("month_idx") == month_to_index(month))
+def _row(r: Report, month: Month) -> dict[str, Any] | None:
+    x = r.rates.filter(pl.col("month_idx") == month.index)
     return x.row(0, named=True) if x.height else None
-
-
-def _status(value: float | None, target: float, higher_is_better: bool) -> str:
-    """Tile colour against a target: good, bad, or neutral when the value is undefined."""
-    if value is None:
-        return "neutral"
-    ok = value >= target if higher_is_better else value <= target
-    return "good" if ok else "bad"
 
 
 def _svg(chart: Any, caption: str | None = None) -> str:
@@ -155,36 +62,33 @@ def header(r: Report, title: str) -> str:
     )
 
 
-def _delta_money(now: float, before: float | None) -> str:
-    if before is None or before == 0:
-        return "—"
-    return f"{(now - before) / before * 100:+.1f}%"
+def _fmt_change(c: dict[str, Any]) -> tuple[str, str]:
+    """(month-on-month, year-on-year) texts of one entry of :func:`kpi_changes`."""
+    if c["kind"] == "money":
+        return tuple(fmt_pct(c[k], signed=True) for k in ("mom", "yoy"))  # type: ignore[return-value]
+    return fmt_pp(c["mom"]), fmt_pp(c["yoy"])
 
 
 @guarded
 def headline_tiles(r: Report) -> str:
     """MRR, churn, GRR/NRR, churn within H vs target, NPS, LTV with MoM and YoY changes."""
-    k = r.kpis
-    prev = _row(r, add_months(r.as_of, -1))
-    yoy = _row(r, add_months(r.as_of, -12))
-    t = r.cfg["targets"]
+    k, ch, t = r.kpis, r.changes, r.cfg["targets"]
     mom, yy = r.t("前月比", "MoM"), r.t("前年同月比", "YoY")
-    h = int(r.cfg["revenue"]["churn_horizon_months"])
-    cw = k[f"churn_within_{h}m"]
+    cw, h = r.churn_within, r.horizon
+    mrr_mom, mrr_yoy = _fmt_change(ch["mrr_end"])
+    churn_mom, _ = _fmt_change(ch["logo_churn_rate"])
+    nrr12 = k["nrr_trailing_12m"]
     items = [
         {
             "label": label("mrr_end", r.lang),
             "value": r.money(k["mrr_end"]),
-            "sub": [
-                f"{mom} {_delta_money(k['mrr_end'], prev and prev['mrr_end'])}",
-                f"{yy} {_delta_money(k['mrr_end'], yoy and yoy['mrr_end'])}",
-            ],
+            "sub": [f"{mom} {mrr_mom}", f"{yy} {mrr_yoy}"],
         },
         {
             "label": label("logo_churn_rate", r.lang),
             "value": fmt_pct(k["logo_churn_rate"]),
             "sub": [
-                f"{mom} {fmt_pp(None if prev is None or prev['logo_churn_rate'] is None or k['logo_churn_rate'] is None else k['logo_churn_rate'] - prev['logo_churn_rate'])}",
+                f"{mom} {churn_mom}",
                 f"{label('accounts_churned', r.lang)} {fmt_int(k['accounts_churned'])}",
             ],
         },
@@ -192,27 +96,27 @@ def headline_tiles(r: Report) -> str:
         {"label": label("nrr", r.lang), "value": fmt_pct(k["nrr"]), "sub": []},
         {
             "label": label("nrr_trailing_12m", r.lang),
-            "value": fmt_pct(k["nrr_trailing_12m"]),
+            "value": fmt_pct(nrr12),
             "sub": [
                 f"{r.t('目標', 'target')} ≥ {fmt_pct(t['nrr_trailing_12m_min'])}",
-                f"{r.t('目標との差', 'vs target')} {fmt_pp(None if k['nrr_trailing_12m'] is None else k['nrr_trailing_12m'] - t['nrr_trailing_12m_min'])}",
+                f"{r.t('目標との差', 'vs target')} "
+                f"{fmt_pp(target_gap(nrr12, t['nrr_trailing_12m_min']))}",
             ],
-            "status": _status(k["nrr_trailing_12m"], t["nrr_trailing_12m_min"], True),
+            "status": target_status(nrr12, t["nrr_trailing_12m_min"], True),
         },
         {
             "label": label("churn_within", r.lang, h=h),
             "value": fmt_pct(cw["rate"]),
             "sub": [
-                f"KM {fmt_pct(cw['km_rate'])} ({fmt_pct(cw['km_ci_low'])}–{fmt_pct(cw['km_ci_high'])})",
+                f"KM {fmt_pct(cw['km_rate'])} "
+                f"({fmt_pct(cw['km_ci_low'])}–{fmt_pct(cw['km_ci_high'])})",
                 f"{r.t('目標', 'target')} ≤ {fmt_pct(t['churn_within_horizon_max'])}",
             ],
-            "status": _status(cw["rate"], t["churn_within_horizon_max"], False),
+            "status": target_status(cw["rate"], t["churn_within_horizon_max"], False),
         },
     ]
-    try:
-        from cs_metrics.metrics.nps import nps
-
-        n = nps(r.ds, r.as_of)[0]
+    if r.nps is not None:
+        n = r.nps
         items.append(
             {
                 "label": "NPS",
@@ -223,23 +127,10 @@ def headline_tiles(r: Report) -> str:
                 ],
             }
         )
-    except Exception:  # noqa: BLE001 - a tile is optional
-        pass
-    try:
-        from cs_metrics.metrics.ltv import simple_ltv
-
-        s = simple_ltv(r.ds, r.as_of, r.cfg)
-        items.append(
-            {
-                "label": "LTV",
-                "value": r.money(s.get("ltv")),
-                "sub": [s.get("ltv_reason") or s.get("reason") or ""],
-            }
-        )
-    except Exception:  # noqa: BLE001
-        items.append(
-            {"label": "LTV", "value": "—", "sub": [r.t("LTV は未実装", "LTV not available")]}
-        )
+    s = r.simple_ltv
+    items.append(
+        {"label": "LTV", "value": r.money(s.get("ltv")), "sub": [s.get("ltv_reason") or ""]}
+    )
     return tiles(items)
 
 
@@ -262,7 +153,7 @@ def bridge_section(r: Report) -> str:
 
 @guarded
 def trends(r: Report, months: int = 24) -> str:
-    lo = month_to_index(r.as_of) - months + 1
+    lo = r.as_of.index - months + 1
     d = r.rates.filter(pl.col("month_idx") >= lo)
     div = UNIT_DIVISORS.get(r.unit, 1)
     mrr = charts.trend_lines(
@@ -289,43 +180,36 @@ def trends(r: Report, months: int = 24) -> str:
     return _svg(mrr) + _svg(rates) + _svg(nrr)
 
 
+def _period_name(r: Report, row: dict[str, Any]) -> str:
+    """``2026年度 第2四半期`` / ``FY2026 Q2``, marked when the period is not complete."""
+    fy, q = row["fiscal_year"], row["quarter"]
+    name = r.t(f"{fy}年度", f"FY{fy}") + (r.t(f" 第{q}四半期", f" Q{q}") if q else "")
+    if not row["complete"]:
+        end = Month.parse(row["last_month"])
+        name += r.t(f"（{end.month}月まで）", f" (to {end.label('en')})")
+    return name
+
+
 @guarded
 def period_views(r: Report) -> str:
-    """Month, quarter and fiscal-year (年度) views of the bridge."""
-    from cs_metrics.periods import fiscal_year_expr, quarter_label_expr
-
+    """Fiscal-quarter and fiscal-year (年度) views of the bridge (partial periods marked)."""
     fy = int(r.cfg["general"]["fiscal_year_start_month"])
-    d = r.rates.with_columns(
-        quarter_label_expr(pl.col("month_idx")).alias("quarter"),
-        fiscal_year_expr(pl.col("month_idx"), fy).cast(pl.String).alias("fiscal_year"),
-    )
     moves = ["new", "reactivation", "upsell", "cross_sell", "contraction", "churn"]
-
-    def agg(key: str) -> pl.DataFrame:
-        return (
-            d.group_by(key, maintain_order=True)
-            .agg(
-                pl.col("mrr_start").first(),
-                *[pl.col(c).sum() for c in moves],
-                pl.col("mrr_end").last(),
-                pl.col("accounts_churned").sum(),
-                pl.col("accounts_start").first(),
-            )
-            .with_columns((pl.col("mrr_end") / pl.col("mrr_start") - 1).alias("growth"))
-            .tail(8)
-        )
-
     cols = [(c, label(f"mrr_{c}", r.lang), r.money) for c in moves]
     out = []
-    for key, title in (
-        ("quarter", r.t("四半期", "Quarter")),
+    for period, title in (
+        ("fiscal_quarter", r.t("四半期（年度基準）", "Fiscal quarter")),
         ("fiscal_year", r.t("年度", "Fiscal year")),
     ):
+        d = period_bridge(r.rates, r.as_of, period, fy)
+        d = d.with_columns(
+            pl.Series("period", [_period_name(r, x) for x in d.iter_rows(named=True)])
+        )
         out.append(
             table(
-                agg(key),
+                d,
                 [
-                    (key, title, None),
+                    ("period", title, None),
                     ("mrr_start", label("mrr_start", r.lang), r.money),
                     *cols,
                     ("mrr_end", label("mrr_end", r.lang), r.money),
@@ -339,7 +223,7 @@ def period_views(r: Report) -> str:
 
 @guarded
 def reasons_section(r: Report) -> str:
-    _need(r, "cancellations")
+    need(r, "cancellations")
     from cs_metrics.metrics.churn import churn_reasons
 
     d = churn_reasons(r.ds, r.as_of, months=12)
@@ -371,12 +255,10 @@ def cohort_section(r: Report) -> str:
 
 @guarded
 def ltv_section(r: Report) -> str:
-    from cs_metrics.metrics.ltv import cohort_ltv, ltv_cac, revenue_by_source, simple_ltv
+    from cs_metrics.metrics.ltv import cohort_ltv
 
-    s = simple_ltv(r.ds, r.as_of, r.cfg)
-    lc = ltv_cac(r.ds, r.as_of, r.cfg)[0]
-    d = revenue_by_source(r.ds, r.as_of)
-    now = d.filter(pl.col("month_idx") == month_to_index(r.as_of))
+    s, lc, d = r.simple_ltv, r.ltv_cac, r.revenue_by_source
+    now = d.filter(pl.col("month_idx") == r.as_of.index)
     long = (
         now.select("base", "upsell", "cross_sell")
         .sum()
@@ -457,9 +339,9 @@ def ltv_section(r: Report) -> str:
 
 @guarded
 def health_section(r: Report) -> str:
-    from cs_metrics.metrics.segments import segments, segments_by_csm
+    from cs_metrics.metrics.segments import segments_by_csm
 
-    seg = segments(r.ds, r.as_of)
+    seg = r.segments
     by = segments_by_csm(r.ds, r.as_of)
     bands = (
         seg.group_by("csm", "band")
@@ -483,10 +365,7 @@ def health_section(r: Report) -> str:
 
 @guarded
 def risk_section(r: Report, max_rows: int = 60) -> str:
-    from cs_metrics.metrics.risk import risk_list, risk_signals
-
-    rl = risk_list(r.ds, r.as_of)
-    res = risk_signals(r.ds, r.as_of)
+    rl, res = r.risk_list, r.risk
     out = [
         table(
             rl.with_columns(pl.col("rules").list.join(", "), pl.col("evidence").list.join(" / ")),
@@ -508,7 +387,7 @@ def risk_section(r: Report, max_rows: int = 60) -> str:
 
 @guarded
 def onboarding_section(r: Report) -> str:
-    _need(r, "onboarding_sessions")
+    need(r, "onboarding_sessions")
     from cs_metrics.metrics.onboarding import onboarding_funnel, onboarding_summary
 
     s = onboarding_summary(r.ds, r.as_of)
@@ -553,14 +432,14 @@ def churn_target(r: Report) -> str:
 
     h = int(r.cfg["revenue"]["churn_horizon_months"])
     target = r.cfg["targets"]["churn_within_horizon_max"]
-    cw = churn_within(r.ds, r.as_of, h)[0]
+    cw = r.churn_within
     t = tiles(
         [
             {
                 "label": r.t(f"{h}か月以内解約率（実績）", f"Churn within {h}m (observed)"),
                 "value": fmt_pct(cw["rate"]),
                 "sub": [f"{cw['churned']} / {cw['eligible']}", cw.get("rate_reason", "")],
-                "status": _status(cw["rate"], target, False),
+                "status": target_status(cw["rate"], target, False),
             },
             {
                 "label": r.t("カプラン・マイヤー推定", "Kaplan-Meier"),
@@ -569,7 +448,7 @@ def churn_target(r: Report) -> str:
                     f"95%CI {fmt_pct(cw['km_ci_low'])}–{fmt_pct(cw['km_ci_high'])}",
                     cw.get("km_reason", ""),
                 ],
-                "status": _status(cw["km_rate"], target, False),
+                "status": target_status(cw["km_rate"], target, False),
             },
             {"label": r.t("目標", "Target"), "value": f"≤ {fmt_pct(target)}", "sub": []},
         ]
@@ -711,16 +590,14 @@ def scenarios_section(r: Report, save_pct: float, graduation_target: float | Non
 def nrr_target(r: Report) -> str:
     from cs_metrics.metrics.retention import trailing_retention
 
-    tr = trailing_retention(r.ds, r.as_of, 12).filter(
-        pl.col("month_idx") == month_to_index(r.as_of)
-    )
+    tr = trailing_retention(r.ds, r.as_of, 12).filter(pl.col("month_idx") == r.as_of.index)
     if tr.height == 0:
         raise SectionUnavailable(
             r.t("12か月前に有効な顧客がいません。", "No accounts were active 12 months ago.")
         )
     x = tr.row(0, named=True)
     target = r.cfg["targets"]["nrr_trailing_12m_min"]
-    lo = month_to_index(r.as_of) - 11
+    lo = r.as_of.index - 11
     moves = (
         r.rates.filter(pl.col("month_idx") >= lo)
         .select("new", "reactivation", "upsell", "cross_sell", "contraction", "churn")
@@ -737,7 +614,7 @@ def nrr_target(r: Report) -> str:
                     f"{r.t('目標', 'target')} ≥ {fmt_pct(target)}",
                     f"{r.t('コホート', 'cohort')} {x['cohort_accounts']} · {r.money(x['cohort_mrr_start'])} → {r.money(x['cohort_mrr_end'])}",
                 ],
-                "status": _status(x["nrr_trailing_12m"], target, True),
+                "status": target_status(x["nrr_trailing_12m"], target, True),
             }
         ]
     ) + table(
@@ -747,7 +624,3 @@ def nrr_target(r: Report) -> str:
             ("value", r.t("金額", "Amount"), r.money),
         ],
     )
-
-
-def month_label(r: Report) -> str:
-    return format_month(r.as_of)

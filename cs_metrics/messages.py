@@ -1,0 +1,400 @@
+"""The one ja/en message catalogue: every message, error and ``*_reason`` text, keyed by code.
+
+- Validation rules: every :class:`~cs_metrics.data.issues.Issue` has a stable ``rule`` id (the
+  contract of ``cs-metrics validate --format json``) whose message is written from the template of
+  that code (``docs/mapping.md`` lists them).
+- Errors: every :class:`~cs_metrics.errors.CsMetricsError` carries a ``code`` of this catalogue and
+  the parameters of its template; the text is rendered in the reader's language when shown.
+- Reasons: a value that cannot be computed is ``null`` with ``<key>_reason`` (the text) and
+  ``<key>_reason_code`` (the code) beside it, both from :func:`reason_fields`.
+
+Templates use ``str.format`` with named fields. ``tests/test_messages.py`` checks that every code
+has both languages and that ja and en name the same fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# rule -> lang -> template (str.format with named fields)
+MESSAGES: dict[str, dict[str, str]] = {
+    # ---- file level (loader) ----
+    "folder_missing": {
+        "ja": "データフォルダが見つかりません: {path}",
+        "en": "data folder not found: {path}",
+    },
+    "not_a_folder": {
+        "ja": "フォルダではありません: {path}（CSV/Parquet を入れたフォルダを指定してください）",
+        "en": "not a folder: {path} (give the folder that holds the CSV/Parquet files)",
+    },
+    "file_missing": {
+        "ja": "必須テーブル '{table}' がありません: {folder} に {table}.csv または "
+        "{table}.parquet を置くか、マッピングの [{table}] に file を指定してください{extra}",
+        "en": "required table '{table}' not found: expected {table}.csv or {table}.parquet in "
+        "{folder} (or a 'file' for [{table}] in the mapping){extra}",
+    },
+    "mapped_file_missing": {
+        "ja": "マッピングで指定されたファイルがありません: {path}",
+        "en": "mapped file not found: {path}",
+    },
+    "duplicate_table": {
+        "ja": "テーブル '{table}' が2つのファイルにあります（{names}）: 1テーブル1ファイルにしてください",
+        "en": "table '{table}' is given twice ({names}): keep one file per table",
+    },
+    "empty_file": {
+        "ja": "{file} は空です（見出し行もデータもありません）",
+        "en": "{file} is empty (no header, no data)",
+    },
+    "no_rows": {
+        "ja": "{file} は見出し行だけでデータ行がありません",
+        "en": "{file} has a header but no data rows",
+    },
+    "undecodable": {
+        "ja": "{file}: {row} 行目{col_text}の文字が UTF-8 でも CP932（Shift_JIS）でも読めません"
+        "（{guess} と推定）。Excel で「CSV UTF-8」または「CSV」で保存し直してください",
+        "en": "{file}: bytes in row {row}{col_text} are neither UTF-8 nor CP932 (Shift_JIS) "
+        "(looks like {guess}); save the file again as CSV UTF-8 or CSV from Excel",
+    },
+    "not_csv": {
+        "ja": "{file} は Excel ブック（xlsx/xls）で CSV ではありません。Excel で「CSV UTF-8」"
+        "または「CSV」として保存してください",
+        "en": "{file} is an Excel workbook (xlsx/xls), not CSV: save it as CSV UTF-8 or CSV "
+        "from Excel",
+    },
+    "malformed_csv": {
+        "ja": "{file} は CSV として読めません: {detail}",
+        "en": "{file} is not a readable CSV: {detail}",
+    },
+    "unreadable": {
+        "ja": "{file} を読めません（壊れた Parquet、または読み取り権限がない）: {detail}",
+        "en": "{file} cannot be read (a broken Parquet file, or no permission): {detail}",
+    },
+    "column_type": {
+        "ja": "{file}: 列の型を値として読めません（リスト・構造体・バイナリ）: {columns}",
+        "en": "{file}: columns of a type that cannot be read as values (list, struct, binary): "
+        "{columns}",
+    },
+    "duplicate_column": {
+        "ja": "{file}: 列名の変換（マッピング）後に同じ列が2回あります: {columns}",
+        "en": "{file}: columns appear twice after mapping: {columns}",
+    },
+    "missing_column": {
+        "ja": "{file}: 必須列 {missing} がありません。見つかった列: {found}。"
+        "ファイルに列を追加するか、マッピングファイルで列名を対応づけてください"
+        "（例 [{table}.columns] {example}; docs/mapping.md 参照）",
+        "en": "{file}: required column(s) {missing} not found; columns found: {found}; add them "
+        "to the file, or map your column names with a mapping file "
+        "(e.g. [{table}.columns] {example}; see docs/mapping.md)",
+    },
+    "mapping_missing": {
+        "ja": "マッピングファイルがありません: {path}",
+        "en": "mapping file not found: {path}",
+    },
+    "mapping_invalid": {
+        "ja": "マッピングファイルが不正です（{path}）: {detail}",
+        "en": "invalid mapping file ({path}): {detail}",
+    },
+    "column_ignored": {
+        "ja": "{file}: スキーマにない列は使いません: {columns}",
+        "en": "{file}: columns not in the schema are ignored: {columns}",
+    },
+    # ---- values ----
+    "unparseable": {
+        "ja": "{file} の列 {column}: {what_ja}が {n} 行あります",
+        "en": "{file}: column {column}: {n} row(s) with {what_en}",
+    },
+    "required_value": {
+        "ja": "{file} の列 {column}: 必須の値が空の行が {n} 行あります",
+        "en": "{file}: column {column}: {n} row(s) with an empty required value",
+    },
+    "negative_value": {
+        "ja": "{file} の列 {column}: 負の値が {n} 行あります（0 以上にしてください）",
+        "en": "{file}: column {column}: {n} row(s) with a negative value (must be >= 0)",
+    },
+    "out_of_range": {
+        "ja": "{file} の列 {column}: {range} の範囲外の値が {n} 行あります",
+        "en": "{file}: column {column}: {n} row(s) outside {range}",
+    },
+    "not_in_set": {
+        "ja": "{file} の列 {column}: 使えない値が {n} 行あります（使える値: {allowed}）",
+        "en": "{file}: column {column}: {n} row(s) with a value not in {allowed}",
+    },
+    "duplicate_key": {
+        "ja": "{file} のキー {column}: 同じ値が複数行にあります（{n} 行）。キーは1行に1つにしてください",
+        "en": "{file}: key {column}: {n} row(s) share their value with another row; "
+        "the key must be unique",
+    },
+    "unknown_account": {
+        "ja": "{file} の列 account_id: {accounts_file} にない取引先が {n} 行あります",
+        "en": "{file}: column account_id: {n} row(s) with an account_id not in {accounts_file}",
+    },
+    "end_before_start": {
+        "ja": "{file}: end_date が start_date より前の行が {n} 行あります",
+        "en": "{file}: {n} row(s) with end_date before start_date",
+    },
+    # ---- warnings ----
+    "currency_mismatch": {
+        "ja": "{file} の列 currency: 設定の通貨 {currency} と異なる行が {n} 行あります"
+        "（金額は換算されません）",
+        "en": "{file}: column currency: {n} row(s) in another currency than the configured "
+        "{currency} (amounts are not converted)",
+    },
+    "month_not_first_day": {
+        "ja": "{file} の列 {column}: 月の初日でない日付が {n} 行あります（その月として扱います）",
+        "en": "{file}: column {column}: {n} row(s) not on the first day of a month "
+        "(taken as that month)",
+    },
+    "date_implausible": {
+        "ja": "{file} の列 {column}: {lo}〜{hi} 年の範囲外の日付が {n} 行あります（入力ミスの可能性）",
+        "en": "{file}: column {column}: {n} row(s) dated outside the years {lo}-{hi} (a typo?)",
+    },
+}
+
+# Codes that are validation-gate rules (Issue.rule); docs/mapping.md lists each one.
+VALIDATION_RULES = frozenset([*MESSAGES, "no_active_month"])
+
+# ---- errors (CsMetricsError codes) -------------------------------------------------------
+MESSAGES.update(
+    {
+        "internal_error": {
+            "ja": "内部エラーが発生しました（入力ではなくプログラムの不具合です）。詳細は {log} にあります",
+            "en": "internal error (a bug in the program, not in your input); details in {log}",
+        },
+        "data_invalid": {
+            "ja": "データに問題があります: {summary}",
+            "en": "the data cannot be used: {summary}",
+        },
+        "month_invalid": {
+            "ja": "月の指定 {value} を読めません（YYYY-MM 形式、例 2026-09）",
+            "en": "not a month: {value} (expected YYYY-MM, e.g. 2026-09)",
+        },
+        "month_out_of_range": {
+            "ja": "{month} はデータの範囲外です（集計できる月: {first}〜{last}）",
+            "en": "{month} is outside the data (months that can be reported: {first} to {last})",
+        },
+        "month_range_reversed": {
+            "ja": "期間の指定が逆です: 開始 {start} が終了 {end} より後です",
+            "en": "the range is reversed: start {start} is after end {end}",
+        },
+        "no_active_month": {
+            "ja": "有効な契約（MRR > 0）のある月がデータにありません",
+            "en": "no month of the data has an active subscription (MRR > 0)",
+        },
+        "config_not_found": {
+            "ja": "設定ファイルがありません: {path}",
+            "en": "configuration file not found: {path}",
+        },
+        "config_not_toml": {
+            "ja": "{path}: TOML として読めません: {detail}",
+            "en": "{path}: not valid TOML: {detail}",
+        },
+        "config_unknown_key": {
+            "ja": "{source}: 設定キー '{key}' はありません（ここで使えるキー: {known}）",
+            "en": "{source}: unknown configuration key '{key}' (known here: {known})",
+        },
+        "config_type": {
+            "ja": "{source}: 設定 '{key}' は {expected} である必要があります（指定値 {value}）",
+            "en": "{source}: '{key}' must be a {expected}, got {value}",
+        },
+        "config_invalid": {
+            "ja": "{source}: 設定 '{key}' が不正です: {detail}",
+            "en": "{source}: '{key}': {detail}",
+        },
+        "option_invalid": {
+            "ja": "オプション {option} の値 {value} は使えません: {detail}",
+            "en": "option {option}: {value} is not allowed: {detail}",
+        },
+        "option_required": {
+            "ja": "{option} を指定してください",
+            "en": "{option} is required",
+        },
+        "by_unknown": {
+            "ja": "{by} では分けられません（使える項目: {known}）",
+            "en": "cannot break down by {by}; known: {known}",
+        },
+        "table_needed": {
+            "ja": "この集計には {table} テーブルが必要ですが、データにありません",
+            "en": "this needs the {table} table, which the data does not have",
+        },
+        "path_outside": {
+            "ja": "{path} は {folder} の外を指しています（フォルダ内のファイルだけを指定できます）",
+            "en": "{path} points outside {folder} (only files inside the folder can be named)",
+        },
+        "output_unwritable": {
+            "ja": "書き込めません: {path}（{detail}）",
+            "en": "cannot write {path}: {detail}",
+        },
+        "report_failed": {
+            "ja": "レポートの作成に失敗しました（{section}）。何も公開していません。詳細は {log} にあります",
+            "en": "the report failed ({section}); nothing was published; details in {log}",
+        },
+        "report_unknown_kind": {
+            "ja": "レポートの種類 {kind} はありません（{known}）",
+            "en": "unknown report {kind} (known: {known})",
+        },
+        "report_unknown_parameter": {
+            "ja": "{kind} レポートにパラメータ {names} はありません（使えるもの: {known}）",
+            "en": "unknown parameter(s) {names} for the {kind} report (known: {known})",
+        },
+        "notebooks_missing": {
+            "ja": "notebooks/ フォルダが cs_metrics パッケージの隣にありません",
+            "en": "notebooks/ folder not found next to the cs_metrics package",
+        },
+        "chromium_missing": {
+            "ja": "--pdf には chromium が必要です（sudo bash scripts/install-system-deps.sh）",
+            "en": "--pdf needs chromium (sudo bash scripts/install-system-deps.sh)",
+        },
+        "pdf_failed": {
+            "ja": "PDF を作成できませんでした（chromium: {detail}）",
+            "en": "the PDF could not be printed (chromium: {detail})",
+        },
+        "report_parameter_reserved": {
+            "ja": "パラメータ {name} はコマンドが設定します（-p では変更できません）。{option} を使ってください",
+            "en": "parameter {name} is set by the command and cannot be given with -p; use {option}",
+        },
+        "report_parameter_type": {
+            "ja": "パラメータ {name} は {expected} で指定してください（指定値 {value}）",
+            "en": "parameter {name} must be {expected}, got {value}",
+        },
+        "report_parameter_range": {
+            "ja": "パラメータ {name} は {lo}〜{hi} の範囲で指定してください（指定値 {value}）",
+            "en": "parameter {name} must be within {lo}..{hi}, got {value}",
+        },
+    }
+)
+
+MESSAGES.update(
+    {
+        "notify_failed": {
+            "ja": "Slack への送信に失敗しました: {detail}",
+            "en": "sending to Slack failed: {detail}",
+        },
+        "webhook_missing": {
+            "ja": "環境変数 {var} が設定されていません。Slack の Incoming Webhook URL をそこに設定して"
+            "ください（パラメータや設定ファイルからは読みません）。送信せずに確認するには --dry-run",
+            "en": "environment variable {var} is not set: export the Slack incoming-webhook URL "
+            "there (it is never read from parameters or config files), or use --dry-run",
+        },
+        "webhook_invalid": {
+            "ja": "環境変数 {var} の値が Webhook URL として不正です: {detail}（値は表示しません）",
+            "en": "environment variable {var} does not hold a valid webhook URL: {detail} "
+            "(its value is not shown)",
+        },
+        "slack_status": {
+            "ja": "Slack が {status} を返しました（{attempts} 回試行）",
+            "en": "Slack answered {status} ({attempts} attempt(s))",
+        },
+        "slack_unreachable": {
+            "ja": "Slack に接続できませんでした（{attempts} 回試行, {kind}）",
+            "en": "could not reach Slack after {attempts} attempt(s) ({kind})",
+        },
+        "model_unfit": {
+            "ja": "モデルを当てはめられません: {detail}",
+            "en": "the model cannot be fitted: {detail}",
+        },
+    }
+)
+
+# ---- reasons (a value is null because ...) --------------------------------------------------
+MESSAGES.update(
+    {
+        "no_accounts_prev_month": {
+            "ja": "前月末に有効な顧客がいません",
+            "en": "no active accounts at the end of the previous month",
+        },
+        "mrr_prev_month_zero": {
+            "ja": "前月のMRRが0です",
+            "en": "MRR of the previous month is 0",
+        },
+        "no_accounts_12m_before": {
+            "ja": "12か月前に有効な顧客がいません",
+            "en": "no account was active 12 months before",
+        },
+        "no_accounts_at_all": {
+            "ja": "有効な顧客がいません",
+            "en": "no active account in the data",
+        },
+        "no_accounts_acquired_h_before": {
+            "ja": "{h}か月以上前に獲得した顧客がいません",
+            "en": "no account acquired {h}+ months before as_of",
+        },
+        "no_account_observed_h": {
+            "ja": "{h}か月観測できた顧客がまだいません",
+            "en": "no account observed for {h} months yet",
+        },
+        "km_no_churn_ci": {
+            "ja": "{h}か月以内の解約がないため区間は算出できません",
+            "en": "no churn within {h} months: the interval is undefined",
+        },
+        "km_zero_survival_ci": {
+            "ja": "{h}か月時点の継続率が0のため区間は算出できません",
+            "en": "survival is 0 at the horizon: the log-log interval is undefined",
+        },
+        "no_active_accounts_as_of": {
+            "ja": "対象月に有効な顧客がいません",
+            "en": "no active accounts at as_of",
+        },
+        "no_churn_in_window": {
+            "ja": "直近{months}か月に解約がないため算出できません（解約率0では寿命が無限になります）",
+            "en": "no churn in the last {months} months: with a churn rate of 0 the lifetime "
+            "is unbounded",
+        },
+        "payback_not_covered": {
+            "ja": "粗利（ARPA×粗利率）が顧客あたりのサービス提供コストを下回るため回収できません",
+            "en": "ARPA x margin does not cover the cost to serve",
+        },
+        "no_acquisition_cost": {
+            "ja": "accounts に獲得コスト（acquisition_cost）がありません",
+            "en": "no acquisition_cost in accounts",
+        },
+    }
+)
+
+
+UNPARSEABLE_WHAT = {
+    "date": (
+        "日付として読めない値（YYYY-MM-DD または YYYY/M/D）",
+        "dates that are not YYYY-MM-DD or YYYY/MM/DD (YYYY/M/D)",
+    ),
+    "money": (
+        "金額として読めない値（例 1200000, ¥1,200,000, 1,200,000円）",
+        "amounts that are not numbers (accepted: 1200000, ¥1,200,000, 1,200,000円)",
+    ),
+    "number": ("数値として読めない値", "values that are not numbers"),
+    "int": ("整数として読めない値", "values that are not whole numbers"),
+}
+
+
+def message(code: str, lang: str = "ja", **fields: Any) -> str:
+    """The text of ``code`` in ``lang`` ("ja" or "en") with ``fields`` filled in.
+
+    An unknown code is a programming error (KeyError), caught by the catalogue test.
+    """
+    templates = MESSAGES[code]
+    template = templates.get(lang) or templates["en"]
+    if code == "unparseable":
+        ja, en = UNPARSEABLE_WHAT[fields.get("kind", "number")]
+        fields = {"what_ja": ja, "what_en": en, **fields}
+    return template.format(**fields)
+
+
+text = message
+
+
+def reason_fields(key: str, code: str, lang: str = "ja", **fields: Any) -> dict[str, str]:
+    """``{"<key>_reason": text, "<key>_reason_code": code}`` for a value that is ``null``.
+
+    ``key`` is the output key the reason explains (``"nrr"`` gives ``nrr_reason``); an empty key
+    gives plain ``reason`` and ``reason_code``.
+    """
+    prefix = f"{key}_" if key else ""
+    return {f"{prefix}reason": message(code, lang, **fields), f"{prefix}reason_code": code}
+
+
+def lang_of(config: Any) -> str:
+    """The configured language ("ja" unless the configuration says "en")."""
+    try:
+        lang = config["general"]["lang"]
+    except (KeyError, TypeError):
+        return "ja"
+    return lang if lang in ("ja", "en") else "ja"
