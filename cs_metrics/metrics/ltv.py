@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.metrics.churn import account_lifetimes
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
@@ -45,6 +45,7 @@ def monthly_discount(cfg: dict[str, Any]) -> float:
     return (1.0 + float(cfg["ltv"]["annual_discount_rate"])) ** (1 / 12) - 1
 
 
+@memoised  # several LTV figures and report sections read it: computed once per month
 def revenue_by_source(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
     """Every active account-month's MRR split by source against its first active month s.
 
