@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.periods import add_months, month_end, parse_month
 
 
@@ -32,6 +32,7 @@ def _sessions(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame | None:
     )
 
 
+@memoised  # the summary, the funnel and the risk rule read it: computed once per month
 def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
     """Per user: sessions done, graduation, time to graduate and stall, as of ``as_of``.
 
