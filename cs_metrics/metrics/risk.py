@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.metrics.health import complete_weeks
 from cs_metrics.metrics.revenue import ACCOUNT, UNSET, account_segments, active_accounts
 from cs_metrics.metrics.segments import renewal_due_lines, segments
@@ -416,6 +416,7 @@ RULES: dict[str, Callable[[_Ctx], pl.LazyFrame]] = {
 assert tuple(RULES) == RISK_RULES + OPPORTUNITY_RULES
 
 
+@memoised  # the risk list, the report and notify read it: evaluated once per month
 def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
     """Evaluate every risk rule and opportunity signal for the accounts active at ``as_of``.
 
