@@ -115,7 +115,17 @@ def measure_values(
     cfg = ds.config["health"]
     weeks = int(cfg["usage_window_weeks"])
     tp_days = int(cfg["touchpoint_window_days"])
-    keys = grid.select(ACCOUNT, "month_idx").with_columns(_end_expr().alias("_end"))
+    keys_df = grid.select(ACCOUNT, "month_idx").with_columns(_end_expr().alias("_end")).collect()
+    keys = keys_df.lazy()
+    # rows outside every month's window are dropped before the joins (fewer joined rows)
+    first_end, last_end = keys_df["_end"].min(), keys_df["_end"].max()
+
+    def window(lf: pl.LazyFrame, col: str, days_before: int, days_after: int = 0) -> pl.LazyFrame:
+        if first_end is None:
+            return lf
+        lo = first_end - dt.timedelta(days=days_before)
+        return lf.filter(pl.col(col).is_between(lo, last_end - dt.timedelta(days=days_after)))
+
     parts: list[pl.LazyFrame] = []
     unavailable: dict[str, tuple[str, dt.date | None]] = {}
     for name, m in cfg["measures"].items():  # one frame per configured measure
@@ -124,7 +134,9 @@ def measure_values(
         available: pl.Expr = pl.lit(True)
         if src == "touchpoints":
             if ds.has("touchpoints"):
-                tp = ds["touchpoints"].select(ACCOUNT, "occurred_on")
+                tp = window(
+                    ds["touchpoints"].select(ACCOUNT, "occurred_on"), "occurred_on", tp_days - 1
+                )
                 counts = (
                     keys.join(tp, on=ACCOUNT, how="inner")
                     .filter(
@@ -158,7 +170,15 @@ def measure_values(
                 agg = x.mean() if m.get("aggregate", "mean") == "mean" else x.sum() / weeks
                 last = pl.col("_end") - pl.duration(days=6)
                 rows = (
-                    keys.join(ds["usage_weekly"].select(ACCOUNT, "week_start", col), on=ACCOUNT)
+                    keys.join(
+                        window(
+                            ds["usage_weekly"].select(ACCOUNT, "week_start", col),
+                            "week_start",
+                            6 + 7 * weeks - 1,
+                            6,
+                        ),
+                        on=ACCOUNT,
+                    )
                     .filter(
                         pl.col("week_start").is_between(
                             last - pl.duration(days=7 * weeks - 1), last
