@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.metrics.revenue import (
     _DECIMALS,
     ACCOUNT,
@@ -119,6 +119,7 @@ def trailing_retention(
     )
 
 
+@memoised  # kpis, the report and its CSV export read it: computed once per month
 def monthly_rates(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
     """The MRR bridge with logo churn, GRR and NRR per month, and the trailing-12-month rates.
 
