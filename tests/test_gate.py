@@ -234,3 +234,21 @@ def test_expectation_masks_known_values():
     for (type_, kwargs), expected in zip(cases, want, strict=True):
         mask, _ = expectation_mask({"type": type_, "kwargs": kwargs}, df.schema)
         assert df.select(mask.fill_null(False)).to_series().to_list() == expected, type_
+
+
+def test_data_docs_on_demand(tmp_path, capsys):
+    from cs_metrics.cli.main import main
+
+    rc = main(
+        [
+            "validate",
+            str(ROOT / "tests" / "fixtures" / "bad" / "negative_mrr"),
+            "--data-docs",
+            str(tmp_path / "docs"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "Data Docs:" in err
+    assert (tmp_path / "docs" / "index.html").is_file()
+    pages = [p.name for p in (tmp_path / "docs" / "validations").rglob("*.html")]
+    assert len(pages) == 8  # one validation page per table
