@@ -45,8 +45,9 @@ COHORT_COLS = [
 
 
 def km_from_counts(t_counts: list[tuple[int, int, int]], horizon: int = HORIZON) -> float | None:
-    """1 - S(H) from (T, accounts, events) rows (SPEC §4); None when no account reaches H."""
-    if not t_counts or max(t for t, _, _ in t_counts) < horizon:
+    """1 - S(H) from (T, accounts, events) rows (SPEC §4; censored at as_of - s): None when no
+    account is at risk at H, unless everyone churned before it (then 1)."""
+    if not t_counts:
         return None
     rows = sorted(t_counts)
     at_risk = sum(n for _, n, _ in rows)
@@ -57,6 +58,8 @@ def km_from_counts(t_counts: list[tuple[int, int, int]], horizon: int = HORIZON)
         if d:
             surv *= 1 - d / at_risk
         at_risk -= n
+    if max(t for t, _, _ in rows) < horizon and surv > 0:
+        return None
     return 1 - surv
 
 

@@ -121,7 +121,7 @@ def main(data, out) -> None:
         .with_columns(pl.col("logo_churn_rate", "grr", "nrr").fill_nan(None))
     )
     lt = con.sql(
-        f"""SELECT CASE WHEN c IS NULL THEN {AS_OF_IDX} - s + 1 ELSE c - s END AS t,
+        f"""SELECT CASE WHEN c IS NULL THEN {AS_OF_IDX} - s ELSE c - s END AS t,
                    count(*) AS n, count(c) AS d, min(s) AS s_min FROM life GROUP BY 1"""
     ).fetchall()
     elig = con.sql(

@@ -107,7 +107,7 @@ def main(data, out) -> None:
     gap = (nxt.isna() | (nxt > am_sorted["m"] + 1)) & (am_sorted["m"] + 1 <= A)
     c = (am_sorted["m"] + 1)[gap].groupby(am_sorted["account_id"][gap]).min().rename("c")
     life = firstm.set_index("account_id").join(c)
-    life["T"] = np.where(life["c"].notna(), life["c"] - life["s"], A - life["s"] + 1)
+    life["T"] = np.where(life["c"].notna(), life["c"] - life["s"], A - life["s"])
     life["event"] = life["c"].notna()
     elig = life[life["s"] <= A - HORIZON]
     churned = int((elig["event"] & (elig["T"] <= HORIZON)).sum())

@@ -198,6 +198,18 @@ VALIDATORS.update(
             if v in ("auto", "month", "year")
             else f"must be 'auto', 'month' or 'year', got {v!r}"
         ),
+        "ltv.interval_samples": lambda v: (
+            None if 100 <= v <= 100_000 else f"must be between 100 and 100000, got {v}"
+        ),
+        "ltv.interval_seed": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "scenario.min_group_accounts": lambda v: (
+            None if v >= 1 else f"must be a whole number of accounts >= 1, got {v}"
+        ),
+        "scenario.bootstrap_samples": lambda v: (
+            None if 100 <= v <= 100_000 else f"must be between 100 and 100000, got {v}"
+        ),
+        "scenario.default_reason": lambda v: None if v.strip() else "must not be empty",
+        "scenario.bootstrap_seed": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
         "onboarding.sessions": _positive,
         "onboarding.stalled_weeks": _positive,
         "onboarding.stalled_lookback_months": _positive,

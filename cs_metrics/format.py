@@ -85,6 +85,28 @@ def fmt_int(v: Any) -> str:
     return f"{int(v):,}"
 
 
+def fmt_rate_ci(v: Any, ci: Any, lang: str = "ja", decimals: int = 1) -> str:
+    """``21.3%（95%: 13.0%〜30.2%）`` (ja) or ``21.3% (95%: 13.0% to 30.2%)``; ``—`` when missing."""
+    if is_missing(v):
+        return "—"
+    text = fmt_pct(v, decimals)
+    if not ci or any(is_missing(x) for x in ci):
+        return text
+    lo, hi = fmt_pct(ci[0], decimals), fmt_pct(ci[1], decimals)
+    return f"{text}（95%: {lo}〜{hi}）" if lang == "ja" else f"{text} (95%: {lo} to {hi})"
+
+
+def fmt_money_ci(v: Any, ci: Any, unit: str = "円", lang: str = "ja") -> str:
+    """``¥8,023,697（95%: ¥6,472,417〜¥10,104,138）`` (ja); ``—`` when missing."""
+    if is_missing(v):
+        return "—"
+    text = fmt_money(v, unit, lang)
+    if not ci or any(is_missing(x) for x in ci):
+        return text
+    lo, hi = fmt_money(ci[0], unit, lang), fmt_money(ci[1], unit, lang)
+    return f"{text}（95%: {lo}〜{hi}）" if lang == "ja" else f"{text} (95%: {lo} to {hi})"
+
+
 def render_table(rows: list[tuple[str, str]], title: str | None = None) -> str:
     """Two-column text table aligned for terminals (East Asian wide characters count double)."""
     import unicodedata

@@ -328,7 +328,7 @@ MESSAGES.update(
         },
         "km_zero_survival_ci": {
             "ja": "{h}か月時点の継続率が0のため区間は算出できません",
-            "en": "survival is 0 at the horizon: the log-log interval is undefined",
+            "en": "survival is 0 at {h} months: the log-log interval is undefined",
         },
         "no_active_accounts_as_of": {
             "ja": "対象月に有効な顧客がいません",
@@ -346,6 +346,199 @@ MESSAGES.update(
         "no_acquisition_cost": {
             "ja": "accounts に獲得コスト（acquisition_cost）がありません",
             "en": "no acquisition_cost in accounts",
+        },
+    }
+)
+
+
+# ---- predictive LTV, the sBG model and what-if scenarios (issue 14) ------------------------
+MESSAGES.update(
+    {
+        "sbg_geometric": {
+            "ja": "顧客間のばらつきは検出されず、一定の{unit}解約率 {x} で表せます（尤度比検定 p = {p}）。",
+            "en": "No variation between customers was detected: a constant {unit} churn rate of {x} "
+            "describes the data (likelihood-ratio test p = {p}).",
+        },
+        "sbg_heterogeneous": {
+            "ja": "顧客間で解約しやすさにばらつきがあり、sBG モデルを使います（尤度比検定 p = {p}）。",
+            "en": "Customers differ in how likely they are to churn: the sBG model is used "
+            "(likelihood-ratio test p = {p}).",
+        },
+        "sbg_no_churn": {
+            "ja": "解約が一度も観測されていません（{e} 期間分）。LTV は下限値（解約率の95%上限 {x} "
+            "で計算）です。",
+            "en": "No churn has been observed ({e} periods at risk): LTV is a lower bound (computed "
+            "at the 95% upper bound of the churn rate, {x}).",
+        },
+        "sbg_all_churned_first": {
+            "ja": "全顧客が最初の期間で解約しています。",
+            "en": "Every customer churned in the first period.",
+        },
+        "sbg_one_period": {
+            "ja": "観測は1期間のみのため、顧客間のばらつきは推定できません。",
+            "en": "Only one period is observed: variation between customers cannot be estimated.",
+        },
+        "sbg_no_customers": {
+            "ja": "顧客のいるコホートがありません。",
+            "en": "No cohort has customers.",
+        },
+        "sbg_no_period": {
+            "ja": "まだ1期間も観測されていません（最初の期間が終わっていません）。",
+            "en": "Not a single period has been observed yet (the first period has not ended).",
+        },
+        "sbg_not_converged": {
+            "ja": "最尤推定が収束しませんでした（最良の値を使用）。",
+            "en": "The maximum-likelihood fit did not converge (the best value found is used).",
+        },
+        "ltv_no_new_accounts": {
+            "ja": "新規顧客がいないため、新規顧客のARPAがありません",
+            "en": "no new accounts: the ARPA of new accounts is unknown",
+        },
+        "ltv_lower_bound": {
+            "ja": "解約が観測されていないため下限値です",
+            "en": "no churn observed: this is a lower bound",
+        },
+        "ltv_lower_bound_no_interval": {
+            "ja": "解約が観測されていないため下限値のみで、区間は示せません",
+            "en": "no churn observed: only a lower bound, no interval",
+        },
+        "ltv_interval_at_bound": {
+            "ja": "推定値がパラメータの境界（例: 全顧客が最初の期間で解約）にあるため、区間は示せません",
+            "en": "the estimate lies on a parameter bound (e.g. everyone churned in the first "
+            "period): no interval",
+        },
+        "ltv_pooled_thin_group": {
+            "ja": "このグループは顧客 {min_acc} 社・観測 {min_per} 期間に満たないため、全体のモデルを使用",
+            "en": "fewer than {min_acc} accounts or {min_per} periods in this group: the pooled fit "
+            "is used",
+        },
+        "ltv_period_1": {"ja": "1期間 = 1か月", "en": "one period = one month"},
+        "ltv_period_12": {
+            "ja": "年間契約が中心のため 1期間 = 1年",
+            "en": "annual contracts dominate: one period = one year",
+        },
+        "ltv_cac_zero": {
+            "ja": "獲得コストの平均が0のため、LTV:CAC は定義できません",
+            "en": "the mean acquisition cost is 0: LTV:CAC is undefined",
+        },
+        "ltv_payback_beyond_lifetime": {
+            "ja": "CAC回収に {months}か月かかりますが、新規顧客の期待継続期間（割引後）は約 {life}か月です",
+            "en": "paying back CAC takes {months} months, but a new account is expected to stay "
+            "about {life} months (discounted)",
+        },
+        "ltv_cohort_cac_unknown": {
+            "ja": "このコホートには獲得コストの入力がありません",
+            "en": "no acquisition cost is known for this cohort",
+        },
+        "ltv_cohort_not_paid_back": {"ja": "未回収", "en": "not paid back yet"},
+        "ltv_by_product": {
+            "ja": "予測LTVは product ではグループ化できません（1社が複数の製品を持つため）。"
+            "顧客属性の primary_product を使ってください。利用可能: {known}",
+            "en": "predictive LTV cannot be grouped by product (an account holds several product "
+            "lines); use the account attribute primary_product. Available: {known}",
+        },
+        "ltv_by_segment": {
+            "ja": "予測LTVは segment ではグループ化できません（S/A/B/C は対象月時点の区分で、解約済みの"
+            "顧客にはないため、生存顧客だけの推定になります）。利用可能: {known}",
+            "en": "predictive LTV cannot be grouped by segment (S/A/B/C is measured at as_of and "
+            "churned accounts have none, so the fit would see only survivors). Available: {known}",
+        },
+        "scenario_status_applied": {"ja": "適用", "en": "applied"},
+        "scenario_status_insufficient_data": {
+            "ja": "データ不足のため不適用",
+            "en": "not applied: insufficient data",
+        },
+        "scenario_status_unavailable": {"ja": "計算不可", "en": "unavailable"},
+        "scenario_lever_save_reason": {"ja": "理由別の解約防止", "en": "save churn of a reason"},
+        "scenario_lever_graduation": {
+            "ja": "オンボーディング卒業率",
+            "en": "onboarding graduation",
+        },
+        "scenario_group_graduated": {"ja": "卒業", "en": "graduated"},
+        "scenario_group_not_graduated": {"ja": "未卒業", "en": "not graduated"},
+        "scenario_group_no_onboarding_records": {"ja": "記録なし", "en": "no onboarding records"},
+        "scenario_counts_save": {
+            "ja": "{h}か月の観測が終わった {n}社のうち「{reason}」の解約 {c}社",
+            "en": "{c} churned with '{reason}' of {n} accounts observed for {h} months",
+        },
+        "scenario_counts_group": {
+            "ja": "{label} {n}社・うち解約 {c}社",
+            "en": "{label}: {n} eligible, {c} churned",
+        },
+        "scenario_figure_rate": {
+            "ja": "{h}か月以内解約率（実績）",
+            "en": "Churn within {h} months (observed)",
+        },
+        "scenario_figure_km_rate": {
+            "ja": "{h}か月以内解約率（カプラン・マイヤー推定）",
+            "en": "Churn within {h} months (Kaplan-Meier)",
+        },
+        "scenario_figure_nrr_trailing_12m": {
+            "ja": "NRR（直近12か月）",
+            "en": "NRR (trailing 12 months)",
+        },
+        "scenario_reason_without_save": {
+            "ja": "--reason は --save-reason-pct（防ぐ割合）と一緒に指定してください",
+            "en": "--reason needs --save-reason-pct (the share of that churn saved)",
+        },
+        "scenario_out_of_range": {
+            "ja": "{name} は 0〜1 の割合で指定してください（0.3 = 30%）: {value}",
+            "en": "{name} must be a fraction between 0 and 1 (0.3 = 30%): {value}",
+        },
+        "scenario_reason_unknown": {
+            "ja": "解約理由 '{reason}' はありません。指定できる理由: {known}",
+            "en": "no churn reason '{reason}'. Known reasons: {known}",
+        },
+        "scenario_no_cancellations": {
+            "ja": "cancellations（解約理由）の表がないため、理由別の施策は計算できません",
+            "en": "no cancellations table: churn reasons are unknown",
+        },
+        "scenario_no_onboarding": {
+            "ja": "onboarding_sessions の表がないため、卒業率の施策は計算できません",
+            "en": "no onboarding_sessions table: graduation is unknown",
+        },
+        "scenario_thin_save": {
+            "ja": "{h}か月の観測が終わった顧客が {n} 社しかなく（{min} 社以上が必要）、解約理由の割合を"
+            "信頼できないため適用しません",
+            "en": "only {n} accounts have been observed for {h} months ({min} needed): the share of "
+            "churn by reason is not reliable, so the lever is not applied",
+        },
+        "scenario_thin_graduation": {
+            "ja": "卒業・未卒業の各グループに {min} 社以上が必要です（{group}は {sn} 社）。{sn} 社中 "
+            "{sc} 社の解約のような少数の実績は将来の見通しに使えないため、この施策は適用していません",
+            "en": "the graduated and the not-graduated group each need {min} accounts ({group} has "
+            "{sn}); a rate such as {sc} churned of {sn} is not a projection, so the lever is not "
+            "applied",
+        },
+        "scenario_ci_undefined": {
+            "ja": "ブートストラップの多くの回で値が定義できず、区間を示せません",
+            "en": "the value is undefined in most bootstrap replicates: no interval",
+        },
+        "scenario_note_method": {
+            "ja": "95%区間は顧客単位のブートストラップ（{b}回、乱数シード {seed}）によります。",
+            "en": "95% intervals: bootstrap over accounts ({b} replicates, seed {seed}).",
+        },
+        "scenario_note_save": {
+            "ja": "施策: 解約理由「{reason}」の解約の {x} を防止（{h}か月の観測が終わった {n} 社のうち、この"
+            "理由の解約 {c} 社）。",
+            "en": "Lever: save {x} of the churn with reason '{reason}' ({c} such churns among the {n} "
+            "accounts observed for {h} months).",
+        },
+        "scenario_note_graduation": {
+            "ja": "施策: オンボーディング卒業率を {y} に（現状 {y0}、記録のある顧客について。記録のない顧客は"
+            "今の解約率のまま）。NRR には影響させません。",
+            "en": "Lever: onboarding graduation at {y} (now {y0}, among accounts with onboarding "
+            "records; accounts without records keep their rate). NRR is not moved by it.",
+        },
+        "scenario_note_none_applied": {
+            "ja": "適用できる施策がないため、シナリオは現状と同じです。",
+            "en": "No lever could be applied: the projection equals the baseline.",
+        },
+        "scenario_note_caveat": {
+            "ja": "これは過去の実績から機械的に計算した試算で、施策の効果を約束するものではありません。"
+            "区間は顧客の入れ替わりによるばらつきだけを表し、施策がどれだけ効くかの不確かさは含みません。",
+            "en": "This is arithmetic on past outcomes, not a promise of what a programme will achieve. "
+            "The intervals show sampling variation only, not uncertainty about the levers' effect.",
         },
     }
 )

@@ -119,7 +119,7 @@ def lifetimes(lines: list[dict], as_of_idx: int) -> dict[str, tuple[int, int, bo
     for a in accounts:
         s = min(m for m, d in am.items() if a in d)
         c = next((m for m in range(s + 1, as_of_idx + 1) if a not in am[m]), None)
-        out[a] = (s, c - s, True) if c is not None else (s, as_of_idx - s + 1, False)
+        out[a] = (s, c - s, True) if c is not None else (s, as_of_idx - s, False)
     return out
 
 
@@ -133,7 +133,7 @@ def churn_within(lines: list[dict], as_of_idx: int, horizon: int = 24) -> dict:
         "rate": len(churned) / len(eligible) if eligible else None,
     }
     times = sorted({t for (_s, t, e) in lt.values() if e and t <= horizon})
-    if not lt or max(t for (_s, t, _e) in lt.values()) < horizon:
+    if not lt:
         out.update(km_rate=None, km_ci_low=None, km_ci_high=None)
         return out
     surv, gw = 1.0, 0.0
@@ -142,6 +142,10 @@ def churn_within(lines: list[dict], as_of_idx: int, horizon: int = 24) -> dict:
         d = sum(1 for (_s, tt, e) in lt.values() if e and tt == t)
         surv *= 1 - d / n
         gw += d / (n * (n - d)) if n > d else 0.0
+    # defined when an account is at risk at H (T >= H), or when everyone churned (S = 0)
+    if max(t for (_s, t, _e) in lt.values()) < horizon and surv > 0:
+        out.update(km_rate=None, km_ci_low=None, km_ci_high=None)
+        return out
     out["km_rate"] = 1 - surv
     if not times or surv <= 0:
         out.update(km_ci_low=None, km_ci_high=None)

@@ -198,32 +198,48 @@ def test_no_active_accounts_at_start_gives_null_rates():
 
 
 def test_churn_within_observed_and_km_hand_computed():
-    # as_of 2025-12; H = 3.
+    # as_of 2025-12; H = 3. Censored accounts are censored at as_of - s (SPEC §4).
     lines = [
         L("A", "core", "2025-01-01", "2025-02-28", 10),  # s=Jan, c=Mar: T=2 event
         L("B", "core", "2025-01-01", "2025-06-30", 10),  # T=6 event (after H)
-        L("C", "core", "2025-01-01", None, 10),  # censored T=12
-        L("D", "core", "2025-11-01", None, 10),  # censored T=2, not eligible
+        L("C", "core", "2025-01-01", None, 10),  # censored T=11 (Dec - Jan)
+        L("D", "core", "2025-11-01", None, 10),  # censored T=1, not eligible
         L("E", "core", "2025-10-01", "2025-10-31", 10),  # T=1 event, not eligible (s > as_of-H)
     ]
     r = churn.churn_within(ds_from_lines(lines), "2025-12", horizon=3)[0]
     assert (r["eligible"], r["churned"]) == (3, 1)
     assert r["rate"] == pytest.approx(1 / 3)
-    # KM: t=1: n=5, d=1 -> 4/5; t=2: n=4 (A, B, C, D), d=1 -> 3/4; S(3) = 0.6
-    assert r["km_rate"] == pytest.approx(1 - 0.8 * 0.75)
-    gw = 1 / (5 * 4) + 1 / (4 * 3)
-    se = math.sqrt(gw) / abs(math.log(0.6))
-    assert r["km_ci_low"] == pytest.approx(1 - 0.6 ** math.exp(-1.959964 * se))
-    assert r["km_ci_high"] == pytest.approx(1 - 0.6 ** math.exp(1.959964 * se))
+    # KM: t=1: n=5, d=1 (E) -> 4/5; t=2: n=3 (A, B, C; D left at T=1), d=1 -> 2/3; S(3) = 8/15
+    assert r["km_rate"] == pytest.approx(1 - 0.8 * 2 / 3)
+    gw = 1 / (5 * 4) + 1 / (3 * 2)
+    s3 = 8 / 15
+    se = math.sqrt(gw) / abs(math.log(s3))
+    assert r["km_ci_low"] == pytest.approx(1 - s3 ** math.exp(-1.959964 * se))
+    assert r["km_ci_high"] == pytest.approx(1 - s3 ** math.exp(1.959964 * se))
     assert r["km_ci_low"] < r["km_rate"] < r["km_ci_high"]
 
 
-def test_km_null_when_nobody_reaches_horizon_and_ci_null_without_events():
-    lines = [L("A", "core", "2025-01-01", None, 10)]
-    r = churn.churn_within(ds_from_lines(lines), "2025-06", horizon=24)[0]
-    assert r["km_rate"] is None and "km_reason" in r and r["rate"] is None
-    r = churn.churn_within(ds_from_lines(lines), "2025-06", horizon=3)[0]
-    assert r["km_rate"] == 0 and r["km_ci_low"] is None and "km_ci_reason" in r
+def test_active_account_is_censored_at_as_of_minus_s_not_one_more():
+    # D starts in November and is active in December (as_of): it has survived 1 month of
+    # risk; month as_of + 1 is not observed, so it is not at risk at t = 2
+    lines = [L("D", "core", "2025-11-01", None, 10), L("F", "core", "2025-12-01", None, 10)]
+    lt = churn.account_lifetimes(ds_from_lines(lines), "2025-12").collect().sort("account_id")
+    assert lt["T"].to_list() == [1, 0] and not lt["event"].any()
+    # an account churning at t = 2 with another censored at 1: S(2) = 0 among those at risk
+    lines = [
+        L("A", "core", "2025-10-01", "2025-11-30", 10),  # T=2 event
+        L("D", "core", "2025-11-01", None, 10),  # censored T=1: not at risk at t=2
+    ]
+    r = churn.churn_within(ds_from_lines(lines), "2025-12", horizon=2)[0]
+    assert r["km_rate"] == pytest.approx(1.0)
+
+
+def test_km_is_100_percent_when_everyone_churned_before_the_horizon():
+    # 30 of 30 churned in their first month: nobody is at risk at 24, yet S(24) = 0 is known
+    lines = [L(f"A{i:02d}", "core", "2024-01-01", "2024-01-31", 10) for i in range(30)]
+    r = churn.churn_within(ds_from_lines(lines), "2024-06", horizon=24)[0]
+    assert r["km_rate"] == 1.0 and r["km_ci_low"] is None and "km_ci_reason" in r
+    assert "km_reason" not in r
 
 
 def test_churn_within_by_cohort_fiscal_year():

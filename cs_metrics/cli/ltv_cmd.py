@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from cs_metrics.cli.common import add_data_args, open_validated, print_json
+
+__all__ = ["register", "render_ltv_table", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,12 +17,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="LTV: simple, predictive (sBG), LTV:CAC, revenue by base/upsell/cross-sell",
         description="Customer LTV with upsell and cross-sell (definitions in docs/metrics.md §6).",
         epilog="examples:\n  cs-metrics ltv --data data/sample\n"
+        "  cs-metrics ltv --data data/sample --by csm --format json\n"
         "  cs-metrics ltv --data data/sample --format json --accounts-out ltv_accounts.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_data_args(p)
     p.add_argument(
-        "--by", help="group the predictive fit and LTV:CAC by an account attribute (e.g. industry)"
+        "--by",
+        help="group the predictive fit and LTV:CAC by an account attribute "
+        "(industry, csm, primary_product or another accounts column)",
     )
     p.add_argument(
         "--accounts-out", metavar="FILE", help="per-account residual value (.csv or .parquet)"
@@ -28,16 +34,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import polars as pl
+    from cs_metrics.errors import UsageError
+    from cs_metrics.messages import lang_of
+    from cs_metrics.metrics.ltv import check_ltv_by, ltv_summary, predictive_ltv
 
-    from cs_metrics.format import fmt_money, fmt_pct, render_table
-    from cs_metrics.metrics.ltv import ltv_summary, predictive_ltv
-
+    out = Path(args.accounts_out) if args.accounts_out else None
+    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
+        raise UsageError(
+            "option_invalid", option="--accounts-out", value=str(out), detail=".csv / .parquet"
+        )
     ds, cfg, as_of, _ = open_validated(args)
-    s = ltv_summary(ds, as_of, cfg, by=args.by)
-    if args.accounts_out:
-        acc = predictive_ltv(ds, as_of, cfg, by=args.by)["accounts"]
-        out = Path(args.accounts_out)
+    check_ltv_by(ds, args.by, lang_of(cfg))  # product, segment, unknown: a message, exit 2
+    pred = predictive_ltv(ds, as_of, cfg, by=args.by)
+    s = ltv_summary(ds, as_of, cfg, by=args.by, pred=pred)
+    if out is not None:
+        acc = pred["accounts"]
         if out.suffix.lower() == ".parquet":
             acc.write_parquet(out)
         else:
@@ -47,7 +58,17 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(s)
         return 0
-    ja = cfg["general"]["lang"] == "ja"
+    print(render_ltv_table(s, cfg))
+    return 0
+
+
+def render_ltv_table(s: dict[str, Any], cfg: dict[str, Any]) -> str:
+    """The people's table of ``cs-metrics ltv`` (never prints nan or inf: missing is "—")."""
+    from cs_metrics.format import fmt_money, fmt_money_ci, fmt_pct, render_table
+    from cs_metrics.messages import lang_of
+
+    lang = lang_of(cfg)
+    ja = lang == "ja"
     unit = cfg["general"]["display_unit"]
     sl = s["simple_ltv"]
     rows = [
@@ -59,40 +80,68 @@ def run(args: argparse.Namespace) -> int:
         ("  ARPA", fmt_money(sl["arpa"], unit)),
         (
             "  月次チャーン（直近）" if ja else "  monthly churn",
-            f"{fmt_pct(sl['monthly_churn'], 2)} ({sl['months_used']}か月)",
+            f"{fmt_pct(sl['monthly_churn'], 2)} ({sl['months_used']}{'か月' if ja else ' months'})",
         ),
     ]
-    for name, g in s["predictive"]["groups"].items():
-        rows.append(
-            (
-                f"予測LTV（新規, {name}）" if ja else f"Predictive LTV (new, {name})",
-                f"{fmt_money(g['ltv_new'], unit)}  ({'拡大なし' if ja else 'no expansion'} {fmt_money(g['ltv_new_no_expansion'], unit)}; {g['fit_source']})",
-            )
-        )
+    pred = s["predictive"]
+    if pred.get("pooled_fit_reason"):
+        rows.append(("予測LTV" if ja else "Predictive LTV", f"— ({pred['pooled_fit_reason']})"))
+    for name, g in pred["groups"].items():
+        rows.extend(_group_rows(name, g, unit, lang))
     for r in s["ltv_cac"]:
-        rows.append(
-            (f"LTV:CAC ({r['group']})", "—" if r["ltv_cac"] is None else f"{r['ltv_cac']:.1f}")
-        )
+        ratio = "—" if r["ltv_cac"] is None else f"{r['ltv_cac']:.1f}"
+        if r["ltv_cac"] is not None and r.get("ltv_new_is_lower_bound"):
+            ratio += "（下限）" if ja else " (lower bound)"
+        if r["ltv_cac"] is None and r.get("ltv_cac_reason"):
+            ratio += f" ({r['ltv_cac_reason']})"
+        rows.append((f"LTV:CAC ({r['group']})", ratio))
+        pb = r["cac_payback_months"]
         rows.append(
             (
-                "CAC回収月数" if ja else "CAC payback months",
-                "—" if r["cac_payback_months"] is None else f"{r['cac_payback_months']:.1f}",
+                "  CAC回収月数" if ja else "  CAC payback months",
+                f"{pb:.1f}" if pb is not None else f"— ({r.get('cac_payback_months_reason', '')})",
             )
         )
     rbs = s["revenue_by_source"]
     for k, lab in (("base", "基本"), ("upsell", "アップセル"), ("cross_sell", "クロスセル")):
-        rows.append(
-            (
-                f"MRR {lab if ja else k}",
-                f"{fmt_money(rbs[k], unit)} ({fmt_pct(rbs[k] / rbs['mrr'] if rbs['mrr'] else None)})",
-            )
-        )
+        share = fmt_pct(rbs[k] / rbs["mrr"] if rbs["mrr"] else None)
+        rows.append((f"MRR {lab if ja else k}", f"{fmt_money(rbs[k], unit)} ({share})"))
+    total = pred["residual_value_total"]
     rows.append(
         (
             "既存顧客の残存価値合計" if ja else "Residual value of current accounts",
-            fmt_money(s["predictive"]["residual_value_total"], unit),
+            fmt_money_ci(total, pred.get("residual_value_total_ci"), unit, lang)
+            if total is not None
+            else f"— ({pred.get('residual_value_total_reason', '')})",
         )
     )
-    print(render_table(rows))
-    _ = pl
-    return 0
+    return render_table(rows)
+
+
+def _group_rows(name: str, g: dict[str, Any], unit: str, lang: str) -> list[tuple[str, str]]:
+    """Rows of one group: LTV with its interval (or the lower bound, or the reason), the model."""
+    from cs_metrics.format import fmt_money_ci
+
+    ja = lang == "ja"
+    title = f"予測LTV（新規, {name}）" if ja else f"Predictive LTV (new, {name})"
+    if g["ltv_new"] is None:
+        return [(title, f"— ({g.get('ltv_new_reason', '')})")]
+    value = fmt_money_ci(g["ltv_new"], g.get("ltv_new_ci"), unit, lang)
+    if g.get("ltv_new_is_lower_bound"):
+        value += "（下限値: 解約未観測）" if ja else " (lower bound: no churn observed)"
+    rows = [(title, value)]
+    rows.append(
+        (
+            "  拡大なし" if ja else "  no expansion",
+            fmt_money_ci(g["ltv_new_no_expansion"], g.get("ltv_new_no_expansion_ci"), unit, lang),
+        )
+    )
+    source = g["fit_source"]
+    if g.get("fit_source_reason"):
+        source += f": {g['fit_source_reason']}"
+    rows.append(
+        ("  モデル" if ja else "  model", f"{(g['fit'] or {}).get('model', '—')} ({source})")
+    )
+    for note in g.get("notes", []):
+        rows.append(("", note))
+    return rows

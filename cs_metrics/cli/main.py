@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "sample_cmd",
     "kpis_cmd",
     "ltv_cmd",
+    "scenario_cmd",
     "health_cmd",
     "notify_cmd",
     "report_cmd",
@@ -26,6 +27,7 @@ EPILOG = """examples:
   cs-metrics kpis --data data/sample --as-of 2026-09  # churn, GRR/NRR, 2-year churn (table)
   cs-metrics kpis --data data/sample --format json    # the same as one JSON object
   cs-metrics ltv --data data/sample                   # LTV summary
+  cs-metrics scenario --data data/sample --save-reason-pct 0.3   # what-if churn and NRR
   cs-metrics risk --data data/sample                  # risk list per CSM
   cs-metrics report monthly --data data/sample        # the monthly KPI report (HTML)
 

@@ -35,7 +35,8 @@ def account_lifetimes(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
 
     Definition (SPEC §4): ``s`` = first active month; ``c`` = first inactive month after ``s``
     (months up to ``as_of`` only). Lifetime ``T = c - s`` (an *event*); with no such ``c`` the
-    account is *censored* at ``T = as_of - s + 1``.
+    account is *censored* at ``T = as_of - s``: it has been seen to survive ``as_of - s`` months
+    of risk (month ``as_of + 1`` is not observed yet, so it does not count as survived).
 
     Returns
     -------
@@ -56,7 +57,7 @@ def account_lifetimes(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
         pl.col("c").alias("churn_month_idx"),
         pl.when(pl.col("c").is_not_null())
         .then(pl.col("c") - pl.col("s"))
-        .otherwise(a - pl.col("s") + 1)
+        .otherwise(a - pl.col("s"))
         .cast(pl.Int32)
         .alias("T"),
         pl.col("c").is_not_null().alias("event"),
@@ -119,19 +120,24 @@ def km_table(lifetimes: pl.LazyFrame, keys: list[str] | None = None) -> pl.LazyF
 def _km_at(
     table: pl.DataFrame, horizon: int, max_t: int | None, events_upto: int
 ) -> dict[str, Any]:
-    """KM estimate of churn within ``horizon`` with a log(-log) Greenwood 95% interval."""
+    """KM estimate of churn within ``horizon`` with a log(-log) Greenwood 95% interval.
+
+    Defined when some account is at risk at ``horizon`` (largest T >= H) or the curve has
+    already reached 0 (everyone churned: 100%, its interval undefined).
+    """
     out: dict[str, Any] = {"km_rate": None, "km_ci_low": None, "km_ci_high": None}
-    if max_t is None or max_t < horizon:
+    rows = table.filter(pl.col("t") <= horizon)
+    reached_zero = rows.height > 0 and float(rows["survival"][-1]) <= 0.0
+    if (max_t is None or max_t < horizon) and not reached_zero:
         out["km_reason"] = f"no account observed for {horizon} months yet"
         return out
-    rows = table.filter(pl.col("t") <= horizon)
     if rows.height == 0 or events_upto == 0:
         out["km_rate"] = 0.0
         out["km_ci_reason"] = f"no churn within {horizon} months: the interval is undefined"
         return out
     surv = float(rows["survival"][-1])
     gw = float(rows["greenwood"][-1])
-    out["km_rate"] = 1.0 - surv
+    out["km_rate"] = 1.0 - max(surv, 0.0)
     if surv <= 0.0 or surv >= 1.0 or not math.isfinite(gw):
         out["km_ci_reason"] = "survival is 0 at the horizon: the log-log interval is undefined"
         return out
@@ -157,8 +163,10 @@ def churn_within(
     H* when it had an event with ``T <= H``. **Observed**: over the accounts whose whole window is
     seen (``s <= as_of - H``): ``eligible``, ``churned``, ``rate = churned / eligible``.
     **Kaplan-Meier**: ``1 - S(H)`` over all accounts, 95% interval from Greenwood's variance on
-    the log(-log) scale (z = 1.959964); ``null`` with ``km_reason`` when no account reaches H
-    (largest T < H) and ``km_ci_*`` null with ``km_ci_reason`` when there is no event.
+    the log(-log) scale (z = 1.959964); 100% when every account churned before H (the curve
+    reached 0; its interval ``null`` with ``km_ci_reason``); otherwise ``null`` with
+    ``km_reason`` when no account is at risk at H (largest T < H); ``km_ci_*`` null with
+    ``km_ci_reason`` when there is no event.
 
     Parameters
     ----------

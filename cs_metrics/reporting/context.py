@@ -125,10 +125,16 @@ class Report:
         return simple_ltv(self.ds, self.as_of)
 
     @cached_property
+    def predictive_ltv(self) -> dict[str, Any]:
+        from cs_metrics.metrics.ltv import predictive_ltv
+
+        return predictive_ltv(self.ds, self.as_of)
+
+    @cached_property
     def ltv_cac(self) -> dict[str, Any]:
         from cs_metrics.metrics.ltv import ltv_cac
 
-        return ltv_cac(self.ds, self.as_of)[0]
+        return ltv_cac(self.ds, self.as_of, pred=self.predictive_ltv)[0]
 
     @cached_property
     def revenue_by_source(self) -> pl.DataFrame:

@@ -253,6 +253,26 @@ def cohort_section(r: Report) -> str:
     )
 
 
+def _predictive_tile(r: Report, lc: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """Predictive LTV of a new account: "¥X" with "95%: ¥a〜¥b" under it, or the lower bound
+    (no churn observed: "¥X以上"), or why it is missing; the model in words."""
+    v = lc["ltv_new"]
+    sub = []
+    if v is None:
+        sub.append(lc.get("ltv_new_reason", ""))
+    elif lc.get("ltv_new_is_lower_bound"):
+        sub.append(r.t("下限値（解約が観測されていないため）", "lower bound (no churn observed)"))
+    elif lc.get("ltv_new_ci"):
+        lo, hi = (r.money(x) for x in lc["ltv_new_ci"])
+        sub.append(r.t(f"95%: {lo}〜{hi}", f"95%: {lo} to {hi}"))
+    lower = v is not None and lc.get("ltv_new_is_lower_bound")
+    return {
+        "label": r.t("予測LTV（新規・sBG）", "Predictive LTV (new, sBG)"),
+        "value": r.money(v) + (r.t("以上", "+") if lower else ""),
+        "sub": [*sub, *notes],
+    }
+
+
 @guarded
 def ltv_section(r: Report) -> str:
     from cs_metrics.metrics.ltv import cohort_ltv
@@ -280,21 +300,18 @@ def ltv_section(r: Report) -> str:
                     f"ARPA {r.money(s['arpa'])} · churn {fmt_pct(s['monthly_churn'], 2)}",
                 ],
             },
-            {
-                "label": r.t("予測LTV（新規・sBG）", "Predictive LTV (new, sBG)"),
-                "value": r.money(lc["ltv_new"]),
-                "sub": [],
-            },
+            _predictive_tile(r, lc, r.predictive_ltv["groups"]["all"]["notes"]),
             {
                 "label": "LTV:CAC",
                 "value": "—" if lc["ltv_cac"] is None else f"{lc['ltv_cac']:.1f}",
                 "sub": [
-                    ""
+                    lc.get("ltv_cac_reason", ""),
+                    lc.get("cac_payback_months_reason", "")
                     if lc["cac_payback_months"] is None
                     else r.t(
                         f"CAC回収 {lc['cac_payback_months']:.1f}か月",
                         f"CAC payback {lc['cac_payback_months']:.1f} months",
-                    )
+                    ),
                 ],
             },
         ]
@@ -332,6 +349,7 @@ def ltv_section(r: Report) -> str:
                 ("cost_to_serve", r.t("対応コスト", "Cost to serve"), r.money),
                 ("net", r.t("累積利益額", "Net"), r.money),
                 ("payback_age", r.t("回収月", "Payback"), fmt_int),
+                ("payback_reason", r.t("備考", "Note"), None),
             ],
         )
     )
@@ -540,49 +558,43 @@ def concentration(r: Report) -> str:
 
 
 @guarded
-def scenarios_section(r: Report, save_pct: float, graduation_target: float | None) -> str:
-    from cs_metrics.metrics.scenarios import what_if
+def scenarios_section(r: Report, save_pct: float | None, graduation_target: float | None) -> str:
+    """What-if (SPEC §9): baseline and projected churn within H and NRR with 95% intervals, each
+    lever's status with the counts behind it (a thin lever says why it is not applied), and a
+    plain caveat. ``save_pct`` saves that share of 施策終了・中止 churn (the configured
+    ``scenario.default_reason``); ``None`` leaves a lever out."""
+    from cs_metrics.format import fmt_rate_ci
+    from cs_metrics.metrics.scenarios import FIGURES, figure_label, lever_summary, what_if
 
     w = what_if(r.ds, r.as_of, save_pct, graduation_target=graduation_target)
     rows = pl.DataFrame(
         [
             {
-                "metric": r.t(f"{w['horizon']}か月以内解約率（実績）", "Churn within H (observed)"),
-                "baseline": w["baseline"]["rate"],
-                "projected": w["projected"]["rate"],
-            },
-            {
-                "metric": r.t("同（KM推定）", "Churn within H (KM)"),
-                "baseline": w["baseline"]["km_rate"],
-                "projected": w["projected"]["km_rate"],
-            },
-            {
-                "metric": "NRR（直近12か月）" if r.lang == "ja" else "NRR (trailing 12m)",
-                "baseline": w["baseline"]["nrr_trailing_12m"],
-                "projected": w["projected"]["nrr_trailing_12m"],
-            },
+                "metric": figure_label(key, r.lang, w["horizon"]),
+                "baseline": fmt_rate_ci(w["baseline"][key], w["baseline"][ci], r.lang),
+                "projected": fmt_rate_ci(w["projected"][key], w["projected"][ci], r.lang),
+                "note": w["baseline"].get(f"{key}_reason", ""),
+            }
+            for key, ci in FIGURES
         ]
     )
-    lever = r.t(
-        f"施策終了・中止による解約の {save_pct:.0%} を防止",
-        f"Save {save_pct:.0%} of 施策終了・中止 churn",
+    levers = "".join(
+        f"<li>{esc(lever_summary(lv, r.lang, w['horizon']))}</li>" for lv in w["levers"]
     )
-    if graduation_target is not None:
-        lever += r.t(
-            f"、オンボーディング卒業率 {graduation_target:.0%}",
-            f", onboarding graduation {graduation_target:.0%}",
-        )
+    *method, caveat = w["notes"]
     return (
-        f"<p>{esc(lever)}</p>"
-        + table(
+        table(
             rows,
             [
                 ("metric", r.t("指標", "Metric"), None),
-                ("baseline", r.t("現状", "Now"), fmt_pct),
-                ("projected", r.t("シナリオ", "Scenario"), fmt_pct),
+                ("baseline", r.t("現状（95%区間）", "Now (95% interval)"), None),
+                ("projected", r.t("シナリオ（95%区間）", "Scenario (95% interval)"), None),
+                ("note", r.t("備考", "Note"), None),
             ],
         )
-        + "".join(notice(n) for n in w["notes"])
+        + (f"<ul class='levers'>{levers}</ul>" if levers else "")
+        + "".join(f"<p class='note'>{esc(n)}</p>" for n in method)
+        + notice(caveat)
     )
 
 
