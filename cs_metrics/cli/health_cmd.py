@@ -24,7 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "onboarding": "12-session onboarding: completion by session, graduation",
     }
     for name, text in helps.items():
-        p = sub.add_parser(name, help=text, description=text, epilog=f"example: {EXAMPLES[name]}")
+        p = sub.add_parser(
+            name,
+            help=text.replace("%", "%%"),  # argparse %-formats help strings
+            description=text,
+            epilog=f"example: {EXAMPLES[name]}",
+        )
         add_data_args(p)
         if name == "health":
             p.add_argument(

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scenario",
         help="what-if: churn within 24 months and NRR if churn of a reason is saved or "
-        "onboarding graduation rises (with 95% intervals)",
+        "onboarding graduation rises (with 95%% intervals)",
         description="Baseline and projected churn within H (observed, Kaplan-Meier) and "
         "trailing-12-month NRR under the levers given (docs/metrics.md, scenarios). A lever not "
         "given is not applied; a lever whose groups are too small is reported, not applied.",
