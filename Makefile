@@ -6,7 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 DATA ?= data/sample
 AS_OF ?=
 
-.PHONY: setup report test lab validate bench lint format sample clean
+SPARK_STAMP := $(VENV)/.spark-stamp
+# CI runs the Spark engine's equality tests; a normal `make test` does not install Spark.
+TEST_DEPS := setup $(if $(filter true,$(CI)),spark,)
+
+.PHONY: setup spark report test lab validate bench lint format sample clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo ">> creating $(VENV) from requirements.lock (about a minute on a new machine)"
@@ -18,10 +22,17 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	@echo ">> installing the optional Spark engine from requirements-spark.lock (needs Java 17)"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-spark.lock
+	@touch $(SPARK_STAMP)
+
+spark: $(SPARK_STAMP)
+
 report: setup
 	$(BIN)/cs-metrics report monthly --data $(DATA) $(if $(AS_OF),--as-of $(AS_OF),)
 
-test: setup
+test: $(TEST_DEPS)
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lab: setup
@@ -42,7 +53,7 @@ format: setup
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 sample: setup
-	$(BIN)/cs-metrics sample --out data/sample
+	$(BIN)/cs-metrics sample --out data/sample --force
 
 clean:
 	rm -rf $(VENV) .pytest_cache

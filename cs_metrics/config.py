@@ -147,14 +147,44 @@ def _merge(base: dict, user: Mapping, prefix: str) -> None:
         base[key] = float(value) if isinstance(default, float) else value
 
 
+# Every period setting has a ceiling (a century): larger values are typos that would otherwise
+# overflow date arithmetic (``risk.usage_baseline_weeks = 1e6``) instead of being refused here.
+SPAN_LIMITS = {"_months": 1200, "_weeks": 5200, "_days": 36500}
+
+
+def _finite_problem(value: Any) -> str | None:
+    """TOML allows ``inf`` and ``nan``: no setting may be either (nor hold one in a list)."""
+    import math
+
+    values = value if isinstance(value, list | tuple) else [value]
+    for v in values:
+        if isinstance(v, float) and not math.isfinite(v):
+            return f"must be a finite number, got {v}"
+    return None
+
+
+def _span_problem(dotted: str, value: Any) -> str | None:
+    for suffix, limit in SPAN_LIMITS.items():
+        if not dotted.endswith(suffix):
+            continue
+        values = value.values() if isinstance(value, dict) else [value]
+        for v in values:
+            if isinstance(v, int | float) and not isinstance(v, bool) and v > limit:
+                return f"must be at most {limit}, got {v}"
+    return None
+
+
 def _check(cfg: dict, prefix: str = "") -> None:
     for key, value in cfg.items():
         dotted = f"{prefix}{key}"
         check = VALIDATORS.get(dotted)
-        if check is not None:
-            problem = check(value)
-            if problem:
-                raise _Problem("config_invalid", dotted, detail=problem)
+        problem = (
+            _finite_problem(value)
+            or (check(value) if check is not None else None)
+            or _span_problem(dotted, value)
+        )
+        if problem:
+            raise _Problem("config_invalid", dotted, detail=problem)
         if isinstance(value, dict) and dotted not in OPEN_TABLES:
             _check(value, dotted + ".")
 
@@ -179,6 +209,11 @@ VALIDATORS.update(
         "targets.churn_within_horizon_max": _fraction,
         "targets.nrr_trailing_12m_min": _positive,
         "revenue.churn_horizon_months": _positive,
+        "engine.spark_master": lambda v: (
+            None
+            if v.strip() and not v.strip().startswith("-")
+            else f"must be a Spark master URL such as 'local[*]' or 'spark://host:7077', got {v!r}"
+        ),
         "revenue.reason_match_window_days": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
         "reasons.categories": lambda v: next(
             (
@@ -210,11 +245,16 @@ VALIDATORS.update(
         ),
         "scenario.default_reason": lambda v: None if v.strip() else "must not be empty",
         "scenario.bootstrap_seed": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
-        "onboarding.sessions": _positive,
+        "onboarding.sessions": lambda v: None if 1 <= v <= 100 else f"must be 1..100, got {v}",
         "onboarding.stalled_weeks": _positive,
         "onboarding.stalled_lookback_months": _positive,
-        "nps.window_months": _positive,
+        "nps.window_months": lambda v: None if 1 <= v <= 1200 else f"must be 1..1200, got {v}",
         "validation.max_examples": _positive,
+        "validation.min_year": lambda v: None if 1 <= v <= 9999 else f"must be a year, got {v}",
+        "validation.max_year": lambda v: None if 1 <= v <= 9999 else f"must be a year, got {v}",
+        "validation.max_mrr": _positive,
+        "validation.max_amount": _positive,
+        "validation.max_measure": _positive,
     }
 )
 
@@ -239,8 +279,10 @@ def _measures(v: Any) -> str | None:
             src == "touchpoints" or src.startswith("usage_weekly.")
         ):
             return f"{where}: source must be 'touchpoints' or 'usage_weekly.<column>', got {src!r}"
-        if not isinstance(m["weight"], int | float) or m["weight"] < 0:
-            return f"{where}: weight must be a number >= 0 (0 switches it off), got {m['weight']!r}"
+        if not isinstance(m["weight"], int | float) or not 0 <= m["weight"] <= 1e6:
+            return (
+                f"{where}: weight must be a number 0..1e6 (0 switches it off), got {m['weight']!r}"
+            )
         if m["direction"] not in ("higher", "lower"):
             return f"{where}: direction must be 'higher' or 'lower', got {m['direction']!r}"
         if m["rule"] not in ("thresholds", "percentile"):
@@ -248,6 +290,8 @@ def _measures(v: Any) -> str | None:
         th = m.get("thresholds", [])
         if not isinstance(th, list) or not all(isinstance(x, int | float) for x in th):
             return f"{where}: thresholds must be a list of numbers"
+        if _finite_problem(th):
+            return f"{where}: thresholds must be finite numbers, got {th}"
         if m["rule"] == "thresholds" and (not th or th != sorted(th) or len(set(th)) != len(th)):
             return f"{where}: thresholds must be a non-empty, strictly increasing list, got {th}"
         if m["missing"] not in ("reweight", "zero"):
@@ -324,6 +368,11 @@ VALIDATORS.update(
         ),
         "risk.disabled_rules": lambda v: _known_rules(v),
         "slack.max_accounts_per_message": _positive,
+        "backtest.horizon_months": _positive,
+        "backtest.lookback_months": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "backtest.min_flagged": _positive,
+        "backtest.weights_l2": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "backtest.weights_folds": lambda v: None if v >= 2 else f"must be >= 2, got {v}",
         "slack.members": lambda v: next(
             (
                 f'{k!r} must map to a Slack member ID such as "U0123ABCD", got {i!r}'
@@ -342,6 +391,7 @@ def _check_pairs(cfg: dict[str, Any]) -> None:
         ("attributes.onboarding_months", "attributes.adoption_months"),
         ("attributes.tier_mid", "attributes.tier_high"),
         ("health.band_yellow", "health.band_green"),
+        ("validation.min_year", "validation.max_year"),
     ]
     for low, high in pairs:
         (s1, k1), (s2, k2) = low.split("."), high.split(".")
@@ -388,4 +438,6 @@ def load_config(path: str | Path | Mapping | None = None) -> Config:
         user = tomllib.loads(p.read_text("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError("config_not_toml", path=str(p), detail=str(e)) from None
+    except OSError as e:  # unreadable (permissions): a message, never "cannot write"
+        raise ConfigError("config_not_toml", path=str(p), detail=e.strerror or str(e)) from None
     return _resolve(default_config(), user, str(p))

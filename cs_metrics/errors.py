@@ -58,10 +58,21 @@ def redact(text: str) -> str:
             path = ""
         if len(path) > 8:
             forms |= {path, quote(path), repr(path)[1:-1]}
+        forms |= {part for part in _secret_parts(value.strip()) if part}
         for form in sorted(forms, key=len, reverse=True):
             if form:
                 out = out.replace(form, REDACTED)
     return _WEBHOOK_RE.sub(REDACTED, out)
+
+
+def _secret_parts(url: str) -> set[str]:
+    """The pieces of a secret URL that are secrets on their own: path segments and query values
+    of 8+ characters that are not plain lower-case words (``services`` is not a secret; the
+    token of ``/services/T0/B0/<token>`` is)."""
+    import re as _re
+
+    pieces = _re.split(r"[/?&=#;:@\s]+", url)
+    return {p for p in pieces if len(p) >= 8 and not _re.fullmatch(r"[a-z.\-]+", p)}
 
 
 class CsMetricsError(Exception):

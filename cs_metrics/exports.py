@@ -25,11 +25,9 @@ def neutralise_text(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(exprs) if exprs else frame
 
 
-def write_excel_csv(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as UTF-8 CSV with BOM (Excel opens Japanese correctly), injection-safe.
-
-    List columns are joined with " / ".
-    """
+def excel_csv_bytes(frame: pl.DataFrame) -> bytes:
+    """``frame`` as UTF-8 CSV with BOM (Excel opens Japanese correctly), injection-safe; list
+    columns joined with " / "."""
     flat = frame.with_columns(
         [
             pl.col(n).cast(pl.List(pl.String)).list.join(" / ")
@@ -37,10 +35,18 @@ def write_excel_csv(frame: pl.DataFrame, path: str | Path) -> Path:
             if isinstance(t, pl.List)
         ]
     )
+    data = neutralise_text(flat).write_csv(date_format="%Y-%m-%d")
+    return b"\xef\xbb\xbf" + data.encode("utf-8")
+
+
+def write_excel_csv(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write :func:`excel_csv_bytes` of ``frame`` to ``path`` atomically (a temporary file beside
+    it, then renamed: never half-written)."""
+    from cs_metrics.fsutil import atomic_write_bytes
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    data = neutralise_text(flat).write_csv(date_format="%Y-%m-%d")
-    p.write_bytes(b"\xef\xbb\xbf" + data.encode("utf-8"))
+    atomic_write_bytes(p, excel_csv_bytes(frame))
     return p
 
 

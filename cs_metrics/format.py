@@ -40,6 +40,54 @@ KPI_LABELS: dict[str, dict[str, str]] = {
 }
 
 
+# Risk and opportunity rules in words a CS lead uses ({...} filled from the [risk] config).
+RULE_LABELS: dict[str, dict[str, str]] = {
+    "no_login": {
+        "ja": "{no_login_days}日超ログインなし",
+        "en": "no login for over {no_login_days} days",
+    },
+    "cancellation_notice": {"ja": "解約予定の連絡あり", "en": "cancellation notice received"},
+    "renewal_due": {
+        "ja": "{renewal_due_months}か月以内に契約終了",
+        "en": "contract ends within {renewal_due_months} months",
+    },
+    "renewal_unconfirmed": {"ja": "更新未確認", "en": "renewal unconfirmed"},
+    "usage_drop": {
+        "ja": "ログインが平常時から{drop_pct}%超減少",
+        "en": "logins down over {drop_pct}% on own baseline",
+    },
+    "nps_detractor": {
+        "ja": "直近{nps_recent_days}日にNPS批判者（0〜6点）",
+        "en": "NPS detractor (0-6) in the last {nps_recent_days} days",
+    },
+    "health_red": {"ja": "ヘルススコア赤", "en": "health score red"},
+    "onboarding_stalled": {"ja": "オンボーディング停滞", "en": "onboarding stalled"},
+    "no_touchpoint": {
+        "ja": "定期接点の間隔超過（セグメント別日数）",
+        "en": "no touchpoint within the segment's rhythm",
+    },
+    "expansion_candidate": {
+        "ja": "拡大候補（ヘルス緑・ログイン{rise_pct}%以上増）",
+        "en": "expansion candidate (green, logins up {rise_pct}%+)",
+    },
+}
+
+
+def rule_label(rule: str, risk_cfg: dict[str, Any], lang: str = "ja") -> str:
+    """A rule code in words (``no_login`` -> ``60日超ログインなし``); unknown codes as they are."""
+    text = RULE_LABELS.get(rule, {}).get(lang)
+    if text is None:
+        return rule
+    params = {
+        "no_login_days": risk_cfg.get("no_login_days"),
+        "renewal_due_months": risk_cfg.get("renewal_due_months"),
+        "drop_pct": round(100 * float(risk_cfg.get("usage_drop", 0))),
+        "rise_pct": round(100 * float(risk_cfg.get("usage_rise", 0))),
+        "nps_recent_days": risk_cfg.get("nps_recent_days"),
+    }
+    return text.format(**params)
+
+
 def label(key: str, lang: str = "ja", **kw: Any) -> str:
     """The ja/en label of a KPI key (the key itself when unknown)."""
     text = KPI_LABELS.get(key, {}).get(lang) or KPI_LABELS.get(key, {}).get("en") or key

@@ -50,10 +50,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{file} has a header but no data rows",
     },
     "undecodable": {
-        "ja": "{file}: {row} 行目{col_text}の文字が UTF-8 でも CP932（Shift_JIS）でも読めません"
-        "（{guess} と推定）。Excel で「CSV UTF-8」または「CSV」で保存し直してください",
-        "en": "{file}: bytes in row {row}{col_text} are neither UTF-8 nor CP932 (Shift_JIS) "
-        "(looks like {guess}); save the file again as CSV UTF-8 or CSV from Excel",
+        "ja": "{file}: {row} 行目{col_text}の文字が UTF-8・UTF-16・CP932（Shift_JIS）のどれでも"
+        "読めません（{guess} と推定）。Excel で「CSV UTF-8」または「CSV」で保存し直してください",
+        "en": "{file}: bytes in row {row}{col_text} are not UTF-8, UTF-16 or CP932 (Shift_JIS) "
+        "text (looks like {guess}); save the file again as CSV UTF-8 or CSV from Excel",
     },
     "not_csv": {
         "ja": "{file} は Excel ブック（xlsx/xls）で CSV ではありません。Excel で「CSV UTF-8」"
@@ -70,9 +70,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{file} cannot be read (a broken Parquet file, or no permission): {detail}",
     },
     "column_type": {
-        "ja": "{file}: 列の型を値として読めません（リスト・構造体・バイナリ）: {columns}",
-        "en": "{file}: columns of a type that cannot be read as values (list, struct, binary): "
-        "{columns}",
+        "ja": "{file}: 列の型を値として読めません（リスト・構造体・バイナリ・期間）: {columns}",
+        "en": "{file}: columns of a type that cannot be read as values (list, struct, binary, "
+        "duration): {columns}",
     },
     "duplicate_column": {
         "ja": "{file}: 列名の変換（マッピング）後に同じ列が2回あります: {columns}",
@@ -85,6 +85,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{file}: required column(s) {missing} not found; columns found: {found}; add them "
         "to the file, or map your column names with a mapping file "
         "(e.g. [{table}.columns] {example}; see docs/mapping.md)",
+    },
+    "path_outside": {
+        "ja": "{path} は {folder} の外を指しています（フォルダ内のファイルだけを指定できます）",
+        "en": "{path} points outside {folder} (only files inside the folder can be named)",
     },
     "mapping_missing": {
         "ja": "マッピングファイルがありません: {path}",
@@ -145,8 +149,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "(taken as that month)",
     },
     "date_implausible": {
-        "ja": "{file} の列 {column}: {lo}〜{hi} 年の範囲外の日付が {n} 行あります（入力ミスの可能性）",
-        "en": "{file}: column {column}: {n} row(s) dated outside the years {lo}-{hi} (a typo?)",
+        "ja": "{file} の列 {column}: {lo}〜{hi} 年の範囲外の日付が {n} 行あります（入力ミスと"
+        "みなします。範囲は設定 validation.min_year / validation.max_year）",
+        "en": "{file}: column {column}: {n} row(s) dated outside the years {lo}-{hi}, taken as "
+        "typos (the window is validation.min_year / validation.max_year)",
+    },
+    "amount_implausible": {
+        "ja": "{file} の列 {column}: 上限 {limit} を超える金額が {n} 行あります（入力ミスとみなします。"
+        "上限は設定 validation.{key}）",
+        "en": "{file}: column {column}: {n} row(s) with an amount above {limit}, taken as typos "
+        "(the ceiling is validation.{key})",
+    },
+    "value_implausible": {
+        "ja": "{file} の列 {column}: 上限 {limit} を超える値が {n} 行あります（入力ミスとみなします。"
+        "上限は設定 validation.max_measure）",
+        "en": "{file}: column {column}: {n} row(s) with a value above {limit}, taken as typos "
+        "(the ceiling is validation.max_measure)",
+    },
+    "invisible_characters": {
+        "ja": "{file} の列 {column}: 見えない文字（ゼロ幅スペース U+200B など）を含む値が {n} 行"
+        "あります。取り除いて読みました（例の値は取り除く前）",
+        "en": "{file}: column {column}: {n} row(s) hold invisible characters (a zero-width space "
+        "U+200B or the like); they were removed when reading (examples show the value before)",
+    },
+    "overlapping_lines": {
+        "ja": "{file}: 同じ取引先・同じ商品の契約行が期間の重なる行と一緒に {n} 行あります"
+        "（重なる月の MRR は合算されます。更新行の開始日・前の行の終了日を確認してください）",
+        "en": "{file}: {n} row(s) overlap another line of the same account and product (their "
+        "MRR is added up in the months they share: check the renewal's start date and the "
+        "previous line's end date)",
     },
 }
 
@@ -208,6 +239,14 @@ MESSAGES.update(
             "ja": "{option} を指定してください",
             "en": "{option} is required",
         },
+        "option_range": {
+            "ja": "オプション {option} の値 {value} は使えません（{lo}〜{hi} の整数にしてください）",
+            "en": "option {option}: {value} is not allowed (a whole number {lo}..{hi})",
+        },
+        "survey_unknown": {
+            "ja": "アンケート {survey} の回答がデータにありません（あるもの: {known}）",
+            "en": "no response has the survey {survey} (surveys in the data: {known})",
+        },
         "by_unknown": {
             "ja": "{by} では分けられません（使える項目: {known}）",
             "en": "cannot break down by {by}; known: {known}",
@@ -216,9 +255,49 @@ MESSAGES.update(
             "ja": "この集計には {table} テーブルが必要ですが、データにありません",
             "en": "this needs the {table} table, which the data does not have",
         },
-        "path_outside": {
-            "ja": "{path} は {folder} の外を指しています（フォルダ内のファイルだけを指定できます）",
-            "en": "{path} points outside {folder} (only files inside the folder can be named)",
+        "output_not_empty": {
+            "ja": "{path} にはこのプログラムが作っていないファイルがあります（{names}）。上書きも削除も"
+            "しません: 空のフォルダを指定するか、--force で書き込んでください（ほかのファイルは残し、"
+            "同じ名前のファイルは <名前>.orig として残します）",
+            "en": "{path} holds files this program did not write ({names}); nothing is "
+            "overwritten or deleted: name an empty folder, or write into it with --force (other "
+            "files stay; a file of the same name is kept as <name>.orig)",
+        },
+        "output_exists": {
+            "ja": "{path} は既にあり、同じ種類の以前の出力ではありません。上書きしません: "
+            "別の名前にするか、--force で上書きしてください",
+            "en": "{path} already exists and is not an earlier export of the same kind; it is "
+            "not overwritten: choose another name, or use --force to replace it",
+        },
+        "output_suffix": {
+            "ja": "{option} の出力ファイル {path} の拡張子は {allowed} のどれかにしてください"
+            "（書かれる形式と名前を一致させるため）",
+            "en": "{option}: {path} must end in {allowed} (the file is written in the format "
+            "its name says)",
+        },
+        "file_error": {
+            "ja": "ファイルを読み書きできません: {path}（{detail}）",
+            "en": "cannot read or write {path}: {detail}",
+        },
+        "output_in_data": {
+            "ja": "{option} の出力 {path} はデータフォルダ内のテーブル名です（次の読み込みでテーブルと"
+            "して読まれてしまいます）。別の場所か名前にしてください",
+            "en": "{option}: {path} would be read as a table of the data folder next time; write "
+            "it elsewhere or under another name",
+        },
+        "engine_unavailable": {
+            "ja": "--engine spark を使えません: {detail}（docs/scale.md 参照）",
+            "en": "--engine spark is not available: {detail} (see docs/scale.md)",
+        },
+        "spark_money_bound": {
+            "ja": "ある取引先の MRR 合計が {value} です: Spark エンジンが正確に合計できるのは"
+            "取引先あたり {bound} までです",
+            "en": "an account's lines add up to {value} per month: the Spark engine sums money "
+            "exactly up to {bound} per account",
+        },
+        "output_not_empty": {
+            "ja": "{path} は空のフォルダではありません: 新しいフォルダを指定してください",
+            "en": "{path} exists and is not an empty folder: choose a new one",
         },
         "output_unwritable": {
             "ja": "書き込めません: {path}（{detail}）",
@@ -279,6 +358,37 @@ MESSAGES.update(
             "ja": "環境変数 {var} の値が Webhook URL として不正です: {detail}（値は表示しません）",
             "en": "environment variable {var} does not hold a valid webhook URL: {detail} "
             "(its value is not shown)",
+        },
+        "webhook_bad_characters": {
+            "ja": "環境変数 {var} の値に空白または制御文字があり、Webhook URL として使えません"
+            "（値は表示しません）",
+            "en": "environment variable {var} holds a space or a control character: not a usable "
+            "webhook URL (its value is not shown)",
+        },
+        "webhook_not_ascii": {
+            "ja": "環境変数 {var} の値に ASCII 以外の文字があり、Webhook URL として使えません"
+            "（値は表示しません）",
+            "en": "environment variable {var} holds non-ASCII characters: not a usable webhook "
+            "URL (its value is not shown)",
+        },
+        "webhook_not_url": {
+            "ja": "環境変数 {var} の値は URL として読めません（値は表示しません）",
+            "en": "environment variable {var} is not a URL (its value is not shown)",
+        },
+        "webhook_not_https": {
+            "ja": "環境変数 {var} の値は https:// で始まる URL にしてください（http:// はローカルの"
+            "テスト用に 127.0.0.1 / localhost だけ使えます。値は表示しません）",
+            "en": "environment variable {var} must hold an https:// URL (http:// only to a "
+            "loopback address such as 127.0.0.1 for local tests; its value is not shown)",
+        },
+        "webhook_no_host": {
+            "ja": "環境変数 {var} の URL にホスト名がありません（値は表示しません）",
+            "en": "environment variable {var} holds a URL without a host (its value is not shown)",
+        },
+        "webhook_userinfo": {
+            "ja": "環境変数 {var} の URL にユーザー名・パスワードを含めないでください（値は表示しません）",
+            "en": "environment variable {var} holds a URL with a user name or password, which a "
+            "webhook never has (its value is not shown)",
         },
         "slack_status": {
             "ja": "Slack が {status} を返しました（{attempts} 回試行）",
@@ -343,9 +453,76 @@ MESSAGES.update(
             "ja": "粗利（ARPA×粗利率）が顧客あたりのサービス提供コストを下回るため回収できません",
             "en": "ARPA x margin does not cover the cost to serve",
         },
+        "health_no_data": {
+            "ja": "ヘルススコアの指標にこの顧客のデータがありません（テーブルがない、または該当期間の行がない）。"
+            "データがないことは悪い状態ではないため、スコアも帯も付けません",
+            "en": "no health measure has data for this account (its tables are absent or hold no "
+            "rows for the window); missing data is not bad health, so there is no score or band",
+        },
         "no_acquisition_cost": {
             "ja": "accounts に獲得コスト（acquisition_cost）がありません",
             "en": "no acquisition_cost in accounts",
+        },
+    }
+)
+
+
+# ---- signal backtest (cs_metrics.metrics.backtest) ----------------------------------------
+MESSAGES.update(
+    {
+        "backtest_horizon": {
+            "ja": "--horizon は1以上の月数で指定してください: {h}",
+            "en": "--horizon must be >= 1 month, got {h}",
+        },
+        "backtest_too_short": {
+            "ja": "データ（{first}〜{last}）は {h}か月先の結果を見るには短すぎます",
+            "en": "the data ({first} to {last}) is too short to see {h} months ahead",
+        },
+        "backtest_to_out_of_range": {
+            "ja": "--to {to}: データは {first}〜{last}。{h}か月先まで見るため --to は "
+            "{first}〜{latest} で指定してください",
+            "en": "--to {to}: the data covers {first} to {last}; to see {h} months ahead --to "
+            "must be within {first} to {latest}",
+        },
+        "backtest_from_out_of_range": {
+            "ja": "--from {start}: {first}〜--to（{to}）の範囲で指定してください"
+            "（データは {first}〜{last}）",
+            "en": "--from {start} must lie within {first} and --to ({to}) "
+            "(the data covers {first} to {last})",
+        },
+        # reasons of null values in the backtest JSON
+        "backtest_unavailable": {"ja": "判定不可: {why}", "en": "unavailable: {why}"},
+        "backtest_disabled": {
+            "ja": "無効化されたルール（risk.disabled_rules）",
+            "en": "disabled (risk.disabled_rules)",
+        },
+        "backtest_nothing_flagged": {"ja": "該当なし（フラグ0件）", "en": "nothing flagged"},
+        "backtest_no_outcome": {"ja": "期間内に{target}なし", "en": "no {target} in the range"},
+        "backtest_no_units": {"ja": "対象の顧客・月なし", "en": "no account-months in the range"},
+        "backtest_no_hits": {
+            "ja": "的中0件: 対数尺度の区間は作れないため上限のみ（Wilson上限 / 基準率）",
+            "en": "no hits: no log-scale interval; upper bound only (Wilson upper / base rate)",
+        },
+        "backtest_one_account": {
+            "ja": "顧客が1社のみのため区間を推定できません",
+            "en": "one account only: no interval",
+        },
+        "backtest_everyone": {
+            "ja": "全員が同じ結果のため算出できません",
+            "en": "every account-month had the same outcome",
+        },
+        "backtest_perfect": {
+            "ja": "完全に分離（AUC 0 または 1）のため区間なし",
+            "en": "perfect separation (AUC 0 or 1): no interval",
+        },
+        "backtest_no_variance": {"ja": "分散0のため区間なし", "en": "zero variance: no interval"},
+        "backtest_measure_unavailable": {
+            "ja": "この指標のデータなし",
+            "en": "no data for this measure",
+        },
+        "backtest_weights_undefined": {
+            "ja": "使える指標がないか、全員が同じ結果のため推定できません",
+            "en": "no measure, or every account-month had the same outcome",
         },
     }
 )
@@ -546,14 +723,20 @@ MESSAGES.update(
 
 UNPARSEABLE_WHAT = {
     "date": (
-        "日付として読めない値（YYYY-MM-DD または YYYY/M/D）",
-        "dates that are not YYYY-MM-DD or YYYY/MM/DD (YYYY/M/D)",
+        "日付として読めない値（年は4桁: YYYY-MM-DD または YYYY/M/D。24/9/5 のような2桁の年は不可）",
+        "dates that are not YYYY-MM-DD or YYYY/MM/DD (YYYY/M/D) with a four-digit year "
+        "(24/9/5 is refused)",
     ),
     "money": (
-        "金額として読めない値（例 1200000, ¥1,200,000, 1,200,000円）",
-        "amounts that are not numbers (accepted: 1200000, ¥1,200,000, 1,200,000円)",
+        "金額として読めない値（例 1200000, ¥1,200,000, 1,200,000円。桁区切りは3桁ごとのカンマ、"
+        "小数点はピリオド: 80000,50 は不可）",
+        "amounts that are not numbers (accepted: 1200000, ¥1,200,000, 1,200,000円; commas only "
+        "as thousands separators in groups of three, a point for decimals: 80000,50 is refused)",
     ),
-    "number": ("数値として読めない値", "values that are not numbers"),
+    "number": (
+        "数値として読めない値（小数点はピリオド、桁区切りは3桁ごとのカンマ）",
+        "values that are not numbers (a point for decimals, commas only in groups of three)",
+    ),
     "int": ("整数として読めない値", "values that are not whole numbers"),
 }
 

@@ -9,6 +9,8 @@ name cannot become a link or a mention; only the configured CSM mention ``<@ID>`
 from __future__ import annotations
 
 import email.utils
+import http.client
+import ipaddress
 import json
 import os
 import time
@@ -21,22 +23,34 @@ from typing import Any
 
 import polars as pl
 
+from cs_metrics.errors import NotifyError
+from cs_metrics.messages import lang_of
+
+__all__ = [
+    "ENV_VAR",
+    "NotifyError",
+    "SendResult",
+    "build_messages",
+    "post",
+    "send_all",
+    "slack_escape",
+    "webhook_problem",
+    "webhook_url",
+]
+
 ENV_VAR = "CS_METRICS_SLACK_WEBHOOK_URL"
 MAX_WAIT_SECONDS = 60.0
-
-
-class NotifyError(RuntimeError):
-    """Sending failed (the message never contains the webhook URL)."""
 
 
 @dataclass
 class SendResult:
     """Outcome of one message: ``status`` is the final HTTP status (None when it never got an
-    answer); ``error`` says why it failed (None when sent)."""
+    answer); ``error`` says why it failed (None when sent), ``error_code`` its catalogue code."""
 
     csm: str
     status: int | None
     error: str | None = None
+    error_code: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -48,24 +62,56 @@ def slack_escape(text: Any) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
+def webhook_problem(url: str) -> str | None:
+    """Why ``url`` is not an acceptable webhook URL (a catalogue code), or None.
+
+    Accepted: ``https://<host>/...``, or ``http://`` to a loopback address (127.0.0.0/8, ::1,
+    localhost: a local test server); ASCII only, no space or control character, no user name or
+    password, a valid port. The answer never contains the URL.
+    """
+    if any(ord(c) <= 32 or ord(c) == 127 for c in url):
+        return "webhook_bad_characters"
+    if not url.isascii():
+        return "webhook_not_ascii"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, _port = parts.hostname, parts.port  # .port raises ValueError for a bad port
+    except ValueError:
+        return "webhook_not_url"
+    if parts.scheme not in ("https", "http"):
+        return "webhook_not_https"
+    if not host:
+        return "webhook_no_host"
+    if parts.username is not None or parts.password is not None:
+        return "webhook_userinfo"
+    if parts.scheme == "http" and not _is_loopback(host):
+        return "webhook_not_https"
+    return None
+
+
 def webhook_url() -> str:
-    """The webhook URL from ``CS_METRICS_SLACK_WEBHOOK_URL``.
+    """The webhook URL from ``CS_METRICS_SLACK_WEBHOOK_URL`` (outer whitespace trimmed), checked
+    by :func:`webhook_problem` when it is read.
 
     Raises
     ------
     NotifyError
-        When the variable is missing or empty, or is not an http(s) URL (the value is never
-        shown).
+        ``webhook_missing`` when the variable is missing or empty; the code of
+        :func:`webhook_problem` when it is not an acceptable URL. The value is never shown.
     """
     url = os.environ.get(ENV_VAR, "").strip()
     if not url:
-        raise NotifyError(
-            f"environment variable {ENV_VAR} is not set: export the Slack incoming-webhook URL "
-            "there (it is never read from parameters or config files), or use --dry-run"
-        )
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise NotifyError(f"{ENV_VAR} does not hold an https:// URL (its value is not shown)")
+        raise NotifyError("webhook_missing", var=ENV_VAR)
+    problem = webhook_problem(url)
+    if problem:
+        raise NotifyError(problem, var=ENV_VAR)
     return url
 
 
@@ -131,6 +177,16 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A webhook never redirects: a 3xx answer is final (the payload is not sent elsewhere)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, PLR0913
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def post(
     url: str,
     payload: dict[str, Any],
@@ -142,7 +198,8 @@ def post(
     """POST a JSON payload; retry on 429 and 5xx and on network errors/timeouts.
 
     Waits ``Retry-After`` seconds when the answer has that header (capped at
-    ``MAX_WAIT_SECONDS``), else ``backoff x 2^attempt`` seconds. Any other 4xx is final.
+    ``MAX_WAIT_SECONDS``), else ``backoff x 2^attempt`` seconds. Any other status (4xx, a 3xx
+    redirect) is final. ``url`` is checked by :func:`webhook_problem` first.
 
     Returns
     -------
@@ -152,40 +209,50 @@ def post(
     Raises
     ------
     NotifyError
-        On failure, with the status or the kind of network error, never the URL.
+        ``slack_status`` or ``slack_unreachable`` (the kind of network error), or the code of
+        :func:`webhook_problem`; never the URL, and without the chained exception (whose text
+        may hold it).
     """
+    problem = webhook_problem(url)
+    if problem:
+        raise NotifyError(problem, var=ENV_VAR)
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     for attempt in range(max_retries + 1):
         delay = backoff * 2**attempt
-        req = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json; charset=utf-8"},
-        )
+        wait: float | None = None
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (scheme checked)
+            req = urllib.request.Request(
+                url,
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json; charset=utf-8"},
+            )
+            with _OPENER.open(req, timeout=timeout) as resp:  # noqa: S310 (scheme checked)
                 return int(resp.status)
         except urllib.error.HTTPError as e:
             status = e.code
-            retryable = status == 429 or 500 <= status < 600
-            if not retryable:
-                raise NotifyError(
-                    f"Slack answered {status}: the message was not accepted"
-                ) from None
+            if not (status == 429 or 500 <= status < 600):
+                raise NotifyError("slack_status", status=status, attempts=attempt + 1) from None
             if attempt == max_retries:
-                raise NotifyError(f"Slack answered {status} after {attempt + 1} attempts") from None
+                raise NotifyError("slack_status", status=status, attempts=attempt + 1) from None
             wait = _retry_after(e.headers.get("Retry-After") if e.headers else None)
-            sleep(min(delay if wait is None else wait, MAX_WAIT_SECONDS))
-        except (urllib.error.URLError, TimeoutError, OSError) as e:
-            if attempt == max_retries:
-                reason = getattr(e, "reason", e)
-                kind = type(reason).__name__ if not isinstance(reason, str) else "URLError"
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+            if attempt == max_retries or isinstance(e, http.client.InvalidURL):
                 raise NotifyError(
-                    f"could not reach Slack after {attempt + 1} attempts ({kind})"
+                    "slack_unreachable", attempts=attempt + 1, kind=_kind(e)
                 ) from None
-            sleep(min(delay, MAX_WAIT_SECONDS))
-    raise NotifyError("unreachable")  # pragma: no cover
+        except Exception as e:  # anything else from the HTTP stack: final, and without the URL
+            raise NotifyError("slack_unreachable", attempts=attempt + 1, kind=_kind(e)) from None
+        sleep(min(delay if wait is None else wait, MAX_WAIT_SECONDS))
+    raise NotifyError("slack_unreachable", attempts=max_retries + 1, kind="-")  # pragma: no cover
+
+
+def _kind(e: BaseException) -> str:
+    """The class name of a network error (its text may contain the URL: never used)."""
+    reason = getattr(e, "reason", None)
+    if isinstance(reason, BaseException):
+        return type(reason).__name__
+    return type(e).__name__
 
 
 def send_all(
@@ -207,6 +274,7 @@ def send_all(
     """
     url = webhook_url()
     s = cfg["slack"]
+    lang = lang_of(cfg)
     results = []
     for m in messages:
         try:
@@ -215,5 +283,5 @@ def send_all(
             )
             results.append(SendResult(m["csm"], status))
         except NotifyError as e:
-            results.append(SendResult(m["csm"], None, str(e)))
+            results.append(SendResult(m["csm"], None, e.message(lang), e.code))
     return results

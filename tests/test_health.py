@@ -144,7 +144,8 @@ def test_unavailable_table_counts_for_nobody_even_under_zero():
     assert d["logins"]["contribution"] == 37.5 and d["outcome_rate"]["contribution"] == 12.5
     assert res.scores["score"][0] == 87.5
     none = health.health_scores(frames_dataset(subscriptions=[sub("A")]), "2025-06")
-    assert none.scores.row(0, named=True)["no_data"] and none.scores["score"][0] == 0.0
+    no = none.scores.row(0, named=True)
+    assert no["no_data"] and no["score"] is None and no["band"] is None  # no data is not red
 
 
 def test_sum_per_week_counts_missing_weeks_as_zero_and_running_week_is_left_out():
@@ -250,6 +251,9 @@ def test_scores_stay_in_0_100_and_contributions_sum_to_the_score(rows, weights, 
     assert res.scores["score"].is_between(0, 100).all()
     sums = res.details.group_by("account_id").agg(pl.col("contribution").sum().alias("s"))
     for r in res.scores.join(sums, on="account_id").iter_rows(named=True):
+        if r["no_data"]:  # nothing counts: no score, no band, nothing contributed
+            assert r["score"] is None and r["band"] is None and r["s"] == 0
+            continue
         assert round(r["s"], 2) == r["score"]  # the same hundredths
         assert r["score"] == round(r["score"], 2)
 
@@ -261,7 +265,9 @@ def test_segments_from_attribute_tier_and_band():
         {"account_id": "C", "account_name": "c", "industry": "医療", "csm": "津田"},
     ]
     subs = [sub("A", mrr=250_000.0), sub("B", mrr=50_000.0), sub("C", "2025-11-01", 100_000.0)]
-    ds = frames_dataset(accounts=acc, subscriptions=subs)
+    # a touchpoints table (no touchpoint in the window: a measured 0) makes health red
+    tps = [{"account_id": "B", "occurred_on": D(2024, 1, 1), "kind": "qbr"}]
+    ds = frames_dataset(accounts=acc, subscriptions=subs, touchpoints=tps)
     s = {r["account_id"]: r for r in segments.segments(ds, "2025-12").iter_rows(named=True)}
     # A: size 3 + effort 1 + mature 0 = 4 -> high; red health -> S.  B: 1 -> low; red -> B
     assert (s["A"]["attribute_score"], s["A"]["attribute_tier"], s["A"]["segment"]) == (
@@ -394,3 +400,64 @@ def test_history_equals_each_month_on_its_own_and_availability_is_point_in_time(
     # May: logins 20/4 = 5 -> 2 of 4 thresholds, deliveries 6/4 = 1.5 -> 2 of 4, 1 touchpoint of
     # [1, 2, 4] -> 1/3; weights .3/.3/.2 of .8 -> 18.75 + 18.75 + 8.33 = 45.83
     assert may.scores["score"][0] == 45.83
+
+
+# ---- issue 13: missing data is "no data", never the worst score --------------------------------
+
+
+def test_only_accounts_and_subscriptions_give_no_score_no_band_and_no_health_red(tmp_path, capsys):
+    from cs_metrics.cli.main import main
+    from cs_metrics.metrics.risk import risk_signals
+
+    ds = frames_dataset(subscriptions=[sub("A"), sub("B", mrr=5.0)])
+    res = health.health_scores(ds, "2025-06")
+    assert res.scores["score"].to_list() == [None, None]
+    assert res.scores["band"].to_list() == [None, None] and res.scores["no_data"].all()
+    assert set(res.unavailable) == {"deliveries", "logins", "touchpoints", "outcome_rate"}
+    risk = risk_signals(ds, "2025-06")
+    assert "health_red" in risk.unavailable
+    assert risk.signals.filter(pl.col("rule") == "health_red").height == 0
+    seg = segments.segments(ds, "2025-06")
+    assert seg["segment"].to_list() == [None, None]  # attribute x band: no band, no segment
+
+    data = write_cli_dataset(tmp_path / "full")
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for f in ("accounts.csv", "subscriptions.csv"):
+        (bare / f).write_bytes((data / f).read_bytes())
+    assert main(["health", "--data", str(bare), "--as-of", "2025-06", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert all(r["score"] is None and r["band"] is None for r in out)
+    assert all(r["score_reason_code"] == "health_no_data" and r["contributions"] == {} for r in out)
+    assert main(["health", "--data", str(bare), "--as-of", "2025-06"]) == 0
+    table = capsys.readouterr().out
+    assert "red" not in table and "データなし=4" in table
+    assert main(["risk", "--data", str(bare), "--as-of", "2025-06", "--format", "json"]) == 0
+    got = capsys.readouterr()
+    assert all(r["rule"] != "health_red" for r in json.loads(got.out))
+    assert "health_red: unavailable" in got.err
+
+
+def test_an_account_with_nothing_counted_has_no_score_beside_scored_accounts():
+    # outcome_rate only, policy reweight: A has values, B has no usage row at all
+    cfg = load_config(
+        {
+            "health": {
+                "measures": {
+                    "deliveries": {"weight": 0.0},
+                    "logins": {"weight": 0.0},
+                    "touchpoints": {"weight": 0.0},
+                    "outcome_rate": {"weight": 1.0, "missing": "reweight"},
+                }
+            }
+        }
+    )
+    rows = [week("A", d, outcome=0.9) for d in JUNE_WEEKS]
+    ds = frames_dataset(cfg, subscriptions=[sub("A"), sub("B")], usage_weekly=rows)
+    s = {
+        r["account_id"]: r for r in health.health_scores(ds, "2025-06").scores.iter_rows(named=True)
+    }
+    assert s["A"]["score"] == 50.0 and s["A"]["band"] == "yellow"  # a lone account: 0.5 points
+    assert s["B"]["score"] is None and s["B"]["band"] is None and s["B"]["no_data"]
+    h = health.health_with_change(ds, "2025-06")
+    assert h.filter(pl.col("account_id") == "B")["delta"].to_list() == [None]

@@ -461,3 +461,228 @@ def test_row_numbers_count_records_like_excel(tmp_path):
     report = validate_dataset(folder)
     [err] = report.errors
     assert (err.rule, err.column, err.examples) == ("required_value", "account_name", [(3, None)])
+
+
+# ---- issue 13: misleading readings become right readings or clear errors ---------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read_as_utf16_not_reported_as_mojibake(tmp_path, encoding):
+    folder = tmp_path / encoding
+    write(folder, {"subscriptions.csv": SUBSCRIPTIONS})
+    (folder / "accounts.csv").write_bytes(ACCOUNTS.encode(encoding))  # no BOM
+    ds = load_dataset(folder)
+    assert ds.encodings()["accounts"] == encoding
+    assert ds.accounts.collect()["account_name"].to_list() == ["株式会社あおば", "みどり医療法人"]
+
+
+def test_nul_bytes_that_are_not_utf16_are_undecodable_without_echoing_them(tmp_path):
+    folder = write(tmp_path / "u32", {"subscriptions.csv": SUBSCRIPTIONS})
+    (folder / "accounts.csv").write_bytes(ACCOUNTS.encode("utf-32-le"))
+    with pytest.raises(DataError) as e:
+        load_dataset(folder)
+    [issue] = e.value.issues
+    assert issue.rule == "undecodable" and "UTF-32" in issue.message and not issue.examples
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_or_tab_separated_file_is_read_not_reported_as_missing_columns(tmp_path, sep):
+    folder = write(
+        tmp_path / "sep",
+        {"accounts.csv": ACCOUNTS.replace(",", sep), "subscriptions.csv": SUBSCRIPTIONS},
+    )
+    ds = load_dataset(folder)
+    assert ds.accounts.collect()["account_id"].to_list() == ["A001", "A002"]
+
+
+def test_separator_is_the_most_frequent_outside_quotes():
+    from cs_metrics.data.load import detect_separator
+
+    assert detect_separator('a;b;"c,d,e"\n1;2;3\n') == ";"
+    assert detect_separator("a,b;c\n") == ","  # a tie goes to the comma
+    assert detect_separator("single\n") == ","
+
+
+def test_zero_width_characters_in_ids_are_removed_and_warned_about(tmp_path):
+    subs = SUBSCRIPTIONS.replace("S001,A001", "S001,A0\u200b01").replace(
+        "S002,A002", "S002,\ufeffA002\u2060"
+    )
+    folder = write(tmp_path / "zw", {"accounts.csv": ACCOUNTS, "subscriptions.csv": subs})
+    report = validate_dataset(folder)
+    assert report.ok, report.format("en")  # the same accounts: no unknown_account
+    assert report.dataset.subscriptions.collect()["account_id"].to_list() == ["A001", "A002"]
+    [warning] = [i for i in report.warnings if i.rule == "invisible_characters"]
+    assert (warning.column, warning.n_rows, [r for r, _ in warning.examples]) == (
+        "account_id",
+        2,
+        [2, 3],
+    )
+
+
+def test_zero_width_characters_in_headers_do_not_hide_a_column(tmp_path):
+    accounts = ACCOUNTS.replace("account_id,", "account_id\u200b,", 1)
+    folder = write(tmp_path / "zwh", {"accounts.csv": accounts, "subscriptions.csv": SUBSCRIPTIONS})
+    assert load_dataset(folder).accounts.collect()["account_id"].to_list() == ["A001", "A002"]
+
+
+@pytest.mark.parametrize(
+    "value", ["24/9/5", "5/9/2024", "24-09-05", "2024/9", "20240905x", "２４/９/５"]
+)
+def test_dates_without_a_four_digit_year_are_refused_not_read_as_year_24(value):
+    from cs_metrics.data.load import parse_expr
+
+    out = pl.DataFrame({"d": [value]}).select(parse_expr("d", "date"))
+    assert out.item() is None
+
+
+@pytest.mark.parametrize(
+    "value", ["80000,50", "1,20,000", "12,3456", "1,2", ",100", "100,", "1 200 000", "1.200.000"]
+)
+def test_amounts_with_a_decimal_comma_or_bad_grouping_are_refused(value):
+    from cs_metrics.data.load import parse_expr
+
+    df = pl.DataFrame({"m": [value]})
+    assert df.select(parse_expr("m", "money")).item() is None
+    assert df.select(parse_expr("m", "number")).item() is None
+
+
+def test_decimal_comma_amount_is_an_unparseable_error_naming_the_row(tmp_path):
+    subs = SUBSCRIPTIONS.replace(",100000", ',"80000,50"')
+    folder = write(tmp_path / "dc", {"accounts.csv": ACCOUNTS, "subscriptions.csv": subs})
+    report = validate_dataset(folder)
+    [err] = report.errors
+    assert (err.rule, err.column, err.examples) == ("unparseable", "mrr", [(2, "80000,50")])
+    assert "80000,50" in err.message  # the message names the accepted forms
+
+
+def test_huge_whole_numbers_are_not_integers_instead_of_overflowing(tmp_path):
+    from cs_metrics.data.load import parse_expr
+
+    out = pl.DataFrame({"n": ["1e40", "9007199254740993", "7"]}).select(parse_expr("n", "int"))
+    assert out["n"].to_list() == [None, None, 7]
+
+
+@pytest.mark.parametrize("named", ["../../../etc/passwd", "/etc/passwd", "sub/../../outside.csv"])
+def test_mapped_file_outside_the_data_folder_is_refused_and_never_read(tmp_path, named, capsys):
+    folder = write(tmp_path / "data", {"subscriptions.csv": SUBSCRIPTIONS})
+    (tmp_path / "outside.csv").write_text("SECRET-LINE,x\n", "utf-8")
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(f'[accounts]\nfile = "{named}"\n', "utf-8")
+    with pytest.raises(DataError) as e:
+        load_dataset(folder, mapping=mapping)
+    assert [i.rule for i in e.value.issues] == ["path_outside"]
+    assert main(["validate", str(folder), "--mapping", str(mapping)]) == 2
+    out = capsys.readouterr()
+    assert "path_outside" in out.out + out.err
+    assert "root:" not in out.out + out.err and "SECRET-LINE" not in out.out + out.err
+
+
+def test_mapped_file_through_a_symlink_out_of_the_folder_is_refused(tmp_path):
+    folder = write(tmp_path / "data", {"subscriptions.csv": SUBSCRIPTIONS})
+    (tmp_path / "real.csv").write_text(ACCOUNTS, "utf-8")
+    (folder / "link.csv").symlink_to(tmp_path / "real.csv")
+    with pytest.raises(DataError) as e:
+        load_dataset(folder, mapping={"accounts": {"file": "link.csv"}})
+    assert [i.rule for i in e.value.issues] == ["path_outside"]
+    (folder / "sub").mkdir()
+    (folder / "sub" / "acc.csv").write_text(ACCOUNTS, "utf-8")
+    ds = load_dataset(folder, mapping={"accounts": {"file": "sub/acc.csv"}})  # inside: fine
+    assert ds.accounts.collect().height == 2
+
+
+def test_japanese_written_dates_are_read():
+    from cs_metrics.data.load import parse_expr
+
+    out = pl.DataFrame({"d": ["2024年9月5日", "２０２４年１０月１日", "2024年9月5日 9:00"]})
+    assert out.select(parse_expr("d", "date"))["d"].to_list() == [
+        dt.date(2024, 9, 5),
+        dt.date(2024, 10, 1),
+        dt.date(2024, 9, 5),
+    ]
+
+
+def test_pipe_separated_file_is_read(tmp_path):
+    folder = write(
+        tmp_path / "pipe",
+        {"accounts.csv": ACCOUNTS.replace(",", "|"), "subscriptions.csv": SUBSCRIPTIONS},
+    )
+    assert load_dataset(folder).accounts.collect()["account_id"].to_list() == ["A001", "A002"]
+
+
+def test_variation_selectors_and_tag_characters_are_invisible_too():
+    from cs_metrics.data.load import parse_expr
+
+    df = pl.DataFrame({"i": ["A001\ufe0f", "A\U000e0101001", "A\u2062001"]})
+    assert df.select(parse_expr("i", "id"))["i"].to_list() == ["A001"] * 3
+
+
+def test_an_unreadable_mapping_file_is_a_mapping_error_not_cannot_write(tmp_path, monkeypatch):
+    from cs_metrics.data.load import load_mapping
+
+    m = tmp_path / "m.toml"
+    m.write_text("[accounts]\n", "utf-8")
+
+    def denied(self, *a, **k):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    with pytest.raises(DataError) as e:
+        load_mapping(m)
+    assert e.value.issues[0].rule == "mapping_invalid" and "Permission denied" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "rule"),
+    [
+        ([20250101], pl.Int64, "unparseable"),  # an integer is not a date
+        ([dt.timedelta(days=3)], pl.Duration("us"), "column_type"),
+        ([dt.time(1, 2)], pl.Time, "unparseable"),
+        ([dt.datetime(2025, 1, 1, tzinfo=dt.UTC)], pl.Datetime("us", "UTC"), None),
+    ],
+)
+def test_typed_parquet_dates_of_any_type_are_dates_or_refused(tmp_path, values, dtype, rule):
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pl.DataFrame({"account_id": ["A1"], "account_name": ["a"]}).write_parquet(
+        folder / "accounts.parquet"
+    )
+    subs = {
+        "subscription_id": ["S1"],
+        "account_id": ["A1"],
+        "product": ["p"],
+        "start_date": pl.Series(values, dtype=dtype),
+        "end_date": pl.Series([None], dtype=pl.Date),
+        "mrr": [1000.0],
+    }
+    pl.DataFrame(subs).write_parquet(folder / "subscriptions.parquet")
+    report = validate_dataset(folder)
+    assert [i.rule for i in report.errors] == ([rule] if rule else [])
+
+
+@pytest.mark.parametrize(
+    ("series", "rule"),
+    [
+        (pl.Series([True]), "unparseable"),  # a boolean is not an amount
+        (pl.Series([float("inf")]), "unparseable"),
+        (pl.Series([2**64 - 1], dtype=pl.UInt64), "amount_implausible"),
+        (pl.Series([1000], dtype=pl.Decimal(10, 2)), None),
+    ],
+)
+def test_typed_parquet_amounts_of_any_type_are_numbers_or_refused(tmp_path, series, rule):
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pl.DataFrame({"account_id": ["A1"], "account_name": ["a"]}).write_parquet(
+        folder / "accounts.parquet"
+    )
+    pl.DataFrame(
+        {
+            "subscription_id": ["S1"],
+            "account_id": ["A1"],
+            "product": ["p"],
+            "start_date": [dt.date(2025, 1, 1)],
+            "end_date": pl.Series([None], dtype=pl.Date),
+            "mrr": series,
+        }
+    ).write_parquet(folder / "subscriptions.parquet")
+    report = validate_dataset(folder)
+    assert [i.rule for i in report.errors] == ([rule] if rule else [])

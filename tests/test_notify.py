@@ -134,7 +134,7 @@ def test_timeout_is_retried_then_reported_without_the_url(server):
     s = server(delay=1.0)
     with pytest.raises(NotifyError) as e:
         post(s.url, {"text": "hi"}, timeout=0.2, max_retries=1, sleep=lambda _: None)
-    assert "could not reach Slack after 2 attempts" in str(e.value)
+    assert "could not reach Slack after 2 attempt" in str(e.value)
     assert SECRET not in str(e.value)
 
 
@@ -204,3 +204,168 @@ def test_cli_missing_variable_is_a_clear_error_and_dry_run_sends_nothing(
     assert main([*base, "--dry-run", "--format", "json"]) == 0
     j = json.loads(capsys.readouterr().out)
     assert j["sent"] is False and [m["csm"] for m in j["messages"]] == ["鈴木", "津田"]
+
+
+# ---- issue 13: the webhook URL is validated when read and never appears in any output ---------
+
+TOKEN = "XyZsecretTOKEN42"
+
+
+def _outputs(capsys, log_dir) -> str:
+    """Everything the run showed or wrote: stdout, stderr (never a raw traceback) and every
+    internal-error log."""
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    logs = "".join(p.read_text("utf-8", errors="replace") for p in log_dir.glob("*"))
+    return out.out + out.err + logs
+
+
+def _assert_secret_absent(text: str, url: str) -> None:
+    import urllib.parse
+
+    for form in (url, url.strip(), TOKEN, urllib.parse.quote(url.strip(), safe=":/")):
+        assert form not in text
+
+
+BAD_URLS = [
+    f"https://hooks.slack.com/services/T0/B0/{TOKEN} extra",  # a space inside
+    f"https://hooks.slack.com/services/T0/B0/{TOKEN}\nX-Injected: 1",  # a control character
+    f"https://hooks.slack.com/services/T0/B0/{TOKEN}\x7f",
+    f"https://hooks.slack.com/services/T0/B0/\x1b[2J{TOKEN}",
+    f"https://hooks.slack.com/services/T0/B0/\t{TOKEN}",
+    f"https://hooks.slack.com/services/T0/B0/{TOKEN}秘密",  # non-ASCII
+    f"https://hooks.slаck.com/services/T0/B0/{TOKEN}",  # a Cyrillic а in the host
+    f"https:///services/T0/B0/{TOKEN}",  # no host
+    f"https://hooks.slack.com:99999/services/{TOKEN}",  # a port out of range
+    f"https://hooks.slack.com:abc/services/{TOKEN}",
+    f"http://hooks.slack.com/services/T0/B0/{TOKEN}",  # plain http to a remote host
+    f"https://user:{TOKEN}@hooks.slack.com/services/T0/B0/x",  # credentials in the URL
+    f"file:///etc/{TOKEN}",
+    f"javascript:alert('{TOKEN}')",
+    f"hooks.slack.com/services/T0/B0/{TOKEN}",  # no scheme
+    f"https://[::1/services/{TOKEN}",  # an unclosed IPv6 bracket
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_bad_webhook_url_is_refused_when_read_with_a_message_that_never_shows_it(
+    url, monkeypatch, capsys, tmp_path
+):
+    from cs_metrics.cli.main import main
+
+    data = write_cli_dataset(tmp_path / "ds")
+    monkeypatch.setenv(ENV_VAR, url)
+    monkeypatch.setenv("CS_METRICS_LOG_DIR", str(tmp_path / "logs"))
+    with pytest.raises(NotifyError) as e:
+        webhook_url()
+    assert e.value.code.startswith("webhook_") and ENV_VAR in str(e.value)
+    for lang in ("ja", "en"):
+        assert main(["notify", "--data", str(data), "--lang", lang]) == 2
+    text = _outputs(capsys, tmp_path / "logs")
+    assert ENV_VAR in text
+    _assert_secret_absent(text, url)
+    assert not (tmp_path / "logs").exists()  # an expected problem: no internal-error log
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:9/x", "http://localhost/x", "http://[::1]:8080/x", "https://h.example/x"],
+)
+def test_https_or_http_to_a_loopback_address_is_accepted(url):
+    from cs_metrics.notify import webhook_problem
+
+    assert webhook_problem(url) is None
+
+
+class _RawServer:
+    """A TCP server that answers each connection with ``reply`` bytes (or closes at once)."""
+
+    def __init__(self, reply: bytes | None):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.reply = reply
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/services/T0/B0/{TOKEN}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                conn.recv(65536)
+                if self.reply:
+                    conn.sendall(self.reply)
+            finally:
+                conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        None,  # connection closed without an answer
+        b"garbage that is not HTTP\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",  # cut short
+        b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/elsewhere\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+    ],
+)
+def test_every_failed_delivery_is_reported_without_the_url(reply, monkeypatch, capsys, tmp_path):
+    from cs_metrics.cli.main import main
+
+    data = write_cli_dataset(tmp_path / "ds")
+    server = _RawServer(reply)
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text("[slack]\nmax_retries = 1\ntimeout_seconds = 2.0\n", "utf-8")
+    monkeypatch.setenv(ENV_VAR, server.url)
+    monkeypatch.setenv("CS_METRICS_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    try:
+        base = ["notify", "--data", str(data), "--as-of", "2025-06", "--config", str(cfg)]
+        rc = main(base)
+        rc_json = main([*base, "--format", "json"])
+    finally:
+        server.close()
+    text = _outputs(capsys, tmp_path / "logs")
+    assert rc in (0, 1) and rc_json in (0, 1)  # the 200 cut short may count as delivered
+    _assert_secret_absent(text, server.url)
+    assert not (tmp_path / "logs").exists()
+
+
+def test_a_closed_port_is_unreachable_without_the_url(capsys, tmp_path):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    url = f"http://127.0.0.1:{port}/services/T0/B0/{TOKEN}"
+    with pytest.raises(NotifyError) as e:
+        post(url, {"text": "hi"}, timeout=1, max_retries=1, sleep=lambda _: None)
+    assert e.value.code == "slack_unreachable" and TOKEN not in str(e.value)
+    assert e.value.__cause__ is None and e.value.__suppress_context__
+
+
+def test_an_internal_error_while_sending_is_logged_redacted(monkeypatch, capsys, tmp_path):
+    from cs_metrics.cli.main import main
+
+    data = write_cli_dataset(tmp_path / "ds")
+    url = f"https://hooks.slack.com/services/T0/B0/{TOKEN}"
+    monkeypatch.setenv(ENV_VAR, url)
+    monkeypatch.setenv("CS_METRICS_LOG_DIR", str(tmp_path / "logs"))
+
+    def boom(u, *a, **k):  # a bug that puts the URL into an exception
+        raise RuntimeError(f"unexpected failure for {u} ({u.split('/')[-1]})")
+
+    monkeypatch.setattr("cs_metrics.notify.post", boom)
+    assert main(["notify", "--data", str(data), "--as-of", "2025-06"]) == 1
+    logs = list((tmp_path / "logs").glob("*"))
+    assert len(logs) == 1 and "RuntimeError" in logs[0].read_text("utf-8")
+    _assert_secret_absent(_outputs(capsys, tmp_path / "logs"), url)

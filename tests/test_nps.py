@@ -125,12 +125,16 @@ def test_by_survey_segment_and_missing_table():
         ("A", D(2025, 6, 2), 3, "onboarding"),
         ("B", D(2025, 6, 3), 9, "relationship"),
     )
-    ds = frames_dataset(subscriptions=subs("A", "B"), nps_responses=rows)
+    tps = [{"account_id": "A", "occurred_on": D(2025, 6, 5), "kind": "qbr"}]  # health has data
+    ds = frames_dataset(subscriptions=subs("A", "B"), nps_responses=rows, touchpoints=tps)
     by_survey = {r["survey"]: r for r in nps(ds, "2025-06", by="survey")}
     assert by_survey["relationship"]["nps"] == 100.0 and by_survey["onboarding"]["nps"] == -100.0
     assert nps(ds, "2025-06", survey="onboarding")[0]["n"] == 1
     seg = nps(ds, "2025-06", by="segment")
     assert sum(r["n"] for r in seg) == 3 and all(r["segment"] in "SABC" for r in seg)
+    # without any health data an account has no segment: its responses are "(未設定)"
+    bare = frames_dataset(subscriptions=subs("A", "B"), nps_responses=rows)
+    assert {r["segment"] for r in nps(bare, "2025-06", by="segment")} == {"(未設定)"}
     none = nps(frames_dataset(subscriptions=subs("A")), "2025-06")[0]
     assert none["nps"] is None and none["n"] == 0 and "nps_responses" in none["reason"]
 
@@ -162,3 +166,70 @@ def test_change_interval_by_hand():
     assert ch["ci_low"] == pytest.approx(diff - 1.959964 * se)
     assert ch["ci_low"] < ch["delta"] < ch["ci_high"]
     assert nps_change(a, nps_from_counts(0, 0, 0))["delta"] is None
+
+
+# ---- issue 13: an interval holds its estimate; a window of 0 or less is refused ----------------
+
+
+@pytest.mark.parametrize("counts", [(1, 0, 0), (0, 0, 1), (2, 0, 0), (0, 0, 3), (1, 0, 1)])
+def test_interval_for_a_handful_of_responses_contains_its_own_estimate(counts):
+    r = nps_from_counts(*counts)
+    assert -100 <= r["ci_low"] <= r["nps"] <= r["ci_high"] <= 100
+    one = nps_from_counts(1, 0, 0)  # by hand: adjusted 25 ± 1.959964 x 37.5 = -48.5..98.5
+    assert (round(one["ci_low"], 1), one["ci_high"], one["nps"]) == (-48.5, 100.0, 100.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40), st.integers(0, 40))
+def test_every_interval_and_change_interval_contains_its_estimate(p, a, d, q):
+    r = nps_from_counts(p, a, d)
+    row = pl.DataFrame({"promoters": [p], "passives": [a], "detractors": [d]}).select(*nps_exprs())
+    if r["nps"] is None:
+        return
+    assert r["ci_low"] <= r["nps"] <= r["ci_high"]
+    assert row["ci_low"][0] == pytest.approx(r["ci_low"])
+    assert row["ci_high"][0] == pytest.approx(r["ci_high"])
+    other = nps_from_counts(q, a, p + d)
+    if other["nps"] is not None:
+        ch = nps_change(r, other)
+        assert ch["ci_low"] <= ch["delta"] <= ch["ci_high"]
+
+
+@pytest.mark.parametrize("window", [0, -5, 10**8])
+def test_window_of_zero_negative_or_absurd_months_is_refused_not_the_default(window):
+    from cs_metrics.errors import UsageError
+
+    ds = frames_dataset(subscriptions=subs("A"), nps_responses=responses(("A", D(2025, 6, 1), 9)))
+    with pytest.raises(UsageError):
+        nps(ds, "2025-06", window_months=window)
+    with pytest.raises(UsageError):
+        nps_trend(ds, "2025-06", window_months=window)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--window-months", "0"],
+        ["--window-months", "-5"],
+        ["--by", "product"],
+        ["--by", "bogus"],
+        ["--survey", "relationshp"],
+    ],
+)
+def test_nps_cli_refuses_bad_options_with_exit_2_and_a_message(tmp_path, capsys, args):
+    from health_fixtures import write_cli_dataset
+
+    from cs_metrics.cli.main import main
+
+    data = write_cli_dataset(tmp_path / "ds")
+    assert main(["nps", "--data", str(data), "--as-of", "2025-06", *args, "--lang", "en"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.startswith("error: ") and "internal" not in out.err
+
+
+def test_by_without_responses_gives_no_groups_instead_of_a_crash():
+    ds = frames_dataset(subscriptions=subs("A"))
+    assert nps(ds, "2025-06", by="survey") == []
+    ds = frames_dataset(subscriptions=subs("A"), nps_responses=responses(("A", D(2024, 1, 5), 9)))
+    assert nps(ds, "2025-06", by="survey", window_months=1) == []
+    assert nps(ds, "2025-06", window_months=1)[0]["n"] == 0

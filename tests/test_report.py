@@ -218,9 +218,12 @@ def test_markup_escaped_no_churn_month_and_missing_optional_tables(tmp_path):
         sub("s1", "A", "core", "2024-01-01", "", "100000"),
         sub("s2", "B", "core", "2024-01-01", "2024-06-30", "50000"),
     ]
-    data = make_dataset_dir(tmp_path / "d", accounts=accounts, subscriptions=subs)
+    # one touchpoint (health 33.33: red), so the names reach the risk list; without
+    # any health data no account would be listed (missing data is not bad health, issue 13)
+    tps = [{"account_id": "A", "occurred_on": "2025-03-28", "kind": "qbr"}]
+    data = make_dataset_dir(tmp_path / "d", accounts=accounts, subscriptions=subs, touchpoints=tps)
     out = tmp_path / "out"
-    # 2025-03: no churn and no new accounts; no optional tables at all
+    # 2025-03: no churn and no new accounts; no other optional table
     assert (
         main(["report", "monthly", "--data", str(data), "--as-of", "2025-03", "--out", str(out)])
         == 0

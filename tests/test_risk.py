@@ -264,11 +264,12 @@ def test_rules_with_missing_tables_are_unavailable_not_flagging_everyone():
         "cancellation_notice",
         "expansion_candidate",
     }
-    assert set(res.unavailable) == missing
-    assert set(res.signals["rule"]) == {"health_red"}  # the only rule with data (no usage: red)
+    # no health measure has data either: health_red is unavailable, never "everyone is red"
+    assert set(res.unavailable) == missing | {"health_red"}
+    assert res.signals.height == 0
     st_ = {r["rule"]: r for r in res.status.iter_rows(named=True)}
-    assert {r for r, x in st_.items() if x["status"] == "unavailable"} == missing
-    assert st_["health_red"]["accounts"] == 2 and st_["renewal_due"]["accounts"] == 0
+    assert {r for r, x in st_.items() if x["status"] == "unavailable"} == missing | {"health_red"}
+    assert st_["health_red"]["accounts"] is None and st_["renewal_due"]["accounts"] == 0
     assert st_["no_login"]["accounts"] is None and "usage_weekly" in st_["no_login"]["reason"]
 
 
@@ -296,8 +297,11 @@ def test_risk_list_orders_csms_and_accounts_by_mrr_at_risk():
         sub("C", mrr=400_000.0),
         sub("E", mrr=10_000.0),
     ]
-    ds = frames_dataset(accounts=acc, subscriptions=subs)
-    rl = risk.risk_list(ds, "2025-06")  # all are health_red without usage data
+    # a touchpoints table without a touchpoint in the window: every account's health is a
+    # measured 0 (red), and no_touchpoint flags them all too
+    tps = [{"account_id": "A", "occurred_on": dt.date(2020, 1, 6), "kind": "qbr"}]
+    ds = frames_dataset(accounts=acc, subscriptions=subs, touchpoints=tps)
+    rl = risk.risk_list(ds, "2025-06")
     # 津田 410,000 at risk > 鈴木 350,000
     assert rl["account_id"].to_list() == ["C", "E", "B", "A"]
     assert rl["csm_mrr_at_risk"].to_list() == [410_000.0, 410_000.0, 350_000.0, 350_000.0]

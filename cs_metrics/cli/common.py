@@ -57,6 +57,95 @@ def open_validated(args: argparse.Namespace):
     return ds, ds.config, as_of, report
 
 
+def add_force_arg(p: argparse.ArgumentParser) -> None:
+    """``--force``: replace an output file that this program did not write."""
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing output file that is not an earlier export of the same kind",
+    )
+
+
+def check_output_path(
+    path: str | Path, option: str, suffixes: tuple[str, ...], data_dir: str | Path | None = None
+) -> Path:
+    """The file a user names for an output (``--accounts-out x.csv``), checked before anything
+    is computed: its suffix says its format and must be one of ``suffixes`` (``x.xlsx`` is
+    never written as CSV bytes), it is not a folder, and it is not a table's file in the data
+    folder ``data_dir`` (``--salesforce-out data/touchpoints.csv`` would be read as a table).
+
+    Raises
+    ------
+    OutputError
+        ``output_suffix``, ``output_unwritable`` or ``output_in_data``.
+    """
+    from cs_metrics.data.schema import TABLES
+
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        allowed = ", ".join(suffixes)
+        raise OutputError("output_suffix", option=option, path=str(p), allowed=allowed)
+    if p.is_dir():
+        raise OutputError("output_unwritable", path=str(p), detail="a folder")
+    if data_dir is not None and p.stem.lower() in TABLES:
+        try:
+            inside = p.resolve().parent == Path(data_dir).resolve()
+        except OSError:
+            inside = False
+        if inside:
+            raise OutputError("output_in_data", option=option, path=str(p))
+    return p
+
+
+def _same_kind(path: Path, data: bytes, frame: Any) -> bool:
+    """Whether the existing ``path`` is an earlier export of the same kind: a CSV with the same
+    header line, or a Parquet file with the same columns."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            import polars as pl
+
+            return list(pl.read_parquet_schema(path)) == list(frame.columns)
+        with path.open("rb") as f:
+            head = f.read(len(data.split(b"\n", 1)[0]) + 1)
+        return head.split(b"\n", 1)[0] == data.split(b"\n", 1)[0]
+    except Exception:  # unreadable, not Parquet: not ours
+        return False
+
+
+def write_output_frame(
+    frame: Any,
+    path: str | Path,
+    option: str,
+    suffixes: tuple[str, ...],
+    force: bool = False,
+    data_dir: str | Path | None = None,
+) -> Path:
+    """Write ``frame`` to the file the user named, in the format its suffix says (``.csv``: UTF-8
+    with BOM, injection-safe; ``.parquet``), atomically.
+
+    An existing file is replaced only when it is an earlier export of the same kind (same
+    header / columns) or with ``force``: a file this program did not write is never overwritten
+    silently (``OutputError`` ``output_exists``, exit 2, nothing written).
+    """
+    import io
+
+    from cs_metrics.exports import excel_csv_bytes
+    from cs_metrics.fsutil import atomic_write_bytes
+
+    p = check_output_path(path, option, suffixes, data_dir)
+    if p.suffix.lower() == ".parquet":
+        buf = io.BytesIO()
+        frame.write_parquet(buf)
+        data = buf.getvalue()
+    else:
+        data = excel_csv_bytes(frame)
+    if p.exists() and not force and not _same_kind(p, data, frame):
+        raise OutputError("output_exists", path=str(p))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(p, data)
+    return p
+
+
 def print_json(obj: Any) -> None:
     """One JSON document on stdout; NaN or infinity is a bug (ValueError), never written."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
@@ -121,10 +210,10 @@ def run_guarded(func: Callable[[argparse.Namespace], int | None], args: argparse
     except KeyboardInterrupt:
         print("中断しました" if lang == "ja" else "interrupted", file=sys.stderr)
         return 130
-    except OSError as e:  # an output path that cannot be written, a file that vanished
+    except OSError as e:  # a path that cannot be read or written, a file that vanished
         where = e.filename or ""
         detail = e.strerror or type(e).__name__
-        err = OutputError("output_unwritable", path=str(where), detail=detail)
+        err = OutputError("file_error", path=str(where), detail=detail)
         print(f"{_prefix(lang)}{redact(err.message(lang))}", file=sys.stderr)
         return 2
     except Exception as e:  # a bug: never a raw traceback, never a secret

@@ -6,7 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from cs_metrics.cli.common import add_data_args, open_validated, print_json
+from cs_metrics.cli.common import (
+    add_data_args,
+    add_force_arg,
+    check_output_path,
+    open_validated,
+    print_json,
+    write_output_frame,
+)
 
 EXAMPLES = {
     "health": "cs-metrics health --data data/sample --as-of 2026-09 --salesforce-out sf.csv",
@@ -35,8 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument(
                 "--salesforce-out",
                 metavar="FILE",
-                help="also write a Salesforce Data Loader CSV (UTF-8 with BOM)",
+                help="also write a Salesforce Data Loader CSV (UTF-8 with BOM; a .csv name)",
             )
+            add_force_arg(p)
         if name == "nps":
             p.add_argument("--window-months", type=int, help="months ending at as-of (default 12)")
             p.add_argument("--survey", help="only this survey (e.g. relationship)")
@@ -59,27 +67,36 @@ def run_health(args: argparse.Namespace) -> int:
     from cs_metrics.metrics.health import health_with_change
     from cs_metrics.metrics.segments import segment_frame
 
+    if args.salesforce_out:
+        check_output_path(args.salesforce_out, "--salesforce-out", (".csv",), args.data)
     ds, cfg, as_of, _ = open_validated(args)
     h = health_with_change(ds, as_of).join(segment_frame(ds, as_of), on="account_id", how="left")
     if args.salesforce_out:
-        from cs_metrics.exports import salesforce_health_frame, write_excel_csv
+        from cs_metrics.exports import salesforce_health_frame
 
-        try:
-            write_excel_csv(salesforce_health_frame(ds, as_of), args.salesforce_out)
-        except OSError as e:
-            print(f"error: cannot write {args.salesforce_out}: {e.strerror}", file=sys.stderr)
-            return 2
+        frame = salesforce_health_frame(ds, as_of)
+        write_output_frame(
+            frame, args.salesforce_out, "--salesforce-out", (".csv",), args.force, args.data
+        )
     if args.format == "json":
+        from cs_metrics.messages import reason_fields
+
         out = []
         for r in h.iter_rows(named=True):
+            no_score = r["score"] is None
             out.append(
                 {
                     "account_id": r["account_id"],
                     "score": r["score"],
+                    **(
+                        reason_fields("score", "health_no_data", cfg["general"]["lang"])
+                        if no_score
+                        else {}
+                    ),
                     "band": r["band"],
                     "segment": r["segment"],
                     "mrr": r["mrr"],
-                    "contributions": r["contributions"] or {},
+                    "contributions": {} if no_score else (r["contributions"] or {}),
                     "measures": {
                         m: {"value": _round(v), "points": _round((r["points"] or {}).get(m))}
                         for m, v in (r["values"] or {}).items()
@@ -96,21 +113,25 @@ def run_health(args: argparse.Namespace) -> int:
         return 0
     ja = cfg["general"]["lang"] == "ja"
     names = ds.accounts.select("account_id", "account_name").collect()
-    h = h.join(names, on="account_id", how="left").sort("score")
+    h = h.join(names, on="account_id", how="left").sort("score", nulls_last=True)
+    no_data = "データなし" if ja else "no data"
     rows = []
     for r in h.iter_rows(named=True):
         movers = ", ".join(f"{m['measure']} {m['change']:+.1f}" for m in (r["top_movers"] or []))
         delta = "—" if r["delta"] is None else f"{r['delta']:+.1f}"
+        score = (
+            f"{'—':>5s} {no_data:6s}" if r["score"] is None else f"{r['score']:5.1f} {r['band']:6s}"
+        )
         rows.append(
             (
                 f"{r['account_id']} {r['account_name'] or ''}",
-                f"{r['score']:5.1f} {r['band']:6s} {r['segment']}  {fmt_money(r['mrr'], cfg['general']['display_unit'])}"
+                f"{score} {r['segment'] or '-'}  {fmt_money(r['mrr'], cfg['general']['display_unit'])}"
                 f"  {'前月比' if ja else 'vs prev'} {delta} {movers}",
             )
         )
     print(render_table(rows, "ヘルススコア（低い順）" if ja else "Health (lowest first)"))
-    counts = h.group_by("band").agg(pl.len()).sort("band")
-    print(" ".join(f"{b}={n}" for b, n in counts.iter_rows()))
+    counts = h.with_columns(pl.col("band").fill_null(no_data)).group_by("band").agg(pl.len())
+    print(" ".join(f"{b}={n}" for b, n in counts.sort("band").iter_rows()))
     return 0
 
 
@@ -150,7 +171,7 @@ def run_risk(args: argparse.Namespace) -> int:
         print(f"■ {csm}: {n} / MRR {fmt_money(rows['mrr'].sum(), unit)}")
         for r in rows.iter_rows(named=True):
             print(
-                f"  {r['account_id']} {r['account_name'] or ''} [{r['segment']}] "
+                f"  {r['account_id']} {r['account_name'] or ''} [{r['segment'] or '-'}] "
                 f"{fmt_money(r['mrr'], unit)}: {', '.join(r['rules'])}"
             )
             for ev in r["evidence"]:
@@ -163,20 +184,24 @@ def run_risk(args: argparse.Namespace) -> int:
 
 
 def run_nps(args: argparse.Namespace) -> int:
+    from cs_metrics.errors import UsageError
     from cs_metrics.format import render_table
-    from cs_metrics.metrics.nps import nps
+    from cs_metrics.metrics.nps import MAX_WINDOW_MONTHS, check_nps_by, check_nps_survey, nps
 
+    w = args.window_months
+    if w is not None and not 1 <= w <= MAX_WINDOW_MONTHS:
+        raise UsageError(
+            "option_range", option="--window-months", value=w, lo=1, hi=MAX_WINDOW_MONTHS
+        )
     ds, cfg, as_of, _ = open_validated(args)
+    check_nps_survey(ds, args.survey)
+    check_nps_by(ds, args.by)
     hidden = ("se_adjusted", "nps_adjusted")
-    r = nps(ds, as_of, cfg, window_months=args.window_months, survey=args.survey)[0]
+    r = nps(ds, as_of, cfg, window_months=w, survey=args.survey)[0]
     r = {k: v for k, v in r.items() if k not in hidden}
     groups = None
     if args.by:
-        try:
-            rows = nps(ds, as_of, cfg, args.window_months, args.survey, by=args.by)
-        except ValueError as e:
-            print(f"error: --by: {e}", file=sys.stderr)
-            return 2
+        rows = nps(ds, as_of, cfg, w, args.survey, by=args.by)
         groups = [{k: v for k, v in g.items() if k not in hidden} for g in rows]
     if args.format == "json":
         print_json(r if groups is None else {**r, "groups": groups})

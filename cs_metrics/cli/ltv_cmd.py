@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from cs_metrics.cli.common import add_data_args, open_validated, print_json
+from cs_metrics.cli.common import (
+    add_data_args,
+    add_force_arg,
+    check_output_path,
+    open_validated,
+    print_json,
+    write_output_frame,
+)
 
 __all__ = ["register", "render_ltv_table", "run"]
 
@@ -30,31 +36,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--accounts-out", metavar="FILE", help="per-account residual value (.csv or .parquet)"
     )
+    add_force_arg(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from cs_metrics.errors import UsageError
     from cs_metrics.messages import lang_of
     from cs_metrics.metrics.ltv import check_ltv_by, ltv_summary, predictive_ltv
 
-    out = Path(args.accounts_out) if args.accounts_out else None
-    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
-        raise UsageError(
-            "option_invalid", option="--accounts-out", value=str(out), detail=".csv / .parquet"
-        )
+    out_formats = (".csv", ".parquet")
+    if args.accounts_out:
+        check_output_path(args.accounts_out, "--accounts-out", out_formats, args.data)
     ds, cfg, as_of, _ = open_validated(args)
     check_ltv_by(ds, args.by, lang_of(cfg))  # product, segment, unknown: a message, exit 2
     pred = predictive_ltv(ds, as_of, cfg, by=args.by)
     s = ltv_summary(ds, as_of, cfg, by=args.by, pred=pred)
-    if out is not None:
-        acc = pred["accounts"]
-        if out.suffix.lower() == ".parquet":
-            acc.write_parquet(out)
-        else:
-            from cs_metrics.exports import write_excel_csv
-
-            write_excel_csv(acc, out)
+    if args.accounts_out:
+        acc, out = pred["accounts"], args.accounts_out
+        write_output_frame(acc, out, "--accounts-out", out_formats, args.force, args.data)
     if args.format == "json":
         print_json(s)
         return 0

@@ -14,9 +14,11 @@ COMMAND_MODULES = [
     "validate_cmd",
     "sample_cmd",
     "kpis_cmd",
+    "load_cmd",
     "ltv_cmd",
     "scenario_cmd",
     "health_cmd",
+    "backtest_cmd",
     "notify_cmd",
     "report_cmd",
 ]
@@ -26,9 +28,11 @@ EPILOG = """examples:
   cs-metrics validate data/sample                     # the validation gate (exit 2 on errors)
   cs-metrics kpis --data data/sample --as-of 2026-09  # churn, GRR/NRR, 2-year churn (table)
   cs-metrics kpis --data data/sample --format json    # the same as one JSON object
+  cs-metrics load --data exports/x --out lake/x       # canonical Parquet (--engine spark)
   cs-metrics ltv --data data/sample                   # LTV summary
   cs-metrics scenario --data data/sample --save-reason-pct 0.3   # what-if churn and NRR
   cs-metrics risk --data data/sample                  # risk list per CSM
+  cs-metrics backtest --data data/sample              # how well each signal predicted churn
   cs-metrics report monthly --data data/sample        # the monthly KPI report (HTML)
 
 Data problems are shown as a table (file, column, rows) and exit with status 2.
@@ -56,14 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from cs_metrics.cli.common import run_guarded
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
-    return run_guarded(args.func, args)
+    def parse(_: argparse.Namespace) -> argparse.Namespace:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+        return args
+
+    # Parsing (and --help) runs guarded too: a bug there is "internal error", never a traceback.
+    # argparse's own exit (a usage error: status 2; --help: 0) passes through.
+    parsed: list[argparse.Namespace] = []
+    rc = run_guarded(lambda ns: parsed.append(parse(ns)), argparse.Namespace())
+    if rc or not getattr(parsed[0], "func", None):
+        return rc
+    return run_guarded(parsed[0].func, parsed[0])
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from cs_metrics.format import fmt_money
     from cs_metrics.metrics.risk import risk_list
-    from cs_metrics.notify import NotifyError, build_messages, send_all
+    from cs_metrics.notify import build_messages, send_all, webhook_url
 
+    if not args.dry_run:
+        webhook_url()  # checked before any work: a missing or bad URL is exit 2 (never shown)
     ds, cfg, as_of, _ = open_validated(args)
     unit = cfg["general"]["display_unit"]
     lang = cfg["general"]["lang"]
@@ -60,17 +62,16 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"{len(msgs)}{tail}")
         return 0
-    try:
-        results = send_all(msgs, cfg)
-    except NotifyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    results = send_all(msgs, cfg)
     if as_json:
         print_json(
             {
                 "as_of": str(as_of),
                 "sent": True,
-                "results": [{"csm": r.csm, "status": r.status, "error": r.error} for r in results],
+                "results": [
+                    {"csm": r.csm, "status": r.status, "error": r.error, "error_code": r.error_code}
+                    for r in results
+                ],
             }
         )
     else:
@@ -80,5 +81,9 @@ def run(args: argparse.Namespace) -> int:
             print("送信対象なし (no at-risk accounts)" if lang == "ja" else "nothing to send")
     failed = [r for r in results if not r.ok]
     for r in failed:
-        print(f"error: message for {r.csm} not delivered: {r.error}", file=sys.stderr)
+        head = (
+            f"エラー: {r.csm} さんへのメッセージ" if lang == "ja" else f"error: message for {r.csm}"
+        )
+        tail = "を送れませんでした" if lang == "ja" else " not delivered"
+        print(f"{head}{tail}: {r.error}", file=sys.stderr)
     return 1 if failed else 0

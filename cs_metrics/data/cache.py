@@ -27,7 +27,16 @@ from cs_metrics.data.issues import Issue
 __all__ = ["MAX_ENTRIES", "cache_dir", "load_entry", "store_entry", "validation_key"]
 
 MAX_ENTRIES = 256  # oldest entries beyond this are removed when a new one is written
-_SOURCES = ("gate.py", "validate.py", "load.py", "gx.py", "schema.py", "messages.py", "cache.py")
+_SOURCES = (  # relative to the package: the code that decides a validation result
+    "data/gate.py",
+    "data/validate.py",
+    "data/load.py",
+    "data/gx.py",
+    "data/plausibility.py",
+    "data/schema.py",
+    "data/cache.py",
+    "messages.py",
+)
 
 
 def cache_dir() -> Path:
@@ -44,7 +53,7 @@ def _code_fingerprint() -> str:
     from cs_metrics import __version__
 
     h = hashlib.sha256(__version__.encode())
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]
     for name in _SOURCES:
         p = here / name
         h.update(p.read_bytes() if p.is_file() else name.encode())

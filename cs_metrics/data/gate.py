@@ -10,7 +10,8 @@ Today's gate has four kinds of checks, each reported as an :class:`~cs_metrics.d
    argument not interpreted here is run by GX for that table (:mod:`cs_metrics.data.gx`);
 3. cross-table and configuration checks (``unknown_account``, ``end_before_start``, composite
    ``duplicate_key``, onboarding ``out_of_range``);
-4. warnings (``currency_mismatch``, ``month_not_first_day``, ``date_implausible``).
+4. warnings (``currency_mismatch``, ``month_not_first_day``), then the plausibility rules of
+   :mod:`cs_metrics.data.plausibility` (shared with the GX engine).
 
 For each table, every check becomes one boolean expression over the parsed frame laid beside the
 raw one, and one ``select`` computes, for all of them at once, the number of offending rows and
@@ -36,7 +37,6 @@ from cs_metrics.data.schema import TABLES
 from cs_metrics.messages import lang_of, message
 
 __all__ = [
-    "PLAUSIBLE_YEARS",
     "ExpectationResult",
     "Unsupported",
     "evaluate_gate",
@@ -47,8 +47,6 @@ __all__ = [
     "suite_issue",
 ]
 
-# Dates outside these years are shown as a warning (a typo such as 0224/04/01 or 2204/04/01).
-PLAUSIBLE_YEARS = (1990, 2100)
 
 _RAW = "__raw__"  # prefix of the raw columns laid beside the parsed ones
 
@@ -306,7 +304,8 @@ def _cross_checks(ds: Dataset, name: str, known: pl.Series | None) -> list[_Chec
 
 
 def _warning_checks(ds: Dataset, name: str) -> list[_Check]:
-    """currency_mismatch, month_not_first_day, date_implausible (shown, never blocking)."""
+    """currency_mismatch, month_not_first_day (shown, never blocking); dates outside the
+    plausible years are errors of :mod:`cs_metrics.data.plausibility`."""
     checks: list[_Check] = []
     if name == "subscriptions":
         cur = str(ds.config.get("general", {}).get("currency", "JPY"))
@@ -325,22 +324,6 @@ def _warning_checks(ds: Dataset, name: str) -> list[_Check]:
     if name == "cs_costs":
         cond = pl.col("month").dt.day() != 1
         checks.append(_Check(name, "month_not_first_day", "month", cond, ["month"], {}, "warning"))
-    lo, hi = PLAUSIBLE_YEARS
-    first, last = dt.date(lo, 1, 1), dt.date(hi, 12, 31)  # compared as dates: no year extraction
-    for c in TABLES[name].columns:
-        if c.kind == "date":
-            d = pl.col(c.name)
-            checks.append(
-                _Check(
-                    name,
-                    "date_implausible",
-                    c.name,
-                    (d < first) | (d > last),
-                    [c.name],
-                    {"lo": lo, "hi": hi},
-                    "warning",
-                )
-            )
     return checks
 
 
@@ -573,6 +556,9 @@ def evaluate_gate(ds: Dataset, expectations: str | Path | None = None) -> list[I
     for name in TABLES:
         if name in ds.frames:
             issues += _table_issues(ds, name, suites[name], known, expectations)
+    from cs_metrics.data.plausibility import plausibility_issues
+
+    issues += plausibility_issues(ds)  # bounds as errors, overlap/invisible warnings
     issues += list(ds.warnings)
     order = {name: i for i, name in enumerate(TABLES)}
     issues.sort(key=lambda i: order.get(i.table, -1))

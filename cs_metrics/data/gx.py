@@ -12,8 +12,10 @@ GX is imported lazily, once per process (a cold import costs seconds); pandas is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,24 @@ def load_suite_dict(table: str, directory: str | Path | None = None) -> dict[str
 _STATE: dict[str, Any] = {}
 
 
+@contextlib.contextmanager
+def _without_pyspark():
+    """Hide an installed pyspark from GX's import (we validate through pandas only).
+
+    GX imports pyspark when it is importable: with the ``spark`` extra installed that would
+    load Spark's Python modules (and print their pandas warnings) on every polars run.
+    """
+    if "pyspark" in sys.modules:
+        yield
+        return
+    sys.modules["pyspark"] = None  # type: ignore[assignment]  # import pyspark -> ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("pyspark", 0) is None:
+            del sys.modules["pyspark"]
+
+
 def _gx():
     """Import GX once per process, quietly (no analytics, no progress bars)."""
     if "gx" not in _STATE:
@@ -140,7 +160,8 @@ def _gx():
         import logging
         import warnings
 
-        with warnings.catch_warnings():  # GX's own DeprecationWarnings (sre_constants, ...)
+        with warnings.catch_warnings(), _without_pyspark():
+            # GX's own DeprecationWarnings (sre_constants, ...)
             warnings.simplefilter("ignore", DeprecationWarning)
             import great_expectations as gx
             from great_expectations.data_context.types.base import (

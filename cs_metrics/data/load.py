@@ -59,16 +59,20 @@ def _cp932_private_use(text: str) -> int | None:
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode CSV bytes; returns (text, encoding). UTF-8 BOM, UTF-16 BOM, UTF-8, then CP932.
+    """Decode CSV bytes; returns (text, encoding). UTF-8 BOM, UTF-16 BOM, UTF-16 without a BOM
+    (NUL bytes: no UTF-8 or CP932 text has them), UTF-8, then CP932.
 
     Raises UnicodeDecodeError when none fits: the error of the encoding that read furthest
     (so its ``start`` points at the bad bytes of a file that is mostly CP932, or mostly UTF-8).
-    CP932 text with private-use characters (stray bytes such as 0xFF) does not fit.
+    CP932 text with private-use characters (stray bytes such as 0xFF) does not fit; bytes with
+    NULs that are not UTF-16 text (UTF-32, a binary file) do not fit either.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" (tab-separated)
         return data.decode("utf-16"), "utf-16"
+    if b"\x00" in data:
+        return _decode_utf16_without_bom(data)
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as utf8_error:
@@ -87,30 +91,58 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         raise utf8_error from None
 
 
+def _decode_utf16_without_bom(data: bytes) -> tuple[str, str]:
+    """UTF-16 text without a byte-order mark: little-endian when the NUL bytes of ASCII
+    characters sit at odd offsets, else big-endian. Text that still holds a NUL character after
+    decoding is not UTF-16 (UTF-32, or not text at all): UnicodeDecodeError."""
+    odd, even = data[1::2].count(0), data[0::2].count(0)
+    encoding = "utf-16-le" if odd >= even else "utf-16-be"
+    text = data.decode(encoding)  # raises UnicodeDecodeError for an odd length or a lone half
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise UnicodeDecodeError(
+            encoding, data, 2 * nul, 2 * nul + 2, "NUL character: not a text file"
+        )
+    return text, encoding
+
+
 # ---- value parsing -------------------------------------------------------------------------
 
 
-# Parsing is exact and fast on the common case: every parser below first takes a cheap path
-# for the values it can decide alone (ASCII text, plain numbers, ISO dates, IDs that are not
-# 18 characters long) and runs the full normalisation only on the other values, then writes
-# those back in place. tests/test_load.py compares each with the plain expression formulation.
+# Characters that do not show (zero-width space U+200B, joiners, word joiner, BOM, soft hyphen,
+# bidi marks: Unicode category Cf; the Hangul fillers that render as blanks; variation selectors). An ID or code
+# that differs from another only by them looks identical, so they are removed from IDs, codes and
+# headers (and reported by the gate's ``invisible_characters`` warning).
+INVISIBLE_CHARS = r"[\p{Cf}\u034F\u115F\u1160\u3164\uFFA0\uFE00-\uFE0F\U000E0100-\U000E01EF]"
+_FILLERS = frozenset("\u034f\u115f\u1160\u3164\uffa0") | {
+    chr(c) for c in [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]
+}
+
+# Amounts: digits with thousands separators only in groups of three ("1,200,000"), or none
+# ("1200000"); an optional decimal part with a point and an exponent. "80000,50" (a decimal
+# comma) or "1,20,000" are not amounts: refused, never read as 8,000,050 or 120,000.
+_AMOUNT_RE = r"^[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
+# Dates: a four-digit year first (2026-09-05, 2026/9/5, 2026.9.5, 2026年9月5日), optionally a
+# time after a space or "T". "24/9/5" or "5/9/2024" are refused, never read as the year 0024.
+_DATE_RE = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"
 
 
-def _scatter(out: pl.Series, mask: pl.Series, values: pl.Series) -> pl.Series:
-    return out.scatter(mask.arg_true(), values) if len(values) else out
-
-
-def _nfkc_series(s: pl.Series) -> pl.Series:
-    """NFKC then trim; only non-ASCII values are normalised (NFKC leaves ASCII unchanged)."""
-    out = s.str.strip_chars()
-    non_ascii = (s.str.len_bytes() != s.str.len_chars()).fill_null(False)
-    if not non_ascii.any():
-        return out
-    return _scatter(out, non_ascii, s.filter(non_ascii).str.normalize("NFKC").str.strip_chars())
+def strip_invisible(text: str) -> str:
+    """``text`` without the characters that do not show (see :data:`INVISIBLE_CHARS`)."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf" and ch not in _FILLERS)
 
 
 def _nfkc(e: pl.Expr) -> pl.Expr:
-    return e.map_batches(_nfkc_series, return_dtype=pl.String, is_elementwise=True)
+    return e.str.normalize("NFKC").str.strip_chars()
+
+
+def _nfkc_visible(e: pl.Expr) -> pl.Expr:
+    return e.str.normalize("NFKC").str.replace_all(INVISIBLE_CHARS, "").str.strip_chars()
+
+
+def _whole(f: pl.Expr) -> pl.Expr:
+    """A whole number that fits an Int64 exactly (a larger one is not an integer to count with)."""
+    return (f == f.round(0)) & (f.abs() < 2.0**53)
 
 
 def _empty_to_null(e: pl.Expr) -> pl.Expr:
@@ -118,7 +150,12 @@ def _empty_to_null(e: pl.Expr) -> pl.Expr:
 
 
 def _sf15_series(s: pl.Series) -> pl.Series:
-    """Valid 18-character Salesforce IDs reduced to 15 characters, checked on the bytes."""
+    """Valid 18-character Salesforce IDs reduced to 15 characters, checked on the bytes.
+
+    Only values of 18 bytes can qualify; their bytes are checked with numpy (alphanumeric, and
+    the suffix encodes the upper-case positions), so a column without such IDs costs one length
+    check (the per-character string expressions took seconds per million rows).
+    """
     import numpy as np
 
     is18 = (s.str.len_bytes() == 18).fill_null(False)
@@ -135,8 +172,7 @@ def _sf15_series(s: pl.Series) -> pl.Series:
     valid = pl.Series(alnum & (checksum == suffix).all(axis=1))
     if not valid.any():
         return s
-    out = s.clone()
-    return out.scatter(is18.arg_true().filter(valid), cand.filter(valid).str.slice(0, 15))
+    return s.clone().scatter(is18.arg_true().filter(valid), cand.filter(valid).str.slice(0, 15))
 
 
 def salesforce_id_expr(e: pl.Expr) -> pl.Expr:
@@ -148,37 +184,6 @@ def salesforce_id_expr(e: pl.Expr) -> pl.Expr:
     return e.map_batches(_sf15_series, return_dtype=pl.String, is_elementwise=True)
 
 
-def _date_full(e: pl.Expr) -> pl.Expr:
-    s = _nfkc(e).str.split(" ").list.first().str.replace_all("/", "-").str.replace_all(r"\.", "-")
-    return s.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-
-
-def _date_series(s: pl.Series) -> pl.Series:
-    """ISO dates (``2026-09-01``) directly; any other written form through :func:`_date_full`."""
-    out = s.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-    iso = s.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$").fill_null(False)
-    other = ~iso & s.is_not_null()
-    if not other.any():
-        return out
-    rest = s.filter(other).to_frame("v").select(_date_full(pl.col("v"))).to_series()
-    return _scatter(out, other, rest)
-
-
-def _amount_full(e: pl.Expr) -> pl.Expr:
-    s = _nfkc(e).str.replace_all(r"[¥\\,\s円]", "").str.replace(r"^JPY", "")
-    return _empty_to_null(s).cast(pl.Float64, strict=False)
-
-
-def _amount_series(s: pl.Series) -> pl.Series:
-    """Numbers that cast as written directly; ``¥1,200,000``, ``１２``, ``3万``... in full."""
-    out = s.cast(pl.Float64, strict=False)
-    other = out.is_null() & s.is_not_null()
-    if not other.any():
-        return out
-    rest = s.filter(other).to_frame("v").select(_amount_full(pl.col("v"))).to_series()
-    return _scatter(out, other, rest)
-
-
 def parse_expr(
     col: Column | str, kind: str | None = None, source_dtype: pl.DataType | None = None
 ) -> pl.Expr:
@@ -188,30 +193,51 @@ def parse_expr(
     e = pl.col(name)
     src = source_dtype or pl.String()
     if src != pl.String():
-        # Parquet (typed) input: cast to the canonical type
+        # Parquet (typed) input: a date from a date or timestamp, a number from a number; any
+        # other type (a duration, a time of day, a boolean) is no value: null, so the gate
+        # reports it as unparseable instead of a cast failing or guessing
         if kind == "date":
-            return e.cast(pl.Date, strict=False).alias(name)
-        if kind in ("money", "number"):
+            if src == pl.Date:
+                return e.alias(name)
+            if isinstance(src, pl.Datetime):
+                return e.dt.date().alias(name)
+            return pl.lit(None, pl.Date).alias(name)
+        if kind in ("money", "number", "int"):
+            if not src.is_numeric():
+                return pl.lit(None, pl.Int64 if kind == "int" else pl.Float64).alias(name)
             f = e.cast(pl.Float64, strict=False)
+            if kind == "int":
+                return pl.when(_whole(f)).then(f).otherwise(None).cast(pl.Int64).alias(name)
             return pl.when(f.is_finite()).then(f).otherwise(None).alias(name)
-        if kind == "int":
-            f = e.cast(pl.Float64, strict=False)
-            return pl.when(f == f.round(0)).then(f).otherwise(None).cast(pl.Int64).alias(name)
-        e = e.cast(pl.String)
+        e = e.cast(pl.String, strict=False)
     if kind == "text":
         return _empty_to_null(e.str.strip_chars()).alias(name)
     if kind == "code":
-        return _empty_to_null(_nfkc(e)).alias(name)
+        return _empty_to_null(_nfkc_visible(e)).alias(name)
     if kind == "id":
-        # load_dataset applies salesforce_id_expr in a second step
-        return _empty_to_null(_nfkc(e)).alias(name)
+        # load_dataset applies salesforce_id_expr in a second step: nesting
+        # the normalisation inside it would evaluate it once per checksum character
+        return _empty_to_null(_nfkc_visible(e)).alias(name)
     if kind == "date":
-        return e.map_batches(_date_series, return_dtype=pl.Date, is_elementwise=True).alias(name)
+        s = (
+            _nfkc(e)
+            .str.replace(r"^([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日", "${1}-${2}-${3}")
+            .str.split(" ")
+            .list.first()
+            .str.split("T")
+            .list.first()
+            .str.replace_all("/", "-")
+            .str.replace_all(r"\.", "-")
+        )
+        s = pl.when(s.str.contains(_DATE_RE)).then(s)
+        return s.str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias(name)
     if kind in ("money", "number", "int"):
-        f = e.map_batches(_amount_series, return_dtype=pl.Float64, is_elementwise=True)
+        s = _nfkc(e).str.replace(r"^JPY", "").str.replace_all(r"[¥\\円]", "").str.strip_chars()
+        s = pl.when(s.str.contains(_AMOUNT_RE)).then(s.str.replace_all(",", ""))
+        f = _empty_to_null(s).cast(pl.Float64, strict=False)
         f = pl.when(f.is_finite()).then(f).otherwise(None)  # "nan", "inf" are not amounts
         if kind == "int":
-            return pl.when(f == f.round(0)).then(f).otherwise(None).cast(pl.Int64).alias(name)
+            return pl.when(_whole(f)).then(f).otherwise(None).cast(pl.Int64).alias(name)
         return f.alias(name)
     raise ValueError(f"unknown column kind {kind!r}")
 
@@ -324,6 +350,8 @@ def load_mapping(
             raw = tomllib.loads(p.read_text("utf-8-sig"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise _mapping_error(str(p), f"not valid TOML (UTF-8): {e}", lang) from None
+        except OSError as e:
+            raise _mapping_error(str(p), e.strerror or str(e), lang) from None
         where = str(p)
     out: dict[str, dict[str, Any]] = {}
     for tname, spec in raw.items():
@@ -355,7 +383,7 @@ def load_mapping(
                     f"(columns: {', '.join(sorted(known))})",
                     lang,
                 )
-            cols[unicodedata.normalize("NFKC", str(k)).strip()] = v
+            cols[strip_invisible(unicodedata.normalize("NFKC", str(k))).strip()] = v
         file = spec.get("file")
         if file is not None and not isinstance(file, str):
             raise _mapping_error(where, f"[{tname}] file must be a string", lang)
@@ -366,11 +394,33 @@ def load_mapping(
 # ---- loading -----------------------------------------------------------------------------
 
 
+def inside_folder(folder: Path, name: str | Path) -> Path | None:
+    """``folder / name`` when it resolves (symbolic links and ``..`` followed) to a path inside
+    ``folder``; None otherwise (an absolute path elsewhere, ``../../etc/passwd``, a link out).
+    Nothing is read."""
+    try:
+        base = folder.resolve()
+        target = (folder / name).resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL in the name
+        return None
+    if target == base or not target.is_relative_to(base):
+        return None
+    return folder / name
+
+
 def _find_file(
     folder: Path, t: Table, mapping: dict[str, Any], lang: str = "ja"
 ) -> tuple[Path | None, Issue | None]:
     if mapping.get("file"):
-        p = folder / mapping["file"]
+        p = inside_folder(folder, mapping["file"])
+        if p is None:
+            named = str(mapping["file"])
+            return None, Issue(
+                t.name,
+                named,
+                "path_outside",
+                message("path_outside", lang, path=repr(named), folder=folder),
+            )
         if p.is_file():
             return p, None
         return None, Issue(
@@ -404,14 +454,26 @@ def _bad_line(data: bytes, line_start: int, err: UnicodeDecodeError) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _guess_name(encoding: str) -> str:
+    enc = encoding.lower().replace("_", "").replace("-", "")
+    if enc in ("cp932", "shiftjis"):
+        return "CP932"
+    if enc.startswith("utf16"):
+        return "UTF-32 / binary"
+    return "UTF-8"
+
+
 def _undecodable_issue(
     path: Path, t: Table, data: bytes, err: UnicodeDecodeError, lang: str
 ) -> Issue:
     """Row (line) and, where the header can be read, the column of the first bad bytes."""
     line_start = data.rfind(b"\n", 0, err.start) + 1
     row = data[: err.start].count(b"\n") + 1
-    guess = "CP932" if err.encoding.lower().replace("_", "") in ("cp932", "shiftjis") else "UTF-8"
+    guess = _guess_name(err.encoding)
     col_name = None
+    text_like = guess in ("UTF-8", "CP932")
+    if not text_like:  # NUL bytes: no line or column to point at, nothing to show
+        row = 1
     try:
         enc = "cp932" if guess == "CP932" else "utf-8"
         header_end = data.find(b"\n")
@@ -433,7 +495,7 @@ def _undecodable_issue(
         message("undecodable", lang, file=path.name, row=row, col_text=col_text, guess=guess),
         column=col_name,
         n_rows=1,
-        examples=[(row, _bad_line(data, line_start, err))],
+        examples=[(row, _bad_line(data, line_start, err))] if text_like else [],
     )
 
 
@@ -470,8 +532,7 @@ def _read_csv(
     if not text.strip(" \t\r\n\ufeff"):
         issue = Issue(t.name, path.name, "empty_file", message("empty_file", lang, file=path.name))
         return None, encoding, issue
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    separator = "\t" if "\t" in first_line and "," not in first_line else ","
+    separator = detect_separator(text)
     try:
         df = pl.read_csv(
             text.encode("utf-8"),
@@ -493,6 +554,17 @@ def _read_csv(
         )
         return None, encoding, issue
     return _drop_blank_header_columns(df), encoding, None
+
+
+def detect_separator(text: str) -> str:
+    """The field separator of a CSV text, read off its header line: the most frequent of ``,``,
+    tab, ``;`` and ``|`` outside quotes (a tie or none: ``,``). Excel writes ``;`` where the
+    decimal mark is a comma, and tab for "Unicode text"."""
+    first_line = text.lstrip("\r\n\ufeff").split("\n", 1)[0]
+    unquoted = re.sub(r'"[^"]*"', "", first_line)
+    counts = {sep: unquoted.count(sep) for sep in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda sep: (counts[sep], sep == ","))
+    return best if counts[best] > 0 else ","
 
 
 def _drop_blank_header_columns(df: pl.DataFrame) -> pl.DataFrame:
@@ -574,7 +646,7 @@ def _rename(
     canonical = {c.name for c in t.columns}
     renames: dict[str, str] = {}
     for c in columns:
-        norm = unicodedata.normalize("NFKC", c).lstrip("\ufeff").strip()
+        norm = strip_invisible(unicodedata.normalize("NFKC", c)).strip()
         target = colmap.get(norm) or colmap.get(c)
         if target is None:
             loose = re.sub(r"[\s\-]+", "_", norm.lower())
@@ -736,7 +808,11 @@ def load_dataset(
             f"{c.name} ({schema[c.name]})"
             for c in t.columns
             if c.name in schema
-            and (schema[c.name].is_nested() or schema[c.name] in (pl.Binary, pl.Object))
+            and (
+                schema[c.name].is_nested()
+                or schema[c.name] in (pl.Binary, pl.Object)
+                or isinstance(schema[c.name], pl.Duration)
+            )
         ]
         if bad_types:
             issues.append(

@@ -17,14 +17,19 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
+import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 
+from cs_metrics.errors import OutputError
 from cs_metrics.fsutil import replace_dir
 from cs_metrics.periods import add_months, month_to_index, parse_month
 
@@ -128,6 +133,62 @@ def _plus_months(d: dt.date, n: int) -> dt.date:
 
 def _first_of(idx: int) -> dt.date:
     return dt.date(idx // 12, idx % 12 + 1, 1)
+
+
+_S, _D, _I, _F = pl.String, pl.Date, pl.Int64, pl.Float64
+# Column order and types of each table as written (a small sample may leave a table empty).
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "accounts": {
+        "account_id": _S,
+        "account_name": _S,
+        "industry": _S,
+        "csm": _S,
+        "acquisition_cost": _I,
+    },
+    "subscriptions": {
+        "subscription_id": _S,
+        "account_id": _S,
+        "product": _S,
+        "plan": _S,
+        "start_date": _D,
+        "end_date": _D,
+        "mrr": _I,
+        "billing_interval_months": _I,
+    },
+    "cancellations": {"account_id": _S, "cancelled_on": _D, "reason": _S, "note": _S},
+    "usage_weekly": {
+        "account_id": _S,
+        "week_start": _D,
+        "logins": _I,
+        "deliveries": _I,
+        "outcome_rate": _F,
+    },
+    "touchpoints": {"account_id": _S, "occurred_on": _D, "kind": _S, "csm": _S},
+    "nps_responses": {
+        "account_id": _S,
+        "responded_on": _D,
+        "score": _I,
+        "survey": _S,
+        "comment": _S,
+    },
+    "onboarding_sessions": {
+        "account_id": _S,
+        "user_id": _S,
+        "session_no": _I,
+        "status": _S,
+        "held_on": _D,
+    },
+    "cs_costs": {"month": _D, "amount": _I},
+}
+
+
+def _frame(rows: list[dict[str, Any]], table: str) -> pl.DataFrame:
+    """The rows as a frame; the table's columns (no rows) when there are none."""
+    if not rows:
+        return pl.DataFrame(schema=_SCHEMAS[table])
+    if table == "accounts":
+        return pl.DataFrame(rows, schema_overrides={"acquisition_cost": pl.Int64})
+    return pl.DataFrame(rows)
 
 
 def generate_tables(
@@ -445,16 +506,22 @@ def generate_tables(
         )
 
     frames = {
-        "accounts": pl.DataFrame(t.accounts, schema_overrides={"acquisition_cost": pl.Int64}).sort(
-            "account_id"
+        "accounts": _frame(t.accounts, "accounts").sort("account_id"),
+        "subscriptions": _frame(t.subscriptions, "subscriptions").sort("subscription_id"),
+        "cancellations": _frame(t.cancellations, "cancellations").sort(
+            "account_id", "cancelled_on"
         ),
-        "subscriptions": pl.DataFrame(t.subscriptions).sort("subscription_id"),
-        "cancellations": pl.DataFrame(t.cancellations).sort("account_id", "cancelled_on"),
-        "usage_weekly": pl.DataFrame(t.usage_weekly).sort("account_id", "week_start"),
-        "touchpoints": pl.DataFrame(t.touchpoints).sort("account_id", "occurred_on", "kind"),
-        "nps_responses": pl.DataFrame(t.nps_responses).sort("account_id", "responded_on", "survey"),
-        "onboarding_sessions": pl.DataFrame(t.onboarding_sessions).sort("user_id", "session_no"),
-        "cs_costs": pl.DataFrame(t.cs_costs).sort("month"),
+        "usage_weekly": _frame(t.usage_weekly, "usage_weekly").sort("account_id", "week_start"),
+        "touchpoints": _frame(t.touchpoints, "touchpoints").sort(
+            "account_id", "occurred_on", "kind"
+        ),
+        "nps_responses": _frame(t.nps_responses, "nps_responses").sort(
+            "account_id", "responded_on", "survey"
+        ),
+        "onboarding_sessions": _frame(t.onboarding_sessions, "onboarding_sessions").sort(
+            "user_id", "session_no"
+        ),
+        "cs_costs": _frame(t.cs_costs, "cs_costs").sort("month"),
     }
     frames["nps_responses"] = (
         frames["nps_responses"]
@@ -467,6 +534,71 @@ def generate_tables(
     return frames
 
 
+MANIFEST = ".cs-metrics-sample.json"
+_TMP_PREFIX = ".cs-metrics-sample-tmp-"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _own_files(out: Path) -> dict[str, str]:
+    """Files of ``out`` that a previous run wrote and nobody changed since: name -> sha256 as
+    recorded in its manifest (an entry whose file is gone or differs is not ours any more)."""
+    try:
+        recorded = json.loads((out / MANIFEST).read_text("utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    own = {}
+    for name, digest in recorded.items() if isinstance(recorded, dict) else ():
+        path = out / str(name)
+        if Path(str(name)).name == name and path.is_file() and _sha256(path) == digest:
+            own[name] = digest
+    return own
+
+
+def foreign_entries(out: Path) -> list[str]:
+    """Names in ``out`` that this program did not write (or that were changed since): what
+    ``generate_sample`` must never overwrite or delete without ``force``."""
+    if not out.is_dir():
+        return []
+    own = set(_own_files(out)) | {MANIFEST}
+    return sorted(f.name for f in out.iterdir() if f.name not in own)
+
+
+def _clean_stale_tmp(out: Path) -> None:
+    """Remove the temporary folders of an earlier run on ``out`` that was killed (named after
+    ``out`` with this module's prefix: nobody else makes them)."""
+    for stale in out.parent.glob(f".{out.name}{_TMP_PREFIX}*"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _backup_name(path: Path) -> Path:
+    for k in range(1, 1000):
+        candidate = path.with_name(f"{path.name}.orig" + (f"{k}" if k > 1 else ""))
+        if not candidate.exists():
+            return candidate
+    raise OutputError("output_unwritable", path=str(path), detail="no free backup name")
+
+
+def _merge_into(tmp: Path, out: Path) -> None:
+    """``--force`` into a folder with other files: each file moved in by itself; a file of the
+    same name that this program did not write is kept as ``<name>.orig`` first; files of an
+    earlier sample that this run does not write again are removed; nothing else is touched."""
+    own = _own_files(out)
+    new = {f.name for f in tmp.iterdir()}
+    for name in sorted(new - {MANIFEST}):
+        target = out / name
+        same = target.is_file() and _sha256(target) == _sha256(tmp / name)
+        if target.exists() and name not in own and not same:  # identical bytes lose nothing
+            os.replace(target, _backup_name(target))
+        os.replace(tmp / name, target)
+    for name in sorted(set(own) - new):
+        (out / name).unlink(missing_ok=True)
+    os.replace(tmp / MANIFEST, out / MANIFEST)
+
+
 def generate_sample(
     out_dir: str | Path,
     seed: int = 24,
@@ -475,27 +607,48 @@ def generate_sample(
     end: str = "2026-09",
     force: bool = False,
 ) -> dict[str, Path]:
-    """Write the sample as one UTF-8 CSV per table into ``out_dir`` (atomically).
+    """Write the sample as one UTF-8 CSV per table into ``out_dir``.
 
-    Refuses to overwrite a non-empty folder that is not a previous sample unless ``force``.
+    Nothing the program did not create is ever overwritten or deleted: a manifest
+    (``.cs-metrics-sample.json``, file -> sha256) records what a run wrote. ``out_dir`` may be
+    new, empty, or hold only an earlier sample's unchanged files (then it is replaced as a whole,
+    atomically). A folder with any other file is refused (``OutputError`` ``output_not_empty``)
+    unless ``force``: then the sample's files are moved in one by one, a file of the same name
+    that the program did not write is kept as ``<name>.orig`` (unless its bytes are the same),
+    and every other file stays.
+
+    Raises
+    ------
+    OutputError
+        ``output_not_empty`` (a folder with files the program did not write, no ``force``) or
+        ``output_unwritable`` (``out_dir`` is a file, or cannot be written).
     """
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not force:
-        if not (out / "accounts.csv").exists() or not (out / "subscriptions.csv").exists():
-            raise FileExistsError(
-                f"{out} is not empty and does not look like a sample: use --force"
-            )
+    if out.exists() and not out.is_dir():
+        raise OutputError("output_unwritable", path=str(out), detail="not a folder")
+    foreign = foreign_entries(out)
+    if foreign and not force:
+        shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+        raise OutputError("output_not_empty", path=str(out), names=shown)
     frames = generate_tables(seed=seed, accounts=accounts, months=months, end=end)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=out.parent))
+    _clean_stale_tmp(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{_TMP_PREFIX}", dir=out.parent))
     try:
-        written = {}
+        written, digests = {}, {}
         for name, df in frames.items():
+            if df.height == 0:  # a tiny sample may have no row of an optional table: no file
+                continue
             path = tmp / f"{name}.csv"
             df.write_csv(path, float_precision=3, date_format="%Y-%m-%d")
             written[name] = out / path.name
-        replace_dir(tmp, out, keep_from_old=lambda name: name == "README.md")
-    except BaseException:
+            digests[path.name] = _sha256(path)
+        manifest = {"generator": "cs-metrics sample", "files": digests}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        if foreign:
+            _merge_into(tmp, out)
+        else:  # new, empty, or only our own unchanged files: one atomic swap
+            replace_dir(tmp, out)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return written

@@ -23,7 +23,6 @@ import polars as pl
 
 from cs_metrics.data.cache import load_entry, store_entry, validation_key
 from cs_metrics.data.dataset import Dataset
-from cs_metrics.data.gate import PLAUSIBLE_YEARS
 from cs_metrics.data.issues import Issue
 from cs_metrics.data.load import ROW, load_dataset, parse_issues
 from cs_metrics.data.schema import TABLES
@@ -205,11 +204,13 @@ def _cache_key(ds: Dataset, mapping: Any, engine: str, expectations: Any) -> str
 def _gx_gate(ds: Dataset, expectations: str | Path | None) -> list[Issue]:
     """The gate with the suites run by Great Expectations (``--engine gx``)."""
     from cs_metrics.data.gx import run_suites
+    from cs_metrics.data.plausibility import plausibility_issues
 
     issues = parse_issues(ds, required_values=False)
     issues += run_suites(ds, expectations)
     issues += cross_table_issues(ds)
     issues += warning_issues(ds)
+    issues += plausibility_issues(ds)  # issue 13: bounds as errors, overlap/invisible warnings
     issues += list(ds.warnings)
     order = {name: i for i, name in enumerate(TABLES)}
     issues.sort(key=lambda i: order.get(i.table, -1))  # stable: per file, checks in gate order
@@ -340,8 +341,9 @@ def warning_issues(ds: Dataset) -> list[Issue]:
     """Suspicious but computable data (exit 0, shown as warnings).
 
     - ``currency_mismatch``: a subscription whose ``currency`` is not ``general.currency``;
-    - ``month_not_first_day``: a ``cs_costs.month`` that is not the first day of its month;
-    - ``date_implausible``: a date outside the years 1990..2100 (a typo?).
+    - ``month_not_first_day``: a ``cs_costs.month`` that is not the first day of its month.
+
+    Dates outside the plausible years are errors: :mod:`cs_metrics.data.plausibility`.
     """
     checks: list[_Check] = []
     cur = str(ds.config.get("general", {}).get("currency", "JPY"))
@@ -367,22 +369,6 @@ def warning_issues(ds: Dataset) -> list[Issue]:
                 severity="warning",
             )
         )
-    lo, hi = PLAUSIBLE_YEARS
-    for name in ds.frames:
-        for c in TABLES[name].columns:
-            if c.kind != "date":
-                continue
-            y = pl.col(c.name).dt.year()
-            checks.append(
-                _Check(
-                    name,
-                    "date_implausible",
-                    c.name,
-                    _offending(ds, name, (y < lo) | (y > hi), [c.name]),
-                    {"lo": lo, "hi": hi},
-                    "warning",
-                )
-            )
     return _collect(ds, checks)
 
 

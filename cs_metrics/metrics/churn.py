@@ -6,9 +6,11 @@ import datetime as dt
 import math
 from typing import Any
 
+import narwhals as nw
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset
+from cs_metrics.engine import core
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
     By,
@@ -44,24 +46,7 @@ def account_lifetimes(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
         ``account_id, first_month_idx, churn_month_idx (null when censored), T, event``.
     """
     a = as_of_index(as_of)
-    seg = account_segments(ds, as_of)
-    first = seg.filter(pl.col("mrr") > 0).group_by(ACCOUNT).agg(pl.col("idx").min().alias("s"))
-    stops = (
-        seg.filter((pl.col("prev_mrr") > 0) & (pl.col("mrr") <= 0))
-        .group_by(ACCOUNT)
-        .agg(pl.col("idx").min().alias("c"))
-    )
-    return first.join(stops, on=ACCOUNT, how="left").select(
-        ACCOUNT,
-        pl.col("s").alias("first_month_idx"),
-        pl.col("c").alias("churn_month_idx"),
-        pl.when(pl.col("c").is_not_null())
-        .then(pl.col("c") - pl.col("s"))
-        .otherwise(a - pl.col("s"))
-        .cast(pl.Int32)
-        .alias("T"),
-        pl.col("c").is_not_null().alias("event"),
-    )
+    return core.lifetimes(nw.from_native(account_segments(ds, as_of)), a).to_native()
 
 
 def _cohort_expr(kind: str | None, fy_start: int) -> pl.Expr | None:
@@ -91,8 +76,21 @@ def km_table(lifetimes: pl.LazyFrame, keys: list[str] | None = None) -> pl.LazyF
         ``*keys, t, n_at_risk, events, censored, survival, greenwood``, one row per distinct T.
     """
     keys = keys or []
-    by_t = lifetimes.group_by(*keys, "T").agg(
+    counts = lifetimes.group_by(*keys, "T").agg(
         pl.len().alias("n"), pl.col("event").sum().cast(pl.Int64).alias("events")
+    )
+    return km_table_from_counts(counts, keys)
+
+
+def km_table_from_counts(counts: pl.LazyFrame, keys: list[str] | None = None) -> pl.LazyFrame:
+    """:func:`km_table` from accounts and events per lifetime: ``*keys, T, n, events``.
+
+    The Spark engine collects these counts (one row per group and T) to the driver.
+    """
+    keys = keys or []
+    # Int64: n_at_risk * (n_at_risk - events) overflows 32-bit counts beyond ~65k accounts
+    by_t = counts.group_by(*keys, "T").agg(
+        pl.col("n").sum().cast(pl.Int64), pl.col("events").sum().cast(pl.Int64)
     )
     over = keys or None
     desc = by_t.sort(*keys, "T", descending=[*([False] * len(keys)), True]).with_columns(
@@ -189,18 +187,35 @@ def churn_within(
     if ce is not None:
         lt = lt.with_columns(ce.alias("cohort"))
         keys.append("cohort")
-    lt_df = lt.collect()
-    table = km_table(lt_df.lazy(), keys).collect()
-    eligible = pl.col("first_month_idx") <= a - horizon
-    churned = eligible & pl.col("event") & (pl.col("T") <= horizon)
+    counts = core.lifetime_counts(nw.from_native(lt), a, horizon, keys).to_native().collect()
+    return churn_within_from_counts(counts, horizon, keys)
+
+
+def churn_within_from_counts(
+    counts: pl.DataFrame, horizon: int, keys: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """:func:`churn_within` from :func:`cs_metrics.engine.core.lifetime_counts` (collected).
+
+    ``counts``: ``*keys, T, event, eligible, n``, a few rows per group and lifetime, so both
+    engines finish the observed rate and Kaplan-Meier here, on the driver.
+    """
+    keys = list(keys or [])
+    n = pl.col("n")
+    upto = pl.col("event") & (pl.col("T") <= horizon)
+    table = km_table_from_counts(
+        counts.lazy().select(
+            *keys, "T", "n", pl.when(pl.col("event")).then(n).otherwise(0).alias("events")
+        ),
+        keys,
+    ).collect()
     summary = (
-        lt_df.group_by(keys or pl.lit(1).alias("_all"), maintain_order=True)
+        counts.group_by(keys or pl.lit(1).alias("_all"), maintain_order=True)
         .agg(
-            pl.len().alias("accounts"),
-            eligible.sum().alias("eligible"),
-            churned.sum().alias("churned"),
+            n.sum().alias("accounts"),
+            n.filter(pl.col("eligible")).sum().alias("eligible"),
+            n.filter(pl.col("eligible") & upto).sum().alias("churned"),
             pl.col("T").max().alias("max_t"),
-            (pl.col("event") & (pl.col("T") <= horizon)).sum().alias("events_upto"),
+            n.filter(upto).sum().alias("events_upto"),
         )
         .sort(keys or "_all")
     )
@@ -210,7 +225,7 @@ def churn_within(
         t = table
         for k, v in group.items():
             t = t.filter(pl.col(k) == v)
-        rec: dict[str, Any] = {**group, "horizon": horizon, "accounts": row["accounts"]}
+        rec: dict[str, Any] = {**group, "horizon": horizon, "accounts": int(row["accounts"])}
         rec["eligible"] = int(row["eligible"])
         rec["churned"] = int(row["churned"])
         rec["rate"] = rec["churned"] / rec["eligible"] if rec["eligible"] else None

@@ -24,7 +24,8 @@ import polars as pl
 
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.revenue import ACCOUNT, account_segments, as_of_index
-from cs_metrics.periods import index_to_month_expr, month_end, parse_month
+from cs_metrics.metrics.windows import rows_in_windows
+from cs_metrics.periods import format_month, index_to_month_expr, month_end, parse_month
 
 BANDS = ("green", "yellow", "red")
 
@@ -87,8 +88,67 @@ def _first_value_date(ds: Dataset, col: str) -> dt.date | None:
     return u.filter(pl.col(col).is_not_null()).select(pl.col("week_start").min()).collect().item()
 
 
+def _touchpoint_counts(
+    ds: Dataset, keys: pl.LazyFrame, days: int, months: tuple[int, int]
+) -> pl.LazyFrame:
+    """Touchpoints in the ``days`` days ending at each key's month end (0 when none)."""
+    tps = ds["touchpoints"].select(ACCOUNT, "occurred_on")
+    counts = (
+        rows_in_windows(tps, keys, "occurred_on", days, months=months)
+        .group_by(ACCOUNT, "month_idx")
+        .agg(pl.len().cast(pl.Float64).alias("value"))
+    )
+    return keys.join(counts, on=[ACCOUNT, "month_idx"], how="left").with_columns(
+        pl.col("value").fill_null(0.0)
+    )
+
+
+def _usage_values(
+    ds: Dataset,
+    keys: pl.LazyFrame,
+    measures: dict[str, tuple[str, str]],
+    weeks: int,
+    months: tuple[int, int],
+) -> pl.DataFrame:
+    """Every usage measure (name -> (column, aggregate)) over the last ``weeks`` complete weeks
+    of each key's month, in one pass over the usage rows: ``account_id, month_idx`` and one
+    column per measure name (null: no row with a value there)."""
+    cols = sorted({c for c, _ in measures.values()})
+    aggs = []
+    for name, (col, aggregate) in measures.items():
+        x = pl.col(col).cast(pl.Float64)
+        agg = x.mean() if aggregate == "mean" else x.sum() / weeks
+        aggs.append(pl.when(x.is_not_null().sum() > 0).then(agg).alias(name))
+    rows = (
+        rows_in_windows(
+            ds["usage_weekly"].select(ACCOUNT, "week_start", *cols),
+            keys,
+            "week_start",
+            7 * weeks,
+            6,
+            months,
+        )
+        .group_by(ACCOUNT, "month_idx")
+        .agg(aggs)
+    )
+    return keys.join(rows, on=[ACCOUNT, "month_idx"], how="left").collect()
+
+
+def _usage_source(ds: Dataset, col: str) -> tuple[tuple[str, dt.date | None] | None, pl.Expr]:
+    """Why ``usage_weekly.<col>`` is unavailable (reason, available from) and the expression
+    telling in which months it is available; reason None when the column can be read."""
+    if not ds.has("usage_weekly"):
+        return ("no usage_weekly table", None), pl.lit(False)
+    if col not in ds["usage_weekly"].collect_schema().names():
+        return (f"no column usage_weekly.{col}", None), pl.lit(False)
+    first = _first_value_date(ds, col)
+    if first is None:
+        return (f"usage_weekly.{col} has no values", None), pl.lit(False)
+    return (f"usage_weekly.{col} has no values yet", first), _end_expr() >= first
+
+
 def measure_values(
-    ds: Dataset, grid: pl.LazyFrame
+    ds: Dataset, grid: pl.LazyFrame, months: tuple[int, int] | None = None
 ) -> tuple[pl.DataFrame, dict[str, tuple[str, dt.date | None]]]:
     """Raw value of every configured measure for each (account, month) of ``grid``.
 
@@ -104,7 +164,11 @@ def measure_values(
       account has none: never missing).
 
     A measure is *unavailable* in a month when its table or column is absent, or (usage) the
-    column has no value dated by E.
+    column has no value dated by E. Each row is sent only to the months whose window holds it
+    (:func:`cs_metrics.metrics.windows.rows_in_windows`), so a range of months costs about the
+    rows, not rows x months; all usage measures share one pass over the usage rows.
+    ``months``: the (first, last) month indexes of the grid, if known (read from the grid
+    otherwise); rows outside every window of that range are not read.
 
     Returns
     -------
@@ -113,95 +177,42 @@ def measure_values(
         which it is available, or None) for measures unavailable in some month.
     """
     cfg = ds.config["health"]
-    weeks = int(cfg["usage_window_weeks"])
-    tp_days = int(cfg["touchpoint_window_days"])
-    keys_df = grid.select(ACCOUNT, "month_idx").with_columns(_end_expr().alias("_end")).collect()
-    keys = keys_df.lazy()
-    # rows outside every month's window are dropped before the joins (fewer joined rows)
-    first_end, last_end = keys_df["_end"].min(), keys_df["_end"].max()
-
-    def window(lf: pl.LazyFrame, col: str, days_before: int, days_after: int = 0) -> pl.LazyFrame:
-        if first_end is None:
-            return lf
-        lo = first_end - dt.timedelta(days=days_before)
-        return lf.filter(pl.col(col).is_between(lo, last_end - dt.timedelta(days=days_after)))
-
-    parts: list[pl.LazyFrame] = []
+    keys = grid.select(ACCOUNT, pl.col("month_idx").cast(pl.Int32))
+    if months is None:  # the grid's months, when the caller does not know them
+        b = keys.select(pl.col("month_idx").min().alias("a"), pl.col("month_idx").max().alias("b"))
+        lo_hi = b.collect().row(0)
+        months = (int(lo_hi[0] or 0), int(lo_hi[1] or 0))
     unavailable: dict[str, tuple[str, dt.date | None]] = {}
-    for name, m in cfg["measures"].items():  # one frame per configured measure
-        src = m["source"]
-        value: pl.LazyFrame | None = None
-        available: pl.Expr = pl.lit(True)
-        if src == "touchpoints":
-            if ds.has("touchpoints"):
-                tp = window(
-                    ds["touchpoints"].select(ACCOUNT, "occurred_on"), "occurred_on", tp_days - 1
-                )
-                counts = (
-                    keys.join(tp, on=ACCOUNT, how="inner")
-                    .filter(
-                        pl.col("occurred_on").is_between(
-                            pl.col("_end") - pl.duration(days=tp_days - 1), pl.col("_end")
-                        )
-                    )
-                    .group_by(ACCOUNT, "month_idx")
-                    .agg(pl.len().cast(pl.Float64).alias("value"))
-                )
-                value = keys.join(counts, on=[ACCOUNT, "month_idx"], how="left").with_columns(
-                    pl.col("value").fill_null(0.0)
-                )
-            else:
+    available: dict[str, pl.Expr] = {}
+    usage: dict[str, tuple[str, str]] = {}
+    for name, m in cfg["measures"].items():  # a loop over the configured measures
+        if m["source"] == "touchpoints":
+            available[name] = pl.lit(ds.has("touchpoints"))
+            if not ds.has("touchpoints"):
                 unavailable[name] = ("no touchpoints table", None)
+            continue
+        col = m["source"].split(".", 1)[1]
+        why, available[name] = _usage_source(ds, col)
+        if why is not None:
+            unavailable[name] = why
+        if why is None or why[1] is not None:
+            usage[name] = (col, m.get("aggregate", "mean"))
+    u = _usage_values(ds, keys, usage, int(cfg["usage_window_weeks"]), months) if usage else None
+    parts: list[pl.LazyFrame] = []
+    for name, m in cfg["measures"].items():
+        if name in usage and u is not None:
+            value = u.lazy().select(ACCOUNT, "month_idx", pl.col(name).alias("value"))
+        elif m["source"] == "touchpoints" and ds.has("touchpoints"):
+            value = _touchpoint_counts(ds, keys, int(cfg["touchpoint_window_days"]), months)
         else:
-            col = src.split(".", 1)[1]
-            if not ds.has("usage_weekly"):
-                unavailable[name] = ("no usage_weekly table", None)
-            elif col not in ds["usage_weekly"].collect_schema().names():
-                unavailable[name] = (f"no column usage_weekly.{col}", None)
-            else:
-                first = _first_value_date(ds, col)
-                if first is None:
-                    unavailable[name] = (f"usage_weekly.{col} has no values", None)
-                    available = pl.lit(False)
-                else:
-                    unavailable[name] = (f"usage_weekly.{col} has no values yet", first)
-                    available = pl.col("_end") >= first
-                x = pl.col(col).cast(pl.Float64)
-                agg = x.mean() if m.get("aggregate", "mean") == "mean" else x.sum() / weeks
-                last = pl.col("_end") - pl.duration(days=6)
-                rows = (
-                    keys.join(
-                        window(
-                            ds["usage_weekly"].select(ACCOUNT, "week_start", col),
-                            "week_start",
-                            6 + 7 * weeks - 1,
-                            6,
-                        ),
-                        on=ACCOUNT,
-                    )
-                    .filter(
-                        pl.col("week_start").is_between(
-                            last - pl.duration(days=7 * weeks - 1), last
-                        )
-                    )
-                    .group_by(ACCOUNT, "month_idx")
-                    .agg(agg.alias("value"), x.is_not_null().sum().alias("_rows"))
-                    .filter(pl.col("_rows") > 0)
-                    .drop("_rows")
-                )
-                value = keys.join(rows, on=[ACCOUNT, "month_idx"], how="left")
-        if value is None:
-            value, available = (
-                keys.with_columns(pl.lit(None, pl.Float64).alias("value")),
-                pl.lit(False),
-            )
+            value = keys.with_columns(pl.lit(None, pl.Float64).alias("value"))
         parts.append(
             value.select(
                 ACCOUNT,
                 "month_idx",
                 pl.lit(name).alias("measure"),
-                pl.when(available).then(pl.col("value")).alias("value"),
-                available.alias("available"),
+                pl.when(available[name]).then(pl.col("value")).alias("value"),
+                available[name].alias("available"),
             )
         )
     return pl.concat(parts).collect(), unavailable
@@ -231,31 +242,25 @@ def points_expr(m: dict[str, Any]) -> pl.Expr:
 def _points(values: pl.DataFrame, measures: dict[str, dict[str, Any]]) -> pl.DataFrame:
     # `points_expr` is per measure (the percentile ranks among that measure's values only), so
     # each measure's rows get their own expression: a loop over configured measures, not accounts.
-    expr = pl.lit(None, pl.Float64)
-    for name, m in reversed(list(measures.items())):
-        expr = (
-            pl.when(pl.col("measure") == name)
-            .then(points_expr(m).over("measure", "month_idx"))
-            .otherwise(expr)
+    parts = [
+        values.filter(pl.col("measure") == name).with_columns(
+            points_expr(m).over("month_idx").alias("points"),
+            pl.lit(float(m["weight"])).alias("weight"),
+            pl.lit(m["missing"]).alias("missing_policy"),
         )
-    return values.with_columns(
-        expr.alias("points"),
-        pl.col("measure")
-        .replace_strict(
-            {k: float(m["weight"]) for k, m in measures.items()}, return_dtype=pl.Float64
-        )
-        .alias("weight"),
-        pl.col("measure")
-        .replace_strict({k: m["missing"] for k, m in measures.items()}, return_dtype=pl.String)
-        .alias("missing_policy"),
-    )
+        for name, m in measures.items()
+    ]
+    return pl.concat(parts) if parts else values
 
 
 def band_expr(score: pl.Expr, cfg: dict[str, Any]) -> pl.Expr:
     """``green`` when ``score >= band_green``, ``yellow`` when ``score >= band_yellow``, else
-    ``red``: lower edges inclusive (a score exactly on an edge takes the better band)."""
+    ``red``: lower edges inclusive (a score exactly on an edge takes the better band). No score
+    (no data) has no band: null, never red."""
     return (
-        pl.when(score >= cfg["band_green"])
+        pl.when(score.is_null())
+        .then(pl.lit(None, pl.String))
+        .when(score >= cfg["band_green"])
         .then(pl.lit("green"))
         .when(score >= cfg["band_yellow"])
         .then(pl.lit("yellow"))
@@ -263,7 +268,7 @@ def band_expr(score: pl.Expr, cfg: dict[str, Any]) -> pl.Expr:
     )
 
 
-def apportion_hundredths(value: str, key: str) -> pl.Expr:
+def apportion_hundredths(value: str, key: str | list[str]) -> pl.Expr:
     """Integer hundredths of ``value`` per row whose sum per ``key`` equals
     ``round(sum(value) * 100)`` (largest-remainder method; ties by row order)."""
     raw = pl.col(value) * 100
@@ -285,7 +290,9 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
     A measure *counts* for an account when it has a value, or when it is missing under the
     ``zero`` policy (0 points); a missing measure under ``reweight`` and an unavailable measure
     (source absent) do not count, and the weights of the counting measures are renormalised.
-    An account for which nothing counts scores 0 with ``no_data`` True (band red). Bands:
+    An account for which nothing counts (every measure unavailable, or missing under
+    ``reweight``) has no score and no band (both null) and ``no_data`` True: missing data is
+    not bad health, so it is never red (SPEC §6). Bands:
     ``score >= band_green`` green, ``>= band_yellow`` yellow, else red (lower edges inclusive).
 
     Returns
@@ -293,11 +300,14 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
     HealthResult
         ``scores``: ``account_id, month ("YYYY-MM"), month_idx, mrr, score, band, no_data``;
         ``details``: ``account_id, month, month_idx, measure, value, points, weight,
-        contribution, missing``; ``unavailable``: measures unavailable at ``as_of``.
+        contribution, missing, counted`` (``counted``: the measure enters the score: it has
+        a value, or is missing under the ``zero`` policy); ``unavailable``: measures
+        unavailable at ``as_of``.
     """
     cfg = ds.config["health"]
     grid = active_grid(ds, as_of, months)
-    vals, unavail = measure_values(ds, grid)
+    a = as_of_index(as_of)
+    vals, unavail = measure_values(ds, grid, (a - months + 1, a))
     end = month_end(parse_month(as_of))
     unavailable = {k: why for k, (why, since) in unavail.items() if since is None or since > end}
     pts = _points(vals, cfg["measures"])
@@ -305,10 +315,11 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
         pl.col("points").is_not_null() | (pl.col("missing_policy") == "zero")
     )
     key = [ACCOUNT, "month_idx"]
-    details = (
-        pts.with_columns(counted.alias("counted"))
+    details = (  # sorted by (account, month): a run-length group id, no hashed key
+        pts.sort(ACCOUNT, "month_idx", "measure")
+        .with_columns(pl.struct(key).rle_id().alias("_g"), counted.alias("counted"))
         .with_columns(
-            pl.col("weight").filter(pl.col("counted")).sum().over(key).alias("total_weight")
+            pl.col("weight").filter(pl.col("counted")).sum().over("_g").alias("total_weight")
         )
         .with_columns(
             pl.when(pl.col("counted") & (pl.col("total_weight") > 0))
@@ -317,20 +328,23 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
             .alias("raw_contribution"),
             pl.col("points").is_null().alias("missing"),
         )
-        .sort(ACCOUNT, "month_idx", "measure")
         .with_columns(apportion_hundredths("raw_contribution", key).alias("hundredths"))
     )
-    month = index_to_month_expr(pl.col("month_idx")).dt.strftime("%Y-%m").alias("month")
+    labels = {i: format_month(i) for i in range(a - months + 1, a + 1)}  # few months, many rows
+    month = pl.col("month_idx").replace_strict(labels, return_dtype=pl.String).alias("month")
     scores = (
-        details.group_by(key)
+        details.group_by("_g", *key)
         .agg(
             # (x / 100).round(2): the nearest double to the hundredths (polars may divide by
             # multiplying with 0.01, which leaves 47.730000000000004 for 4773)
             (pl.col("hundredths").sum() / 100).round(2).alias("score"),
-            (~pl.col("counted")).all().alias("no_data"),
+            # a measure switched off (weight 0) counts for nothing
+            (~(pl.col("counted") & (pl.col("weight") > 0))).all().alias("no_data"),
         )
+        .drop("_g")
         .join(grid.collect(), on=key, how="right")
-        .with_columns(pl.col("score").fill_null(0.0), pl.col("no_data").fill_null(True))
+        .with_columns(pl.col("no_data").fill_null(True))
+        .with_columns(pl.when(~pl.col("no_data")).then(pl.col("score")).alias("score"))
         .with_columns(band_expr(pl.col("score"), cfg).alias("band"), month)
         .select(ACCOUNT, "month", "month_idx", "mrr", "score", "band", "no_data")
         .sort(ACCOUNT, "month_idx")
@@ -347,6 +361,7 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
         "weight",
         "contribution",
         "missing",
+        "counted",
     )
     return HealthResult(scores, details, unavailable)
 

@@ -87,11 +87,15 @@ def kpis_from_rates(row: dict[str, Any] | None, as_of: dt.date) -> dict[str, Any
     return out
 
 
+ENGINES = ("polars", "spark")
+
+
 def kpis(
     ds: Dataset,
     as_of: dt.date | str,
     config: dict[str, Any] | None = None,
     rates: pl.DataFrame | None = None,
+    engine: str = "polars",
 ) -> dict[str, Any]:
     """Headline KPIs for month ``as_of`` (the JSON of ``cs-metrics kpis``).
 
@@ -103,6 +107,9 @@ def kpis(
         Defaults to the dataset's configuration; ``revenue.churn_horizon_months`` sets H.
     rates : DataFrame, optional
         A precomputed :func:`monthly_rates` frame (to avoid computing it twice in reports).
+    engine : {"polars", "spark"}
+        ``"spark"`` hands the canonical subscriptions to Apache Spark through Arrow and runs the
+        same definitions there (:mod:`cs_metrics.engine.spark`; needs ``cs-metrics[spark]``).
 
     Returns
     -------
@@ -114,17 +121,30 @@ def kpis(
         km_ci_high}`` (key named after H). Money in the reporting currency, rates as fractions,
         ``null`` where undefined with a ``*_reason`` beside it.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     cfg = config or ds.config
     m = parse_month(as_of)
-    a = as_of_index(m)
+    horizon = int(cfg["revenue"]["churn_horizon_months"])
+    if engine == "spark":
+        from cs_metrics.engine.spark import spark_kpis, subscriptions_to_spark
+
+        return spark_kpis(subscriptions_to_spark(ds, cfg), m, cfg)
     if rates is None:
         rates = monthly_rates(ds, m)
-    row = rates.filter(pl.col("month_idx") == a)
-    out = kpis_from_rates(row.row(0, named=True) if row.height else None, m)
-    horizon = int(cfg["revenue"]["churn_horizon_months"])
     cw = churn_within(
         ds, m, horizon, fiscal_year_start_month=cfg["general"]["fiscal_year_start_month"]
     )[0]
+    return kpis_from(rates, cw, m, horizon)
+
+
+def kpis_from(
+    rates: pl.DataFrame, cw: dict[str, Any], as_of: dt.date, horizon: int
+) -> dict[str, Any]:
+    """The KPI dict from :func:`monthly_rates` and one :func:`churn_within` record (any engine)."""
+    a = as_of_index(as_of)
+    row = rates.filter(pl.col("month_idx") == a)
+    out = kpis_from_rates(row.row(0, named=True) if row.height else None, as_of)
     block = {
         k: _clean(cw.get(k))
         for k in ("eligible", "churned", "rate", "km_rate", "km_ci_low", "km_ci_high")

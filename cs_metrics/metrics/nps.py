@@ -12,9 +12,13 @@ the promoters and 3/4 to the detractors, and use the variance of that difference
     n' = n + 3,  p = (P + 3/4) / n',  d = (D + 3/4) / n'
     se = sqrt((p + d - (p - d)^2) / n')
     interval = 100 x ((p - d) - z se, (p - d) + z se), z = 1.959964, clipped to [-100, 100]
+    and widened to hold the plain estimate (see below)
 
 The point estimate reported as ``nps`` is the plain 100 x (P - D) / n; only the interval uses
-the adjusted proportions. The change between two independent periods (:func:`nps_change`) uses
+the adjusted proportions. With few responses at an extreme the adjusted centre sits so far from
+the plain estimate that the estimate would fall outside its own interval (n = 1, a promoter:
+NPS 100, adjusted interval -48.5..98.5); the interval is then widened to reach the estimate
+(-48.5..100), so it always contains it. The change between two independent periods (:func:`nps_change`) uses
 the difference of the adjusted estimates ± z sqrt(se_1^2 + se_2^2), the same construction
 applied to two samples.
 """
@@ -28,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset
+from cs_metrics.errors import UsageError
 from cs_metrics.metrics.revenue import By, _with_by, by_keys
 from cs_metrics.periods import (
     add_months,
@@ -73,20 +78,60 @@ def nps_from_counts(promoters: int, passives: int, detractors: int) -> dict[str,
     p, d = (promoters + 0.75) / na, (detractors + 0.75) / na
     adj = p - d
     se = math.sqrt(max(p + d - adj * adj, 0.0) / na)
-    out["nps"] = 100.0 * (promoters - detractors) / n
-    out["ci_low"] = max(-100.0, 100.0 * (adj - Z95 * se))
-    out["ci_high"] = min(100.0, 100.0 * (adj + Z95 * se))
+    est = 100.0 * (promoters - detractors) / n
+    out["nps"] = est
+    # clipped to the scale, and widened to hold the estimate itself (n = 1 at an extreme: the
+    # adjusted centre is pulled towards 0 so far that the plain estimate would fall outside)
+    out["ci_low"] = min(est, max(-100.0, 100.0 * (adj - Z95 * se)))
+    out["ci_high"] = max(est, min(100.0, 100.0 * (adj + Z95 * se)))
     out["nps_adjusted"] = 100.0 * adj
     out["se_adjusted"] = 100.0 * se
     return out
 
 
+# Longest window (months): a century of responses is already more than any export holds.
+MAX_WINDOW_MONTHS = 1200
+
+
 def _window_months(ds: Dataset, config: dict[str, Any] | None, window_months: int | None) -> int:
+    """The window: ``window_months`` when given (0 is not "the default"), else
+    ``nps.window_months``; refused (UsageError) outside 1..MAX_WINDOW_MONTHS."""
     cfg = config if config is not None else ds.config
-    months = int(window_months or cfg["nps"]["window_months"])
-    if months < 1:
-        raise ValueError(f"window_months must be >= 1, got {months}")
+    months = cfg["nps"]["window_months"] if window_months is None else window_months
+    if (
+        isinstance(months, bool)
+        or not isinstance(months, int)
+        or not (1 <= months <= MAX_WINDOW_MONTHS)
+    ):
+        raise UsageError(
+            "option_range", option="window_months", value=repr(months), lo=1, hi=MAX_WINDOW_MONTHS
+        )
     return months
+
+
+NPS_BY_SPECIAL = ("survey", "segment", "industry", "csm", "primary_product")
+
+
+def check_nps_by(ds: Dataset, by: By) -> None:
+    """Refuse a ``by`` that NPS cannot be broken down by (UsageError ``by_unknown`` listing the
+    keys that work: survey, segment, the account attributes and the ``accounts`` columns)."""
+    if by is None or not isinstance(by, str):
+        return
+    columns = [c for c in ds.accounts.collect_schema().names() if not c.startswith("_")]
+    known = sorted({*NPS_BY_SPECIAL, *columns} - {"account_id"})
+    if by not in known and by != "account_id":
+        raise UsageError("by_unknown", by=repr(by), known=", ".join(known))
+
+
+def check_nps_survey(ds: Dataset, survey: str | None) -> None:
+    """Refuse a survey name that no response of the data has (a typo would otherwise give an
+    NPS of "no responses"): UsageError naming the surveys there are."""
+    if survey is None or not ds.has("nps_responses"):
+        return
+    names = ds["nps_responses"].select(pl.col("survey").drop_nulls().unique()).collect()
+    known = sorted(names["survey"].to_list())
+    if survey not in known:
+        raise UsageError("survey_unknown", survey=repr(survey), known=", ".join(known) or "-")
 
 
 def nps_responses_in_window(
@@ -157,27 +202,30 @@ def nps(
     Returns
     -------
     list of dict
-        One dict per group (one when ``by`` is None): ``nps, n, promoters, passives,
+        One dict per group (one when ``by`` is None; none when ``by`` is given and there is no
+        response in the window or no table): ``nps, n, promoters, passives,
         detractors, ci_low, ci_high, nps_adjusted, se_adjusted, window_start, window_end``
         (months ``"YYYY-MM"``) plus the ``by`` key; ``nps`` null with ``reason`` when there are
         no responses (also when the table is absent).
     """
     m = parse_month(as_of)
     months = _window_months(ds, config, window_months)
+    check_nps_by(ds, by)
     window = {
         "window_start": format_month(add_months(m, -(months - 1))),
         "window_end": format_month(m),
     }
     lf = nps_responses_in_window(ds, m, months, survey)
-    if lf is None:
-        return [{**nps_from_counts(0, 0, 0), **window, "reason": "no nps_responses table"}]
     keys = by_keys(by)
+    if lf is None:  # no table: one empty result, or no group at all
+        empty = {**nps_from_counts(0, 0, 0), **window, "reason": "no nps_responses table"}
+        return [] if keys else [empty]
     lf = _attach_by(lf, ds, m, by)
     counts = (
         lf.group_by(keys or pl.lit(1).alias("_all")).agg(*_counts()).sort(keys or "_all").collect()
     )
-    if counts.height == 0:
-        return [{**nps_from_counts(0, 0, 0), **window}]
+    if counts.height == 0:  # nothing in the window: one empty result, or no group at all
+        return [] if keys else [{**nps_from_counts(0, 0, 0), **window}]
     return [
         {
             **{k: r[k] for k in keys},
@@ -199,11 +247,16 @@ def nps_exprs() -> list[pl.Expr]:
     adj = p - d
     se = ((p + d - adj * adj).clip(lower_bound=0.0) / na).sqrt()
     some = n > 0
+    est = 100.0 * (pr - de) / n
     return [
         n.cast(pl.Int64).alias("n"),
-        pl.when(some).then(100.0 * (pr - de) / n).alias("nps"),
-        pl.when(some).then((100.0 * (adj - Z95 * se)).clip(lower_bound=-100.0)).alias("ci_low"),
-        pl.when(some).then((100.0 * (adj + Z95 * se)).clip(upper_bound=100.0)).alias("ci_high"),
+        pl.when(some).then(est).alias("nps"),
+        pl.when(some)
+        .then(pl.min_horizontal(est, (100.0 * (adj - Z95 * se)).clip(lower_bound=-100.0)))
+        .alias("ci_low"),
+        pl.when(some)
+        .then(pl.max_horizontal(est, (100.0 * (adj + Z95 * se)).clip(upper_bound=100.0)))
+        .alias("ci_high"),
     ]
 
 
@@ -269,7 +322,7 @@ def nps_change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, A
 
     ``delta`` = current nps - previous nps (plain estimates); interval = (adjusted current -
     adjusted previous) ± 1.959964 x sqrt(se_current² + se_previous²), in NPS points (it may
-    reach ±200). ``None`` with a ``reason`` when either period has no responses.
+    reach ±200), widened where needed to hold ``delta``. ``None`` with a ``reason`` when either period has no responses.
     """
     if current.get("nps") is None or previous.get("nps") is None:
         return {
@@ -280,10 +333,11 @@ def nps_change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, A
         }
     se = math.sqrt(current["se_adjusted"] ** 2 + previous["se_adjusted"] ** 2)
     diff_adj = current["nps_adjusted"] - previous["nps_adjusted"]
+    delta = current["nps"] - previous["nps"]
     return {
-        "delta": current["nps"] - previous["nps"],
-        "ci_low": max(-200.0, diff_adj - Z95 * se),
-        "ci_high": min(200.0, diff_adj + Z95 * se),
+        "delta": delta,
+        "ci_low": min(delta, max(-200.0, diff_adj - Z95 * se)),
+        "ci_high": max(delta, min(200.0, diff_adj + Z95 * se)),
     }
 
 

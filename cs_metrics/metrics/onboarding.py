@@ -13,23 +13,60 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset, memoised
-from cs_metrics.periods import add_months, month_end, parse_month
+from cs_metrics.periods import (
+    index_to_month_expr,
+    month_end,
+    month_index_expr,
+    month_to_index,
+    parse_month,
+)
+
+
+def _program_rows(ds: Dataset) -> pl.LazyFrame:
+    """Session rows numbered 1..N with a boolean ``done`` (the table must exist)."""
+    n = int(ds.config["onboarding"]["sessions"])
+    return (
+        ds["onboarding_sessions"]
+        .filter(pl.col("session_no").is_between(1, n))
+        .with_columns((pl.col("status") == "done").alias("done"))
+    )
+
+
+def _known_by(end: pl.Expr) -> pl.Expr:
+    """A row is known at ``end`` when it is dated on or before it, or has no date."""
+    return pl.col("held_on").is_null() | (pl.col("held_on") <= end)
 
 
 def _sessions(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame | None:
     """Rows known at as_of's last day, with a boolean ``done``; None without the table."""
     if not ds.has("onboarding_sessions"):
         return None
-    end = month_end(parse_month(as_of))
-    n = int(ds.config["onboarding"]["sessions"])
+    return _program_rows(ds).filter(_known_by(pl.lit(month_end(parse_month(as_of)))))
+
+
+def _progress() -> list[pl.Expr]:
+    """Per user (aggregations over the rows known then): sessions done (distinct numbers),
+    the program start (earliest ``held_on``) and the date the latest session was done."""
+    return [
+        pl.col("session_no").filter(pl.col("done")).unique().len().alias("sessions_done"),
+        pl.col("held_on").min().alias("first_held_on"),
+        pl.col("held_on").filter(pl.col("done")).max().alias("last_done_on"),
+    ]
+
+
+def _since_progress(end: pl.Expr) -> pl.Expr:
+    return (end - pl.coalesce("last_done_on", "first_held_on")).dt.total_days()
+
+
+def _stalled(cfg: dict[str, Any], end: pl.Expr, month_idx: pl.Expr) -> pl.Expr:
+    """Stalled (see :func:`stalled_users`) from ``graduated, last_done_on, first_held_on``, as
+    of the month ``month_idx`` ending on ``end``."""
+    lookback = index_to_month_expr(month_idx - int(cfg["stalled_lookback_months"]))
     return (
-        ds["onboarding_sessions"]
-        .filter(
-            (pl.col("held_on").is_null() | (pl.col("held_on") <= end))
-            & pl.col("session_no").is_between(1, n)
-        )
-        .with_columns((pl.col("status") == "done").alias("done"))
-    )
+        ~pl.col("graduated")
+        & (_since_progress(end) > 7 * int(cfg["stalled_weeks"]))
+        & (pl.col("first_held_on") >= lookback)
+    ).fill_null(False)
 
 
 @memoised  # the summary, the funnel and the risk rule read it: computed once per month
@@ -55,19 +92,12 @@ def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
         return None
     cfg = ds.config["onboarding"]
     n = int(cfg["sessions"])
-    end = month_end(parse_month(as_of))
-    stall_days = 7 * int(cfg["stalled_weeks"])
-    lookback = add_months(parse_month(as_of), -int(cfg["stalled_lookback_months"]))
+    m = parse_month(as_of)
+    end = pl.lit(month_end(m))
     done_nos = pl.col("session_no").filter(pl.col("done")).unique()
-    since = (pl.lit(end) - pl.coalesce("last_done_on", "first_held_on")).dt.total_days()
     return (
         lf.group_by("account_id", "user_id")
-        .agg(
-            done_nos.len().alias("sessions_done"),
-            pl.col("held_on").min().alias("first_held_on"),
-            pl.col("held_on").filter(pl.col("done")).max().alias("last_done_on"),
-            done_nos.cast(pl.Int64).alias("_done"),
-        )
+        .agg(*_progress(), done_nos.cast(pl.Int64).alias("_done"))
         .with_columns(
             pl.lit(list(range(1, n + 1)), dtype=pl.List(pl.Int64))
             .list.set_difference(pl.col("_done"))
@@ -79,17 +109,9 @@ def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
             pl.when(pl.col("graduated"))
             .then((pl.col("last_done_on") - pl.col("first_held_on")).dt.total_days())
             .alias("days_to_graduate"),
-            since.alias("days_since_progress"),
+            _since_progress(end).alias("days_since_progress"),
         )
-        .with_columns(
-            (
-                ~pl.col("graduated")
-                & (pl.col("days_since_progress") > stall_days)
-                & (pl.col("first_held_on") >= lookback)
-            )
-            .fill_null(False)
-            .alias("stalled")
-        )
+        .with_columns(_stalled(cfg, end, pl.lit(month_to_index(m))).alias("stalled"))
         .select(
             "account_id",
             "user_id",
@@ -139,6 +161,61 @@ def stalled_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
             }
         )
     return users.filter(pl.col("stalled"))
+
+
+def stalled_users_history(ds: Dataset, first: int, last: int) -> pl.LazyFrame:
+    """Users stalled at the end of each month ``first..last`` (month indexes), each month as of
+    its own last day: the same definition as :func:`stalled_users`, for a range in one pass.
+
+    A user can only be stalled in the months from its program start (earliest ``held_on``) to
+    ``onboarding.stalled_lookback_months`` later, so each user is paired with those months only.
+
+    Returns
+    -------
+    LazyFrame
+        ``account_id, user_id, month_idx, sessions_done, last_done_on`` (empty without the
+        table).
+    """
+    schema = {
+        "account_id": pl.String,
+        "user_id": pl.String,
+        "month_idx": pl.Int32,
+        "sessions_done": pl.UInt32,
+        "last_done_on": pl.Date,
+    }
+    if not ds.has("onboarding_sessions"):
+        return pl.LazyFrame(schema=schema)
+    cfg = ds.config["onboarding"]
+    rows = _program_rows(ds)
+    start = month_index_expr(pl.col("start"))
+    months = (
+        rows.group_by("account_id", "user_id")
+        .agg(pl.col("held_on").min().alias("start"))
+        .filter(pl.col("start").is_not_null())
+        .select(
+            "account_id",
+            "user_id",
+            pl.int_ranges(
+                pl.max_horizontal(start, pl.lit(first)),
+                pl.min_horizontal(start + int(cfg["stalled_lookback_months"]), pl.lit(last)) + 1,
+                dtype=pl.Int32,
+            ).alias("month_idx"),
+        )
+        .explode("month_idx")
+        .drop_nulls("month_idx")
+        .with_columns(index_to_month_expr(pl.col("month_idx")).dt.month_end().alias("_end"))
+    )
+    n = int(cfg["sessions"])
+    return (
+        months.join(rows, on=["account_id", "user_id"], how="inner")
+        .filter(_known_by(pl.col("_end")))
+        .group_by("account_id", "user_id", "month_idx", "_end")
+        .agg(*_progress())
+        .with_columns((pl.col("sessions_done") >= n).alias("graduated"))
+        .filter(_stalled(cfg, pl.col("_end"), pl.col("month_idx")))
+        .select(*schema)
+        .cast(schema)
+    )
 
 
 def onboarding_accounts(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import narwhals as nw
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset, memoised
+from cs_metrics.engine import core
 from cs_metrics.metrics.revenue import (
-    _DECIMALS,
     ACCOUNT,
     By,
     _month_spine,
-    _over,
     _with_by,
     account_segments,
     as_of_index,
@@ -20,10 +20,6 @@ from cs_metrics.metrics.revenue import (
     mrr_bridge,
 )
 from cs_metrics.periods import month_label_expr, quarter_label_expr
-
-
-def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
-    return pl.when(den > 0).then(num / den).otherwise(None)
 
 
 def trailing_retention(
@@ -35,7 +31,8 @@ def trailing_retention(
     ``nrr_trailing_12m`` = their total MRR in m / their total MRR in m-12 (their churn,
     contraction, expansion and reactivation included; new accounts excluded).
     ``grr_trailing_12m`` = the same with each account's MRR in m capped at its MRR in m-12.
-    ``null`` when nobody was active in m-12 (or m-12 is before the data).
+    ``null`` when nobody was active in m-12 (or m-12 is before the data). Written once in
+    :func:`cs_metrics.engine.core.trailing_retention` (shared with the Spark engine).
 
     Returns
     -------
@@ -49,74 +46,10 @@ def trailing_retention(
     seg = _with_by(account_segments(ds, as_of).filter(pl.col("mrr") > 0), ds, as_of, by).select(
         ACCOUNT, *keys, "idx", "next_idx", "mrr"
     )
-    # Sparse: pair every active segment a (shifted by `months`) with every active segment b of
-    # the same account; the months m with m - months in a and m in b form one interval
-    # [lo, hi) in which b's MRR (and min(a, b) for GRR) counts. Interval sums become
-    # +value at lo and -value at hi, summed over a month spine: no account x month grid.
-    shifted = seg.select(
-        ACCOUNT,
-        *keys,
-        (pl.col("idx") + months).alias("lo"),
-        pl.min_horizontal(pl.col("next_idx") + months, pl.lit(a + 1)).alias("hi"),
-        pl.col("mrr").alias("m0"),
-    ).filter(pl.col("lo") < pl.col("hi"))
-    pairs = (
-        shifted.join(
-            seg.select(
-                ACCOUNT,
-                pl.col("idx").alias("b0"),
-                pl.col("next_idx").alias("b1"),
-                pl.col("mrr").alias("m1"),
-            ),
-            on=ACCOUNT,
-        )
-        .select(
-            *keys,
-            pl.max_horizontal("lo", "b0").alias("lo"),
-            pl.min_horizontal("hi", "b1").alias("hi"),
-            "m1",
-            pl.min_horizontal("m0", "m1").alias("cap"),
-        )
-        .filter(pl.col("lo") < pl.col("hi"))
+    out = core.trailing_retention(
+        nw.from_native(seg), nw.from_native(_month_spine(ds, as_of)), a, months, keys
     )
-
-    def steps(frame: pl.LazyFrame, cols: dict[str, pl.Expr]) -> pl.LazyFrame:
-        up = frame.select(
-            *keys, pl.col("lo").alias("month_idx"), *[e.alias(n) for n, e in cols.items()]
-        )
-        down = frame.select(
-            *keys, pl.col("hi").alias("month_idx"), *[(-e).alias(n) for n, e in cols.items()]
-        )
-        return pl.concat([up, down]).group_by(*keys, "month_idx").agg(pl.col(list(cols)).sum())
-
-    base = steps(
-        shifted,
-        {"cohort_accounts": pl.lit(1, dtype=pl.Int64), "cohort_mrr_start": pl.col("m0")},
-    )
-    later = steps(pairs, {"cohort_mrr_end": pl.col("m1"), "cohort_mrr_capped": pl.col("cap")})
-    grid = _month_spine(ds, as_of)
-    if keys:
-        grid = seg.select(*keys).unique().join(grid, how="cross")
-    suffix = "_12m" if months == 12 else ""
-    value_cols = ["cohort_accounts", "cohort_mrr_start", "cohort_mrr_end", "cohort_mrr_capped"]
-    return (
-        grid.join(base, on=[*keys, "month_idx"], how="left")
-        .join(later, on=[*keys, "month_idx"], how="left")
-        .with_columns(pl.col(value_cols).fill_null(0))
-        .sort(*keys, "month_idx")
-        .with_columns(_over(pl.col(value_cols).cum_sum(), keys))
-        .with_columns(pl.col(value_cols[1:]).round(_DECIMALS))
-        .filter(pl.col("cohort_accounts") > 0)
-        .with_columns(
-            _ratio(pl.col("cohort_mrr_end"), pl.col("cohort_mrr_start")).alias(
-                f"nrr_trailing{suffix}"
-            ),
-            _ratio(pl.col("cohort_mrr_capped"), pl.col("cohort_mrr_start")).alias(
-                f"grr_trailing{suffix}"
-            ),
-        )
-        .collect()
-    )
+    return out.to_native().sort(*keys, "month_idx").collect()
 
 
 @memoised  # kpis, the report and its CSV export read it: computed once per month
@@ -128,6 +61,7 @@ def monthly_rates(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFr
     ``grr`` = (MRR(m-1) - churn - contraction) / MRR(m-1);
     ``nrr`` = (MRR(m-1) - churn - contraction + upsell + cross_sell) / MRR(m-1);
     ``null`` when the denominator is 0. Trailing rates as in :func:`trailing_retention`.
+    Written once in :func:`cs_metrics.engine.core.rates` (shared with the Spark engine).
 
     Returns
     -------
@@ -147,20 +81,8 @@ def monthly_rates(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFr
         trailing = trailing_retention(ds, as_of, 12, by=by).select(
             *keys, "month_idx", "nrr_trailing_12m", "grr_trailing_12m"
         )
-    kept = pl.col("mrr_start") - pl.col("churn") - pl.col("contraction")
-    return (
-        bridge.with_columns(
-            _ratio(pl.col("accounts_churned").cast(pl.Float64), pl.col("accounts_start")).alias(
-                "logo_churn_rate"
-            ),
-            _ratio(kept, pl.col("mrr_start")).alias("grr"),
-            _ratio(kept + pl.col("upsell") + pl.col("cross_sell"), pl.col("mrr_start")).alias(
-                "nrr"
-            ),
-        )
-        .join(trailing, on=[*keys, "month_idx"], how="left")
-        .sort(*keys, "month_idx")
-    )
+    out = core.rates(nw.from_native(bridge.lazy()), nw.from_native(trailing.lazy()), keys)
+    return out.to_native().sort(*keys, "month_idx").collect()
 
 
 def cohort_retention(
@@ -173,7 +95,7 @@ def cohort_retention(
     month) ``logo_retention`` = accounts active / cohort size and ``revenue_retention`` = their
     MRR / the cohort's MRR at age 0. Reactivated accounts count as retained while active. Ages
     are shown only where every account of the cohort has been observed (k <= as_of - last
-    first-month in the cohort).
+    first-month in the cohort). Written once in :func:`cs_metrics.engine.core.cohort_retention`.
 
     Returns
     -------
@@ -185,61 +107,13 @@ def cohort_retention(
         raise ValueError(f"cohort must be 'month' or 'quarter', got {cohort!r}")
     a = as_of_index(as_of)
     seg = account_segments(ds, as_of).filter(pl.col("mrr") > 0)
-    first = seg.group_by(ACCOUNT).agg(pl.col("idx").min().alias("s"))
+    first = core.first_months(nw.from_native(seg)).to_native()
     label = month_label_expr(pl.col("s")) if cohort == "month" else quarter_label_expr(pl.col("s"))
     first = _with_by(first.with_columns(label.alias("cohort")), ds, as_of, by)
     keys = by_keys(by)
     gk = [*keys, "cohort"]
-    sizes = first.group_by(gk).agg(
-        pl.len().alias("cohort_accounts"), pl.col("s").max().alias("last_s")
-    )
-    # each active segment adds (1 account, its MRR) to ages [idx - s, next_idx - s)
-    spans = seg.join(first, on=ACCOUNT, how="inner").select(
-        *gk,
-        (pl.col("idx") - pl.col("s")).alias("lo"),
-        (pl.col("next_idx") - pl.col("s")).alias("hi"),
-        "mrr",
-    )
-    up = spans.select(*gk, pl.col("lo").alias("age"), pl.lit(1, pl.Int64).alias("n"), "mrr")
-    down = spans.select(
-        *gk, pl.col("hi").alias("age"), pl.lit(-1, pl.Int64).alias("n"), -pl.col("mrr")
-    )
-    deltas = pl.concat([up, down]).group_by(*gk, "age").agg(pl.col("n", "mrr").sum())
-    ages = (
-        sizes.select(*gk, "last_s")
-        .with_columns(pl.int_ranges(0, a - pl.col("last_s") + 1, dtype=pl.Int32).alias("age"))
-        .explode("age")
-    )
-    rows = (
-        ages.join(deltas, on=[*gk, "age"], how="left")
-        .with_columns(pl.col("n", "mrr").fill_null(0))
-        .sort(*gk, "age")
-        .with_columns(
-            pl.col("n").cum_sum().over(gk).alias("active_accounts"),
-            pl.col("mrr").cum_sum().over(gk).round(_DECIMALS).alias("mrr"),
-        )
-        .join(sizes.select(*gk, "cohort_accounts"), on=gk, how="left")
-    )
-    start = rows.filter(pl.col("age") == 0).select(*gk, pl.col("mrr").alias("cohort_mrr_start"))
-    return (
-        rows.join(start, on=gk, how="left")
-        .with_columns(
-            (pl.col("active_accounts") / pl.col("cohort_accounts")).alias("logo_retention"),
-            _ratio(pl.col("mrr"), pl.col("cohort_mrr_start")).alias("revenue_retention"),
-        )
-        .select(
-            *gk,
-            "age",
-            "cohort_accounts",
-            "active_accounts",
-            "mrr",
-            "cohort_mrr_start",
-            "logo_retention",
-            "revenue_retention",
-        )
-        .sort(*gk, "age")
-        .collect()
-    )
+    out = core.cohort_retention(nw.from_native(seg), nw.from_native(first), a, gk)
+    return out.to_native().sort(*gk, "age").collect()
 
 
 def mrr_by_month(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:

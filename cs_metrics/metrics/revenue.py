@@ -14,25 +14,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import narwhals as nw
 import polars as pl
-import polars.selectors as cs
 
 from cs_metrics.data.dataset import Dataset
+from cs_metrics.engine import core
 from cs_metrics.periods import (
     index_to_month_expr,
-    last_active_index_expr,
     month_end,
-    month_index_expr,
     month_to_index,
     parse_month,
 )
 
-MOVEMENTS = ("new", "reactivation", "upsell", "cross_sell", "contraction", "churn")
-# Sums of yen amounts are rounded to this many decimals so that floating-point noise
-# (0.1 + 0.2 - 0.3) never makes an account look active.
-_DECIMALS = 6
-_SCALE = 10**_DECIMALS
-ACCOUNT = "account_id"
+ACCOUNT = core.ACCOUNT
+MOVEMENTS = core.MOVEMENTS
+# Sums of yen amounts are rounded to this many decimals (see cs_metrics.engine.core).
+_DECIMALS = core.DECIMALS
 # Label of accounts whose breakdown attribute is empty.
 UNSET = "(未設定)"
 
@@ -40,6 +37,10 @@ UNSET = "(未設定)"
 def as_of_index(as_of: dt.date | str) -> int:
     """Month index of ``as_of`` (a date or ``"YYYY-MM"``)."""
     return month_to_index(parse_month(as_of))
+
+
+def _nw(frame: pl.LazyFrame) -> nw.LazyFrame:
+    return nw.from_native(frame)
 
 
 def subscription_lines(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
@@ -55,55 +56,22 @@ def subscription_lines(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
     Returns
     -------
     LazyFrame
-        ``account_id, product, first_idx, last_idx, mrr``. A line is active in month m when
-        ``start_date <= last day of m`` and ``end_date`` is empty or ``>= last day of m``; so
-        ``first_idx`` is the start month and ``last_idx`` the last month whose last day is on or
-        before ``end_date`` (capped at ``as_of``). Zero-MRR (free) lines and lines with no
-        active month are dropped: they never make an account active.
+        ``account_id, product, first_idx, last_idx, mrr``; definition in
+        :func:`cs_metrics.engine.core.subscription_lines` (shared with the Spark engine).
     """
-    a = as_of_index(as_of)
-    end_of_as_of = month_end(parse_month(as_of))
-    last = (
-        pl.when(pl.col("end_date").is_null())
-        .then(pl.lit(a, dtype=pl.Int32))
-        .otherwise(pl.min_horizontal(last_active_index_expr(pl.col("end_date")), pl.lit(a)))
-        .cast(pl.Int32)
-    )
     # parsed once per dataset (parsing IDs, dates and amounts is the costly part of a scan)
     subs = _cached(
         ds,
         ("subscriptions_parsed",),
         lambda: ds.subscriptions.select(ACCOUNT, "product", "start_date", "end_date", "mrr"),
     )
-    return (
-        subs.filter(
-            (pl.col("mrr") > 0)
-            & pl.col("start_date").is_not_null()
-            & (pl.col("start_date") <= end_of_as_of)
-        )
-        .select(
-            ACCOUNT,
-            "product",
-            month_index_expr(pl.col("start_date")).alias("first_idx"),
-            last.alias("last_idx"),
-            "mrr",
-        )
-        .filter(pl.col("last_idx") >= pl.col("first_idx"))
-    )
+    m = parse_month(as_of)
+    return core.subscription_lines(_nw(subs), as_of_index(m), month_end(m)).to_native()
 
 
-def _line_events(lines: pl.LazyFrame, a: int) -> pl.LazyFrame:
-    """+MRR in a line's first active month, -MRR in the month after its last (if <= as_of).
-
-    Amounts are exact integers ``units`` = MRR x 10^6 (Int128), so running sums never drift.
-    """
-    units = (pl.col("mrr") * _SCALE).round(0).cast(pl.Int128)
-    minus = (pl.col("mrr") * -_SCALE).round(0).cast(pl.Int128)
-    start = lines.select(ACCOUNT, "product", pl.col("first_idx").alias("idx"), units.alias("units"))
-    stop = lines.filter(pl.col("last_idx") < a).select(
-        ACCOUNT, "product", (pl.col("last_idx") + 1).alias("idx"), minus.alias("units")
-    )
-    return pl.concat([start, stop])
+def _events(ds: Dataset, as_of) -> nw.LazyFrame:
+    a = as_of_index(as_of)
+    return core.line_events(_nw(subscription_lines(ds, as_of)), a)
 
 
 def _cached(ds: Dataset, key: tuple, build) -> pl.LazyFrame:
@@ -124,44 +92,14 @@ def product_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
     LazyFrame
         ``account_id, product, idx, next_idx, prev_mrr, mrr`` where ``mrr`` holds for months
         ``idx <= m < next_idx`` (``next_idx`` is ``as_of + 1`` for the last segment) and
-        ``prev_mrr`` is the product's MRR in month ``idx - 1``.
+        ``prev_mrr`` is the product's MRR in month ``idx - 1``
+        (:func:`cs_metrics.engine.core.product_segments`).
     """
     a = as_of_index(as_of)
-    return _cached(ds, ("product_segments", a), lambda: _product_segments(ds, as_of, a))
-
-
-def _segments(events: pl.LazyFrame, keys: list[str], a: int) -> pl.LazyFrame:
-    """Running sums of integer events per ``keys``, sorted, without window hashing.
-
-    Amounts are exact integers (``units`` = MRR x 10^6), so a segmented running sum equals the
-    global running sum minus its value just before the group's first row: no floating-point
-    drift, and a group id from ``rle_id`` on the sorted keys replaces a hashed window.
-    """
-    ev = events.group_by(*keys, "idx").agg(pl.col("units").sum()).sort(*keys, "idx")
-    gid = pl.col("gid")
-    return (
-        ev.with_columns(
-            pl.struct(keys).rle_id().alias("gid"), pl.col("units").cum_sum().alias("cs")
-        )
-        .with_columns(
-            (pl.col("cs") - (pl.col("cs") - pl.col("units")).first().over("gid")).alias("now")
-        )
-        .with_columns(
-            (pl.col("now").cast(pl.Float64) / _SCALE).alias("mrr"),
-            ((pl.col("now") - pl.col("units")).cast(pl.Float64) / _SCALE).alias("prev_mrr"),
-            pl.when(gid.shift(-1) == gid)
-            .then(pl.col("idx").shift(-1))
-            .otherwise(a + 1)
-            .cast(pl.Int32)
-            .alias("next_idx"),
-        )
-    )
-
-
-def _product_segments(ds: Dataset, as_of, a: int) -> pl.LazyFrame:
-    ev = _line_events(subscription_lines(ds, as_of), a)
-    return _segments(ev, [ACCOUNT, "product"], a).select(
-        ACCOUNT, "product", "idx", "next_idx", "prev_mrr", "mrr"
+    return _cached(
+        ds,
+        ("product_segments", a),
+        lambda: core.product_segments(_events(ds, as_of), a).to_native(),
     )
 
 
@@ -172,30 +110,21 @@ def account_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
     -------
     LazyFrame
         ``account_id, idx, next_idx, prev_mrr, mrr, ever_active_before`` where
-        ``ever_active_before`` tells whether the account was active in any month before ``idx``.
+        ``ever_active_before`` tells whether the account was active in any month before ``idx``
+        (:func:`cs_metrics.engine.core.account_segments`).
     """
     a = as_of_index(as_of)
-    return _cached(ds, ("account_segments", a), lambda: _account_segments(ds, as_of, a))
-
-
-def _account_segments(ds: Dataset, as_of, a: int) -> pl.LazyFrame:
-    ev = _line_events(subscription_lines(ds, as_of), a)
-    active = (pl.col("now") > 0).cast(pl.Int64)
-    return (
-        _segments(ev, [ACCOUNT], a)
-        .with_columns((active.cum_sum() - active).alias("ca"))
-        .with_columns(
-            ((pl.col("ca") - pl.col("ca").first().over("gid")) > 0).alias("ever_active_before")
-        )
-        .select(ACCOUNT, "idx", "next_idx", "prev_mrr", "mrr", "ever_active_before")
+    return _cached(
+        ds,
+        ("account_segments", a),
+        lambda: core.account_segments(_events(ds, as_of), a).to_native(),
     )
 
 
 def _explode(segments: pl.LazyFrame, keys: Sequence[str]) -> pl.LazyFrame:
     return (
-        segments.filter(pl.col("mrr") > 0)
-        .select(*keys, pl.int_ranges("idx", "next_idx", dtype=pl.Int32).alias("month_idx"), "mrr")
-        .explode("month_idx")
+        core.mrr_by_month(_nw(segments), keys)
+        .to_native()
         .with_columns(index_to_month_expr(pl.col("month_idx")).alias("month"))
         .select(*keys, "month_idx", "month", "mrr")
     )
@@ -239,56 +168,16 @@ def mrr_movements(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
       m-1; ``upsell`` = increase of a product it had; ``contraction`` = decrease, a dropped
       product included.
 
+    Written once in :func:`cs_metrics.engine.core.movements` (shared with the Spark engine).
+
     Returns
     -------
     LazyFrame
         ``account_id, product, month_idx, month, movement, amount`` (amount > 0).
     """
-    acct = account_segments(ds, as_of).select(
-        ACCOUNT,
-        "idx",
-        pl.col("prev_mrr").alias("prev_a"),
-        pl.col("mrr").alias("cur_a"),
-        "ever_active_before",
-    )
-    prod = product_segments(ds, as_of).select(
-        ACCOUNT, "product", "idx", pl.col("prev_mrr").alias("prev_p"), pl.col("mrr").alias("cur_p")
-    )
-    j = prod.join(acct, on=[ACCOUNT, "idx"], how="inner")
-    started = (pl.col("prev_a") <= 0) & (pl.col("cur_a") > 0)
-    stopped = (pl.col("prev_a") > 0) & (pl.col("cur_a") <= 0)
-    both = (pl.col("prev_a") > 0) & (pl.col("cur_a") > 0)
-    movement = (
-        pl.when(started & pl.col("ever_active_before"))
-        .then(pl.lit("reactivation"))
-        .when(started)
-        .then(pl.lit("new"))
-        .when(stopped)
-        .then(pl.lit("churn"))
-        .when(both & (pl.col("prev_p") <= 0) & (pl.col("cur_p") > 0))
-        .then(pl.lit("cross_sell"))
-        .when(both & (pl.col("cur_p") > pl.col("prev_p")))
-        .then(pl.lit("upsell"))
-        .when(both & (pl.col("cur_p") < pl.col("prev_p")))
-        .then(pl.lit("contraction"))
-    )
-    amount = (
-        pl.when(started)
-        .then(pl.col("cur_p"))
-        .when(stopped)
-        .then(pl.col("prev_p"))
-        .otherwise((pl.col("cur_p") - pl.col("prev_p")).abs())
-        .round(_DECIMALS)
-    )
+    moves = core.movements(_nw(product_segments(ds, as_of)), _nw(account_segments(ds, as_of)))
     return (
-        j.select(
-            ACCOUNT,
-            "product",
-            pl.col("idx").alias("month_idx"),
-            movement.alias("movement"),
-            amount.alias("amount"),
-        )
-        .filter(pl.col("movement").is_not_null() & (pl.col("amount") > 0))
+        moves.to_native()
         .with_columns(index_to_month_expr(pl.col("month_idx")).alias("month"))
         .select(ACCOUNT, "product", "month_idx", "month", "movement", "amount")
     )
@@ -364,15 +253,9 @@ def _with_by(frame: pl.LazyFrame, ds: Dataset, as_of, by: By) -> pl.LazyFrame:
     )
 
 
-def _over(e: pl.Expr, keys: Sequence[str]) -> pl.Expr:
-    return e.over(keys) if keys else e
-
-
 def _month_spine(ds: Dataset, as_of) -> pl.LazyFrame:
     a = as_of_index(as_of)
-    first = subscription_lines(ds, as_of).select(pl.col("first_idx").min()).collect().item()
-    start = a if first is None else min(first, a)
-    return pl.LazyFrame({"month_idx": pl.int_range(start, a + 1, eager=True, dtype=pl.Int32)})
+    return core.spine_for(_nw(subscription_lines(ds, as_of)), a).to_native()
 
 
 def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
@@ -380,7 +263,7 @@ def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame
 
     Identity, exact: ``mrr_end = mrr_start + new + reactivation + upsell + cross_sell -
     contraction - churn`` and ``accounts_end = accounts_start + accounts_new +
-    accounts_reactivated - accounts_churned``.
+    accounts_reactivated - accounts_churned`` (:func:`cs_metrics.engine.core.bridge`).
 
     Parameters
     ----------
@@ -399,72 +282,19 @@ def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame
         accounts_cross_sell, accounts_contraction``.
     """
     keys = by_keys(by)
-    spine = _month_spine(ds, as_of)
     mov = _with_by(mrr_movements(ds, as_of), ds, as_of, by)
-    amounts = mov.group_by(*keys, "month_idx").agg(
-        [pl.col("amount").filter(pl.col("movement") == m).sum().alias(m) for m in MOVEMENTS]
-        + [
-            pl.col(ACCOUNT).filter(pl.col("movement") == m).n_unique().alias(f"accounts_{m}")
-            for m in MOVEMENTS
-        ]
-    )
     if _is_product(by):
         seg = product_segments(ds, as_of)
     else:
         seg = _with_by(account_segments(ds, as_of), ds, as_of, by)
-    level = (
-        seg.group_by(*keys, "idx")
-        .agg(
-            (pl.col("mrr") - pl.col("prev_mrr")).sum().alias("d_mrr"),
-            ((pl.col("mrr") > 0).cast(pl.Int64) - (pl.col("prev_mrr") > 0).cast(pl.Int64))
-            .sum()
-            .alias("d_active"),
-        )
-        .rename({"idx": "month_idx"})
-    )
-    if keys:
-        groups = seg.select(*keys).unique()
-        grid = groups.join(spine, how="cross")
-    else:
-        grid = spine
-    out = (
-        grid.join(level, on=[*keys, "month_idx"], how="left")
-        .join(amounts, on=[*keys, "month_idx"], how="left")
-        .with_columns(cs.numeric().exclude("month_idx").fill_null(0))
+    out = core.bridge(_nw(mov), _nw(seg), _nw(_month_spine(ds, as_of)), keys).to_native()
+    cols = out.collect_schema().names()
+    return (
+        out.with_columns(index_to_month_expr(pl.col("month_idx")).alias("month"))
+        .select(*keys, "month", *cols[len(keys) :])
         .sort(*keys, "month_idx")
-        .with_columns(
-            _over(pl.col("d_mrr").cum_sum(), keys).round(_DECIMALS).alias("mrr_end"),
-            _over(pl.col("d_active").cum_sum(), keys).alias("accounts_end"),
-        )
-        .with_columns(
-            (pl.col("mrr_end") - pl.col("d_mrr")).round(_DECIMALS).alias("mrr_start"),
-            (pl.col("accounts_end") - pl.col("d_active")).alias("accounts_start"),
-            index_to_month_expr(pl.col("month_idx")).alias("month"),
-        )
-        .rename(
-            {
-                "accounts_reactivation": "accounts_reactivated",
-                "accounts_churn": "accounts_churned",
-            }
-        )
-        .select(
-            *keys,
-            "month",
-            "month_idx",
-            "mrr_start",
-            *MOVEMENTS,
-            "mrr_end",
-            "accounts_start",
-            "accounts_new",
-            "accounts_reactivated",
-            "accounts_churned",
-            "accounts_end",
-            "accounts_upsell",
-            "accounts_cross_sell",
-            "accounts_contraction",
-        )
+        .collect()
     )
-    return out.collect()
 
 
 def active_accounts(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:

@@ -1,11 +1,12 @@
 """Risk and opportunity signals: named, configurable rules with their evidence (SPEC §6).
 
-Each rule is a function in :data:`RULES` that returns one row per flagged active account with the
-number behind it (``value``) and a human-readable ``evidence`` (Japanese, or English with
-``general.lang = "en"``). A rule whose table is missing is *unavailable* (reported in
+Each rule is a function in :data:`RULES` that returns one row per flagged active account and
+month with the number behind it (``value``) and a human-readable ``evidence`` (Japanese, or
+English with ``general.lang = "en"``). One definition per rule serves both one month
+(:func:`risk_signals`) and a range of months in one pass (:func:`risk_flags`, for the backtest). A rule whose table is missing is *unavailable* (reported in
 :attr:`RiskResult.unavailable` and :attr:`RiskResult.status`), never flagging everyone; a rule
 listed in ``risk.disabled_rules`` is *disabled*. Everything is point in time: only rows dated on
-or before the as-of month's last day are used.
+or before the month's last day are used.
 """
 
 from __future__ import annotations
@@ -18,10 +19,34 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset, memoised
-from cs_metrics.metrics.health import complete_weeks
-from cs_metrics.metrics.revenue import ACCOUNT, UNSET, account_segments, active_accounts
-from cs_metrics.metrics.segments import renewal_due_lines, segments
-from cs_metrics.periods import month_end, parse_month
+from cs_metrics.metrics.health import HealthResult
+from cs_metrics.metrics.revenue import ACCOUNT, UNSET, account_segments
+from cs_metrics.metrics.segments import account_month_grid, renewal_due_grid, segments_history
+from cs_metrics.metrics.windows import latest_by_account, rows_in_windows
+from cs_metrics.periods import (
+    index_to_month,
+    index_to_month_expr,
+    month_end,
+    month_to_index,
+    parse_month,
+)
+
+__all__ = [
+    "OPPORTUNITY_RULES",
+    "RISK_RULES",
+    "RULES",
+    "RiskFlags",
+    "RiskResult",
+    "Unavailable",
+    "last_login_days",
+    "last_login_grid",
+    "mrr_at_risk_by_csm",
+    "risk_flags",
+    "risk_list",
+    "risk_signals",
+    "usage_ratio",
+    "usage_ratio_grid",
+]
 
 # Risk rules in priority order: the first that applies is an account's "top risk" (e.g. in the
 # Salesforce import file). A cancellation notice outranks every signal that only predicts one.
@@ -58,17 +83,49 @@ class RiskResult:
 
 
 @dataclass
+class RiskFlags:
+    """Which rules flag which account in each month of a range (for the backtest).
+
+    ``flags``: ``account_id, month_idx, rule, kind``; ``status``: rule -> (status, reason)
+    with status ``ok``, ``unavailable`` or ``disabled``; ``segments``: the per-month segments
+    (:func:`cs_metrics.metrics.segments.segments_history`) the rules used.
+    """
+
+    flags: pl.DataFrame
+    status: dict[str, tuple[str, str | None]]
+    segments: pl.DataFrame
+
+
+@dataclass
 class _Ctx:
+    """What a rule sees: the (account, month) grid of active accounts and their segments.
+
+    One definition per rule serves one month (``risk_signals``) and a range of months
+    (``risk_flags``): a rule returns ``account_id, month_idx, value, evidence`` for every grid
+    row it flags, each month as of its own last day E (``month_end``).
+    """
+
     ds: Dataset
-    month: dt.date
-    end: dt.date
+    grid: pl.LazyFrame  # account_month_grid(): account_id, month_idx, month_end, mrr, ...
+    seg: pl.LazyFrame  # segments_history() + month_end: ..., csm, segment, score, band
+    first: int  # month indexes of the range
+    last: int
     cfg: dict[str, Any]
-    active: pl.LazyFrame  # account_id, mrr, first_month_idx
-    seg: pl.LazyFrame  # segments(): account_id, csm, segment, score, band, mrr, ...
     ja: bool
+    _ratio: pl.DataFrame | None = None  # usage_ratio_grid, shared by two rules
+
+    @property
+    def keys(self) -> pl.LazyFrame:
+        return self.grid.select(ACCOUNT, "month_idx", "month_end")
 
     def t(self, ja: str, en: str) -> str:
         return ja if self.ja else en
+
+    def usage_ratio(self) -> pl.LazyFrame:
+        """:func:`usage_ratio_grid` of the context, computed once."""
+        if self._ratio is None:
+            self._ratio = usage_ratio_grid(self.ds, self.keys, (self.first, self.last)).collect()
+        return self._ratio.lazy()
 
     def need(self, table: str) -> pl.LazyFrame:
         if not self.ds.has(table):
@@ -78,7 +135,10 @@ class _Ctx:
 
 def _rows(lf: pl.LazyFrame, value: pl.Expr, evidence: pl.Expr) -> pl.LazyFrame:
     return lf.select(
-        ACCOUNT, value.cast(pl.Float64).alias("value"), evidence.cast(pl.String).alias("evidence")
+        ACCOUNT,
+        pl.col("month_idx").cast(pl.Int32),
+        value.cast(pl.Float64).alias("value"),
+        evidence.cast(pl.String).alias("evidence"),
     )
 
 
@@ -90,58 +150,101 @@ def _day(e: pl.Expr) -> pl.Expr:
     return e.dt.strftime("%Y-%m-%d")
 
 
+E = pl.col("month_end")
+
+
+def _one_month(as_of: dt.date | str, accounts: pl.LazyFrame) -> pl.LazyFrame:
+    """A one-month grid ``account_id, month_idx, month_end`` of ``accounts``."""
+    m = parse_month(as_of)
+    return accounts.select(ACCOUNT).with_columns(
+        pl.lit(month_to_index(m), dtype=pl.Int32).alias("month_idx"),
+        pl.lit(month_end(m)).alias("month_end"),
+    )
+
+
+def last_login_grid(ds: Dataset, keys: pl.LazyFrame) -> pl.LazyFrame:
+    """For each (account, month) of ``keys`` (``account_id, month_idx, month_end``): days from
+    the last day of the latest week with logins > 0 (``week_start + 6 days``) to the month's
+    last day E; null when the account never logged in as known then (weeks starting by E).
+
+    Returns
+    -------
+    LazyFrame
+        ``account_id, month_idx, month_end, last_login_day, days_since_login``.
+    """
+    weeks = ds["usage_weekly"].filter(pl.col("logins") > 0).select(ACCOUNT, "week_start").unique()
+    return (
+        latest_by_account(keys, weeks, "month_end", "week_start")
+        .with_columns((pl.col("week_start") + pl.duration(days=6)).alias("last_login_day"))
+        .with_columns((E - pl.col("last_login_day")).dt.total_days().alias("days_since_login"))
+        .select(ACCOUNT, "month_idx", "month_end", "last_login_day", "days_since_login")
+    )
+
+
 def last_login_days(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -> pl.LazyFrame:
     """Days from the last day of the latest week with logins > 0 (``week_start + 6 days``) to
     as_of's last day; null when the account never logged in (as known then: weeks starting on or
-    before as_of's last day).
+    before as_of's last day). The one-month case of :func:`last_login_grid`.
 
     Returns
     -------
     LazyFrame
         ``account_id, last_login_day, days_since_login``.
     """
-    end = month_end(parse_month(as_of))
-    last = (
-        ds["usage_weekly"]
-        .filter((pl.col("logins") > 0) & (pl.col("week_start") <= end))
-        .group_by(ACCOUNT)
-        .agg((pl.col("week_start").max() + pl.duration(days=6)).alias("last_login_day"))
-    )
+    ll = last_login_grid(ds, _one_month(as_of, accounts))
     return (
         accounts.select(ACCOUNT)
-        .join(last, on=ACCOUNT, how="left")
-        .with_columns(
-            (pl.lit(end) - pl.col("last_login_day")).dt.total_days().alias("days_since_login")
-        )
+        .join(ll, on=ACCOUNT, how="left")
+        .select(ACCOUNT, "last_login_day", "days_since_login")
+    )
+
+
+def usage_ratio_grid(
+    ds: Dataset, keys: pl.LazyFrame, months: tuple[int, int] | None = None
+) -> pl.LazyFrame:
+    """Recent vs baseline weekly logins per (account, month) of ``keys`` (own baseline).
+
+    ``recent`` = sum of logins over the last ``risk.usage_recent_weeks`` complete weeks
+    (weeks ending by the month's last day, see
+    :func:`cs_metrics.metrics.health.complete_weeks`) / those weeks; ``baseline`` = the same
+    over the ``risk.usage_baseline_weeks`` weeks before them. Weeks without a row count as 0.
+    Account-months without any row in either window are left out. ``months``: the (first,
+    last) month indexes of ``keys`` when known (reads only the weeks that can matter).
+
+    Returns
+    -------
+    LazyFrame
+        ``account_id, month_idx, month_end, recent, baseline``.
+    """
+    cfg = ds.config["risk"]
+    recent_w, base_w = int(cfg["usage_recent_weeks"]), int(cfg["usage_baseline_weeks"])
+    recent = pl.col("week_start") >= E - pl.duration(days=6 + 7 * recent_w - 1)
+    rows = rows_in_windows(
+        ds["usage_weekly"].select(ACCOUNT, "week_start", "logins"),
+        keys,
+        "week_start",
+        7 * (recent_w + base_w),
+        6,
+        months,
+    )
+    return rows.group_by(ACCOUNT, "month_idx", "month_end").agg(
+        (pl.col("logins").filter(recent).sum() / recent_w).alias("recent"),
+        (pl.col("logins").filter(~recent).sum() / base_w).alias("baseline"),
     )
 
 
 def usage_ratio(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -> pl.LazyFrame:
-    """Recent vs baseline weekly logins per account (own baseline).
-
-    ``recent`` = sum of logins over the last ``risk.usage_recent_weeks`` complete weeks
-    (weeks ending by as_of's last day, see :func:`cs_metrics.metrics.health.complete_weeks`) /
-    those weeks; ``baseline`` = the same over the ``risk.usage_baseline_weeks`` weeks before
-    them. Weeks without a row count as 0. Accounts without any row in either window are left
-    out.
+    """Recent vs baseline weekly logins per account (own baseline) as of ``as_of``: the
+    one-month case of :func:`usage_ratio_grid`.
 
     Returns
     -------
     LazyFrame
         ``account_id, recent, baseline``.
     """
-    cfg = ds.config["risk"]
-    end = month_end(parse_month(as_of))
-    recent_w, base_w = int(cfg["usage_recent_weeks"]), int(cfg["usage_baseline_weeks"])
-    recent_start, last = complete_weeks(end, recent_w)
-    base_start = recent_start - dt.timedelta(days=7 * base_w)
-    u = ds["usage_weekly"].filter(pl.col("week_start").is_between(base_start, last))
-    recent = pl.col("week_start") >= recent_start
-    agg = u.group_by(ACCOUNT).agg(
-        (pl.col("logins").filter(recent).sum() / recent_w).alias("recent"),
-        (pl.col("logins").filter(~recent).sum() / base_w).alias("baseline"),
-    )
-    return accounts.select(ACCOUNT).join(agg, on=ACCOUNT, how="inner")
+    a = month_to_index(parse_month(as_of))
+    ratio = usage_ratio_grid(ds, _one_month(as_of, accounts), (a, a))
+    return ratio.select(ACCOUNT, "recent", "baseline")
 
 
 # ---- the rules --------------------------------------------------------------------------------
@@ -151,7 +254,7 @@ def rule_no_login(c: _Ctx) -> pl.LazyFrame:
     """``no_login``: days since the last login > ``risk.no_login_days`` (exactly the limit is not
     flagged), or no login ever (value null)."""
     c.need("usage_weekly")
-    ll = last_login_days(c.ds, c.month, c.active)
+    ll = last_login_grid(c.ds, c.keys)
     limit = int(c.cfg["no_login_days"])
     d = pl.col("days_since_login")
     return _rows(
@@ -173,40 +276,39 @@ def rule_no_login(c: _Ctx) -> pl.LazyFrame:
 
 
 def rule_cancellation_notice(c: _Ctx) -> pl.LazyFrame:
-    """``cancellation_notice`` (解約予定): a ``cancellations`` row dated on or before as_of's
+    """``cancellation_notice`` (解約予定): a ``cancellations`` row dated on or before the month's
     last day and on or after the first day of the account's latest churn month (if it ever
     churned), while the account is still active. Value: days since the notice. Evidence: the
     notice date, the reason and the expected last month (the month of the latest end date of
     its running paid lines; 未定/open when any running line is open-ended)."""
     canc = c.need("cancellations")
-    last_churn = (
-        account_segments(c.ds, c.month)
+    churns = (
+        account_segments(c.ds, index_to_month(c.last))
         .filter((pl.col("prev_mrr") > 0) & (pl.col("mrr") <= 0))
-        .group_by(ACCOUNT)
-        .agg(pl.col("idx").max().alias("i"))
-        .select(ACCOUNT, pl.date(pl.col("i") // 12, pl.col("i") % 12 + 1, 1).alias("churn_start"))
+        .select(ACCOUNT, pl.col("idx").cast(pl.Int32).alias("churn_idx"))
     )
-    expected = (
-        c.ds.subscriptions.filter(
-            (pl.col("start_date") <= c.end)
+    latest = (  # one row per account and date (the last reason given that day)
+        canc.group_by(ACCOUNT, "cancelled_on").agg(pl.col("reason").last())
+    )
+    churn_start = index_to_month_expr(pl.col("churn_idx"))
+    with_churn = latest_by_account(c.keys, churns, "month_idx", "churn_idx")
+    notices = latest_by_account(with_churn, latest, "month_end", "cancelled_on").filter(
+        pl.col("cancelled_on").is_not_null()
+        & (pl.col("churn_idx").is_null() | (pl.col("cancelled_on") >= churn_start))
+    )
+    running = (
+        notices.select(ACCOUNT, "month_idx", "month_end")
+        .join(c.ds.subscriptions.select(ACCOUNT, "start_date", "end_date", "mrr"), on=ACCOUNT)
+        .filter(
+            (pl.col("start_date") <= E)
             & (pl.col("mrr") > 0)
-            & (pl.col("end_date").is_null() | (pl.col("end_date") >= c.end))
+            & (pl.col("end_date").is_null() | (pl.col("end_date") >= E))
         )
-        .group_by(ACCOUNT)
+        .group_by(ACCOUNT, "month_idx")
         .agg(
             pl.col("end_date").is_null().any().alias("open_ended"),
             pl.col("end_date").max().alias("last_end"),
         )
-    )
-    notices = (
-        canc.filter(pl.col("cancelled_on") <= c.end)
-        .join(c.active.select(ACCOUNT), on=ACCOUNT, how="semi")
-        .join(last_churn, on=ACCOUNT, how="left")
-        .filter(pl.col("churn_start").is_null() | (pl.col("cancelled_on") >= pl.col("churn_start")))
-        .sort(ACCOUNT, "cancelled_on")
-        .group_by(ACCOUNT)
-        .agg(pl.col("cancelled_on").last(), pl.col("reason").last())
-        .join(expected, on=ACCOUNT, how="left")
     )
     last_month = (
         pl.when(pl.col("open_ended") | pl.col("last_end").is_null())
@@ -214,8 +316,8 @@ def rule_cancellation_notice(c: _Ctx) -> pl.LazyFrame:
         .otherwise(pl.col("last_end").dt.strftime("%Y-%m"))
     )
     return _rows(
-        notices,
-        (pl.lit(c.end) - pl.col("cancelled_on")).dt.total_days(),
+        notices.join(running, on=[ACCOUNT, "month_idx"], how="left"),
+        (E - pl.col("cancelled_on")).dt.total_days(),
         pl.format(
             c.t(
                 "解約予定 {} 受付: {} / 最終月(見込み): {}",
@@ -229,18 +331,19 @@ def rule_cancellation_notice(c: _Ctx) -> pl.LazyFrame:
 
 
 def rule_renewal_due(c: _Ctx) -> pl.LazyFrame:
-    """``renewal_due``: a paid line of an active account ends between as_of's last day and the
-    last day of the month ``risk.renewal_due_months`` later, both inclusive (see
-    :func:`cs_metrics.metrics.segments.renewal_due_lines`). Value: days to the earliest end."""
+    """``renewal_due``: a paid line of an active account ends between the month's last day and
+    the last day of the month ``risk.renewal_due_months`` later, both inclusive (see
+    :func:`cs_metrics.metrics.segments.renewal_due_grid`). Value: days to the earliest end."""
     due = (
-        renewal_due_lines(c.ds, c.month, int(c.cfg["renewal_due_months"]))
-        .sort(ACCOUNT, "end_date", "product")
-        .group_by(ACCOUNT)
+        renewal_due_grid(c.ds, c.grid, int(c.cfg["renewal_due_months"]))
+        .sort(ACCOUNT, "month_idx", "end_date", "product")
+        .group_by(ACCOUNT, "month_idx")
         .agg(pl.col("end_date").first(), pl.col("product").first(), pl.len().alias("lines"))
+        .with_columns(index_to_month_expr(pl.col("month_idx")).dt.month_end().alias("month_end"))
     )
     return _rows(
         due,
-        (pl.col("end_date") - pl.lit(c.end)).dt.total_days(),
+        (pl.col("end_date") - E).dt.total_days(),
         pl.format(
             c.t("契約終了 {} ({})", "contract ends {} ({})"),
             _day(pl.col("end_date")),
@@ -251,9 +354,9 @@ def rule_renewal_due(c: _Ctx) -> pl.LazyFrame:
 
 def rule_usage_drop(c: _Ctx) -> pl.LazyFrame:
     """``usage_drop``: recent weekly logins < (1 - ``risk.usage_drop``) x the account's own
-    baseline (baseline > 0; see :func:`usage_ratio`). Value: recent / baseline - 1."""
+    baseline (baseline > 0; see :func:`usage_ratio_grid`). Value: recent / baseline - 1."""
     c.need("usage_weekly")
-    ratio = usage_ratio(c.ds, c.month, c.active)
+    ratio = c.usage_ratio()
     drop = float(c.cfg["usage_drop"])
     r, b = pl.col("recent"), pl.col("baseline")
     return _rows(
@@ -270,15 +373,19 @@ def rule_usage_drop(c: _Ctx) -> pl.LazyFrame:
 
 def rule_nps_detractor(c: _Ctx) -> pl.LazyFrame:
     """``nps_detractor``: a response scoring 0-6 within the ``risk.nps_recent_days`` days ending
-    at as_of's last day (the latest such response is the evidence). An account without
+    at the month's last day (the latest such response is the evidence). An account without
     responses is not flagged."""
     resp = c.need("nps_responses")
-    since = c.end - dt.timedelta(days=int(c.cfg["nps_recent_days"]) - 1)
     det = (
-        resp.filter(pl.col("responded_on").is_between(since, c.end) & (pl.col("score") <= 6))
-        .join(c.active.select(ACCOUNT), on=ACCOUNT, how="semi")
-        .sort(ACCOUNT, "responded_on", "score", descending=[False, False, True])
-        .group_by(ACCOUNT)
+        rows_in_windows(
+            resp.filter(pl.col("score") <= 6).select(ACCOUNT, "responded_on", "score"),
+            c.keys,
+            "responded_on",
+            int(c.cfg["nps_recent_days"]),
+            months=(c.first, c.last),
+        )
+        .sort(ACCOUNT, "month_idx", "responded_on", "score", descending=[False, False, False, True])
+        .group_by(ACCOUNT, "month_idx")
         .agg(pl.col("score").last(), pl.col("responded_on").last(), pl.len().alias("n"))
     )
     return _rows(
@@ -297,7 +404,10 @@ def rule_nps_detractor(c: _Ctx) -> pl.LazyFrame:
 
 
 def rule_health_red(c: _Ctx) -> pl.LazyFrame:
-    """``health_red``: the account's health band is red. Value: the score."""
+    """``health_red``: the account's health band is red. Value: the score. Unavailable when no
+    active account has a health band (no measure has data: missing data is not bad health)."""
+    if not c.seg.select(pl.col("band").is_not_null().any()).collect().item():
+        raise Unavailable(c.t("ヘルススコアのデータなし", "no health data"))
     return _rows(
         c.seg.filter(pl.col("band") == "red"),
         pl.col("score"),
@@ -308,15 +418,14 @@ def rule_health_red(c: _Ctx) -> pl.LazyFrame:
 def rule_onboarding_stalled(c: _Ctx) -> pl.LazyFrame:
     """``onboarding_stalled``: a user of the account not graduated and with no session done for
     ``onboarding.stalled_weeks`` weeks (see
-    :func:`cs_metrics.metrics.onboarding.onboarding_users`). Value: stalled users."""
+    :func:`cs_metrics.metrics.onboarding.stalled_users_history`). Value: stalled users."""
     c.need("onboarding_sessions")
-    from cs_metrics.metrics.onboarding import stalled_users
+    from cs_metrics.metrics.onboarding import stalled_users_history
 
     stalled = (
-        stalled_users(c.ds, c.month)
-        .lazy()
-        .join(c.active.select(ACCOUNT), on=ACCOUNT, how="semi")
-        .group_by(ACCOUNT)
+        stalled_users_history(c.ds, c.first, c.last)
+        .join(c.keys, on=[ACCOUNT, "month_idx"], how="semi")
+        .group_by(ACCOUNT, "month_idx")
         .agg(pl.len().alias("users"), pl.col("sessions_done").min(), pl.col("last_done_on").max())
     )
     return _rows(
@@ -335,22 +444,18 @@ def rule_onboarding_stalled(c: _Ctx) -> pl.LazyFrame:
 
 
 def rule_no_touchpoint(c: _Ctx) -> pl.LazyFrame:
-    """``no_touchpoint``: days from the latest touchpoint to as_of's last day > N, N by the
-    account's segment (``[risk.no_touchpoint_days]``: the 定期検診 rhythm), or none ever (value
-    null). Exactly N days is not flagged."""
+    """``no_touchpoint``: days from the latest touchpoint to the month's last day > N, N by the
+    account's segment that month (``[risk.no_touchpoint_days]``: the 定期検診 rhythm), or none
+    ever (value null). Exactly N days is not flagged."""
     tps = c.need("touchpoints")
     limits = {k: int(v) for k, v in c.cfg["no_touchpoint_days"].items()}
-    last_tp = (
-        tps.filter(pl.col("occurred_on") <= c.end)
-        .group_by(ACCOUNT)
-        .agg(pl.col("occurred_on").max().alias("last_tp"))
-    )
+    last_tp = tps.select(ACCOUNT, pl.col("occurred_on").alias("last_tp"))
     days = pl.col("days")
+    seg = c.seg.select(ACCOUNT, "month_idx", "month_end", "segment")
     tp = (
-        c.seg.select(ACCOUNT, "segment")
-        .join(last_tp, on=ACCOUNT, how="left")
+        latest_by_account(seg, last_tp, "month_end", "last_tp")
         .with_columns(
-            (pl.lit(c.end) - pl.col("last_tp")).dt.total_days().alias("days"),
+            (E - pl.col("last_tp")).dt.total_days().alias("days"),
             pl.col("segment")
             .replace_strict(limits, default=None, return_dtype=pl.Int64)
             .alias("limit"),
@@ -383,12 +488,12 @@ def rule_expansion_candidate(c: _Ctx) -> pl.LazyFrame:
     (1 + ``risk.usage_rise``) x the account's own baseline (baseline > 0). Value: recent /
     baseline - 1."""
     c.need("usage_weekly")
-    green = c.seg.filter(pl.col("band") == "green").select(ACCOUNT)
+    green = c.seg.filter(pl.col("band") == "green").select(ACCOUNT, "month_idx")
     r, b = pl.col("recent"), pl.col("baseline")
     rise = float(c.cfg["usage_rise"])
     return _rows(
-        usage_ratio(c.ds, c.month, c.active)
-        .join(green, on=ACCOUNT, how="semi")
+        c.usage_ratio()
+        .join(green, on=[ACCOUNT, "month_idx"], how="semi")
         .filter((b > 0) & (r >= (1 + rise) * b)),
         r / b - 1,
         pl.format(
@@ -416,27 +521,28 @@ RULES: dict[str, Callable[[_Ctx], pl.LazyFrame]] = {
 assert tuple(RULES) == RISK_RULES + OPPORTUNITY_RULES
 
 
-@memoised  # the risk list, the report and notify read it: evaluated once per month
-def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
-    """Evaluate every risk rule and opportunity signal for the accounts active at ``as_of``.
+def _context(
+    ds: Dataset, as_of: dt.date | str, months: int, health: HealthResult | None = None
+) -> _Ctx:
+    last = month_to_index(parse_month(as_of))
+    seg = segments_history(ds, as_of, months, health).lazy()
+    return _Ctx(
+        ds,
+        account_month_grid(ds, as_of, months),
+        seg.with_columns(
+            index_to_month_expr(pl.col("month_idx")).dt.month_end().alias("month_end")
+        ),
+        last - months + 1,
+        last,
+        ds.config["risk"],
+        ds.config["general"]["lang"] == "ja",
+    )
 
-    Rules (thresholds in ``[risk]``; each documented on its ``rule_*`` function):
-    ``no_login``, ``cancellation_notice``, ``renewal_due``, ``usage_drop``, ``nps_detractor``,
-    ``health_red``, ``onboarding_stalled``, ``no_touchpoint``; opportunity
-    ``expansion_candidate``. Rules in ``risk.disabled_rules`` are skipped (status
-    ``disabled``); a rule whose table is missing flags nobody (status ``unavailable``).
 
-    Returns
-    -------
-    RiskResult
-        ``signals``: ``account_id, csm, segment, mrr, rule, kind, value, evidence`` sorted by
-        CSM, account and rule; ``mrr`` is the account's MRR at as_of.
-    """
-    m = parse_month(as_of)
-    ja = ds.config["general"]["lang"] == "ja"
-    seg = segments(ds, m)
-    ctx = _Ctx(ds, m, month_end(m), ds.config["risk"], active_accounts(ds, m), seg.lazy(), ja)
-    disabled = set(ds.config["risk"].get("disabled_rules", []))
+def _evaluate(c: _Ctx) -> tuple[list[pl.LazyFrame], list[dict[str, Any]], dict[str, str]]:
+    """Every rule over the context: its rows (``account_id, month_idx, rule, kind, value,
+    evidence``), one status row per rule, and rule -> reason for unavailable rules."""
+    disabled = set(c.cfg.get("disabled_rules", []))
     parts: list[pl.LazyFrame] = []
     unavailable: dict[str, str] = {}
     status: list[dict[str, Any]] = []
@@ -446,7 +552,7 @@ def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
             status.append({"rule": name, "kind": kind, "status": "disabled", "reason": None})
             continue
         try:
-            rows = rule(ctx)
+            rows = rule(c)
         except Unavailable as e:
             unavailable[name] = str(e)
             status.append({"rule": name, "kind": kind, "status": "unavailable", "reason": str(e)})
@@ -454,21 +560,53 @@ def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
         status.append({"rule": name, "kind": kind, "status": "ok", "reason": None})
         parts.append(
             rows.select(
-                ACCOUNT, pl.lit(name).alias("rule"), pl.lit(kind).alias("kind"), "value", "evidence"
+                ACCOUNT,
+                "month_idx",
+                pl.lit(name).alias("rule"),
+                pl.lit(kind).alias("kind"),
+                "value",
+                "evidence",
             )
         )
-    empty = pl.LazyFrame(
-        schema={
-            ACCOUNT: pl.String,
-            "rule": pl.String,
-            "kind": pl.String,
-            "value": pl.Float64,
-            "evidence": pl.String,
-        }
-    )
+    return parts, status, unavailable
+
+
+_EMPTY = {
+    ACCOUNT: pl.String,
+    "month_idx": pl.Int32,
+    "rule": pl.String,
+    "kind": pl.String,
+    "value": pl.Float64,
+    "evidence": pl.String,
+}
+
+
+@memoised  # the risk list, the report and notify read it: evaluated once per month
+def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
+    """Evaluate every risk rule and opportunity signal for the accounts active at ``as_of``.
+
+    Rules (thresholds in ``[risk]``; each documented on its ``rule_*`` function):
+    ``no_login``, ``cancellation_notice``, ``renewal_due``, ``usage_drop``, ``nps_detractor``,
+    ``health_red``, ``onboarding_stalled``, ``no_touchpoint``; opportunity
+    ``expansion_candidate``. Rules in ``risk.disabled_rules`` are skipped (status
+    ``disabled``); a rule whose table is missing flags nobody (status ``unavailable``). The same
+    rule definitions evaluate a range of months in :func:`risk_flags`.
+
+    Returns
+    -------
+    RiskResult
+        ``signals``: ``account_id, csm, segment, mrr, rule, kind, value, evidence`` sorted by
+        CSM, account and rule; ``mrr`` is the account's MRR at as_of.
+    """
+    ctx = _context(ds, as_of, 1)
+    parts, status, unavailable = _evaluate(ctx)
     signals = (
-        pl.concat([empty, *parts], how="vertical_relaxed")
-        .join(ctx.seg.select(ACCOUNT, "csm", "segment", "mrr"), on=ACCOUNT, how="left")
+        pl.concat([pl.LazyFrame(schema=_EMPTY), *parts], how="vertical_relaxed")
+        .join(
+            ctx.seg.select(ACCOUNT, "month_idx", "csm", "segment", "mrr"),
+            on=[ACCOUNT, "month_idx"],
+            how="left",
+        )
         .with_columns(pl.col("csm").fill_null(UNSET))
         .select(ACCOUNT, "csm", "segment", "mrr", *_COLUMNS[1:])
         .sort("csm", ACCOUNT, "rule")
@@ -491,6 +629,39 @@ def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
         )
     )
     return RiskResult(signals, unavailable, status_df)
+
+
+def risk_flags(
+    ds: Dataset, as_of: dt.date | str, months: int, health: HealthResult | None = None
+) -> RiskFlags:
+    """Which rule flags which active account in each of the ``months`` months ending at
+    ``as_of``, each month as of its own last day (only rows dated by then), in one pass.
+
+    The same rule functions as :func:`risk_signals` (which is this with one month, plus the
+    evidence); here the evidence text is never computed.
+
+    Parameters
+    ----------
+    health : HealthResult, optional
+        :func:`cs_metrics.metrics.health.health_history` of the same months, if at hand.
+
+    Returns
+    -------
+    RiskFlags
+        ``flags``: ``account_id, month_idx, rule, kind`` (one row per flag).
+    """
+    ctx = _context(ds, as_of, months, health)
+    parts, status, _ = _evaluate(ctx)
+    flags = (
+        pl.concat([pl.LazyFrame(schema=_EMPTY), *parts], how="vertical_relaxed")
+        .select(ACCOUNT, "month_idx", "rule", "kind")
+        .collect()
+    )
+    return RiskFlags(
+        flags,
+        {st["rule"]: (st["status"], st["reason"]) for st in status},
+        ctx.seg.drop("month_end").collect(),
+    )
 
 
 def risk_list(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:

@@ -1,0 +1,229 @@
+"""Plausibility rules of the validation gate: values that parse but cannot be true.
+
+A value that parses is not yet a value to compute with. A date in the year 0024 (a two-digit
+year typed into a four-digit field), an MRR of 1e40 or a weekly login count of 1e300 would
+otherwise flow into every metric as a silently wrong number, or overflow in the exact revenue
+arithmetic. These rules make them **errors** (exit 2, nothing computed) against configurable
+bounds:
+
+- ``date_implausible``: a date whose year is outside ``validation.min_year`` ..
+  ``validation.max_year``;
+- ``amount_implausible``: ``subscriptions.mrr`` above ``validation.max_mrr``, any other amount
+  (``accounts.acquisition_cost``, ``cs_costs.amount``) above ``validation.max_amount``;
+- ``value_implausible``: a usage measure (``logins``, ``deliveries``, any extra numeric column of
+  ``usage_weekly``) above ``validation.max_measure``.
+
+And two **warnings** (the data computes, but the reader should look):
+
+- ``invisible_characters``: IDs and codes that held invisible characters (a zero-width space
+  U+200B, a word joiner, a BOM, ...). The loader removes them (an ID that only differs by them
+  looks identical, so it is the same ID); the warning names the rows so the export can be fixed.
+- ``overlapping_lines``: two subscription lines of the same account and product with MRR > 0
+  both active on the last day of some month (a renewal that starts before the previous term
+  ends): their MRR adds up in the months they share. Named by row.
+
+:func:`plausibility_issues` is called by :func:`cs_metrics.data.validate.validate_dataset`; any
+other gate engine must call it too (``tests/adversarial`` checks the rules through the CLI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.issues import Issue
+from cs_metrics.data.load import INVISIBLE_CHARS, ROW
+from cs_metrics.data.schema import TABLES
+from cs_metrics.messages import lang_of, message
+from cs_metrics.periods import last_active_index_expr, month_index_expr
+
+__all__ = ["plausibility_issues", "overlapping_lines"]
+
+
+@dataclass
+class _Rule:
+    table: str
+    rule: str
+    column: str
+    rows: pl.LazyFrame  # _row, __val
+    fields: dict[str, Any]
+    severity: str = "error"
+
+
+def _raw_values(ds: Dataset, table: str, columns: list[str]) -> pl.LazyFrame:
+    """``_row`` and the value(s) as written in the file (the parsed value without raw text)."""
+    source = ds.raw.get(table)
+    if source is None:
+        source = ds.frames[table]
+    schema = source.collect_schema()
+    parts = [pl.col(c).cast(pl.String).fill_null("") for c in columns if c in schema]
+    value = pl.concat_str(parts, separator=", ") if parts else pl.lit(None, pl.String)
+    return source.select(pl.col(ROW), value.alias("__val"))
+
+
+def _flag(ds: Dataset, table: str, condition: pl.Expr, columns: list[str]) -> pl.LazyFrame:
+    rows = ds.frames[table].filter(condition.fill_null(False)).select(ROW)
+    return rows.join(_raw_values(ds, table, columns), on=ROW, how="left").sort(ROW)
+
+
+def _bound_rules(ds: Dataset) -> list[_Rule]:
+    v = ds.config["validation"]
+    lo, hi = int(v["min_year"]), int(v["max_year"])
+    rules: list[_Rule] = []
+    for name, lf in ds.frames.items():
+        schema = lf.collect_schema()
+        for c in TABLES[name].columns:
+            if c.name not in schema:
+                continue
+            x = pl.col(c.name)
+            if c.kind == "date":
+                y = x.dt.year()
+                fields = {"lo": lo, "hi": hi}
+                rules.append(
+                    _Rule(
+                        name,
+                        "date_implausible",
+                        c.name,
+                        _flag(ds, name, (y < lo) | (y > hi), [c.name]),
+                        fields,
+                    )
+                )
+            elif c.kind == "money":
+                key = "max_mrr" if (name, c.name) == ("subscriptions", "mrr") else "max_amount"
+                limit = float(v[key])
+                fields = {"limit": f"{limit:,.0f}", "key": key}
+                rules.append(
+                    _Rule(
+                        name,
+                        "amount_implausible",
+                        c.name,
+                        _flag(ds, name, x.abs() > limit, [c.name]),
+                        fields,
+                    )
+                )
+        if name == "usage_weekly":
+            known = {c.name for c in TABLES[name].columns if c.kind != "number"}
+            limit = float(v["max_measure"])
+            for col in [c for c in schema.names() if c not in known and c != ROW]:
+                if not schema[col].is_numeric():
+                    continue
+                cond = pl.col(col).abs() > limit
+                fields = {"limit": f"{limit:,.0f}"}
+                rules.append(
+                    _Rule(name, "value_implausible", col, _flag(ds, name, cond, [col]), fields)
+                )
+    return rules
+
+
+def _invisible_rules(ds: Dataset) -> list[_Rule]:
+    rules = []
+    for name, raw in ds.raw.items():
+        schema = raw.collect_schema()
+        for c in TABLES[name].columns:
+            if c.kind not in ("id", "code") or c.name not in schema:
+                continue
+            text = pl.col(c.name).cast(pl.String)
+            rows = raw.filter(text.str.contains(INVISIBLE_CHARS).fill_null(False)).select(
+                ROW, text.alias("__val")
+            )
+            rules.append(_Rule(name, "invisible_characters", c.name, rows, {}, "warning"))
+    return rules
+
+
+def overlapping_lines(subscriptions: pl.LazyFrame) -> pl.LazyFrame:
+    """Subscription lines with MRR > 0 that are active in a month together with another line of
+    the same account and product (active in m = started by m's last day and not ended before it,
+    SPEC §4).
+
+    Sorted by first active month within each account x product, a line overlaps a later one when
+    its last active month reaches the next line's first; the later one overlaps when its first
+    active month is not after the latest last month before it. One pass, no self-join.
+
+    Returns
+    -------
+    LazyFrame
+        ``_row`` of every such line (both lines of each overlapping pair).
+    """
+    big = 10**9  # an open-ended line is active "for ever"
+    group = ["account_id", "product"]
+    lines = (
+        subscriptions.filter(
+            (pl.col("mrr") > 0)
+            & pl.col("start_date").is_not_null()
+            & pl.all_horizontal([pl.col(k).is_not_null() for k in group])
+        )
+        .select(
+            ROW,
+            *group,
+            month_index_expr(pl.col("start_date")).cast(pl.Int64).alias("_first"),
+            pl.when(pl.col("end_date").is_null())
+            .then(pl.lit(big, pl.Int64))
+            .otherwise(last_active_index_expr(pl.col("end_date")).cast(pl.Int64))
+            .alias("_last"),
+        )
+        .filter(pl.col("_last") >= pl.col("_first"))  # a line never active cannot overlap
+        .sort([*group, "_first", ROW])
+    )
+    before = pl.col("_last").cum_max().shift(1).over(group)
+    after = pl.col("_first").shift(-1).over(group)
+    return lines.filter(
+        (pl.col("_first") <= before).fill_null(False) | (pl.col("_last") >= after).fill_null(False)
+    ).select(ROW)
+
+
+def _overlap_rule(ds: Dataset) -> list[_Rule]:
+    if "subscriptions" not in ds.frames:
+        return []
+    cols = ["subscription_id", "product", "start_date", "end_date", "mrr"]
+    rows = (
+        overlapping_lines(ds.frames["subscriptions"])
+        .join(_raw_values(ds, "subscriptions", cols), on=ROW, how="left")
+        .sort(ROW)
+    )
+    return [_Rule("subscriptions", "overlapping_lines", "account_id, product", rows, {}, "warning")]
+
+
+def plausibility_issues(ds: Dataset) -> list[Issue]:
+    """The plausibility errors and warnings of the module docstring, each with its rows.
+
+    Parameters
+    ----------
+    ds : Dataset
+        A loaded dataset (raw text in ``ds.raw`` for the examples); bounds from
+        ``ds.config["validation"]``.
+
+    Returns
+    -------
+    list of Issue
+        Errors (``date_implausible``, ``amount_implausible``, ``value_implausible``) and warnings
+        (``invisible_characters``, ``overlapping_lines``), in table order.
+    """
+    rules = _bound_rules(ds) + _invisible_rules(ds) + _overlap_rule(ds)
+    if not rules:
+        return []
+    lang = lang_of(ds.config)
+    max_ex = int(ds.config["validation"]["max_examples"])
+    results = pl.collect_all(
+        [
+            r.rows.select(
+                pl.len().alias("n"),
+                pl.col(ROW).head(max_ex).implode().alias("rows"),
+                pl.col("__val").head(max_ex).implode().alias("vals"),
+            )
+            for r in rules
+        ]
+    )
+    out = []
+    for r, df in zip(rules, results, strict=True):
+        n = int(df["n"][0])
+        if not n:
+            continue
+        file = ds.sources[r.table].file if r.table in ds.sources else r.table
+        text = message(r.rule, lang, file=file, column=r.column, n=n, **r.fields)
+        examples = list(zip(df["rows"][0].to_list(), df["vals"][0].to_list(), strict=True))
+        out.append(Issue(r.table, file, r.rule, text, r.column, r.severity, n, examples))
+    order = {name: i for i, name in enumerate(TABLES)}
+    return sorted(out, key=lambda i: order.get(i.table, -1))
