@@ -610,7 +610,9 @@ def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
         .with_columns(pl.col("csm").fill_null(UNSET))
         .select(ACCOUNT, "csm", "segment", "mrr", *_COLUMNS[1:])
         .sort("csm", ACCOUNT, "rule")
-        .collect()
+        # the in-memory engine: polars 2.1's default (streaming) panicked here at 100k accounts
+        # ("assertion failed: i < self.len()" in a string view), see docs/performance.md
+        .collect(engine="in-memory")
     )
     counts = signals.group_by("rule").agg(
         pl.len().cast(pl.Int64).alias("accounts"), pl.col("mrr").sum().alias("mrr")
