@@ -43,8 +43,10 @@ lab: setup
 validate: setup
 	$(BIN)/cs-metrics validate $(DATA)
 
+# make bench (every part) or make bench BENCH=kpis (parts: kpis report sample scaling core);
+# never run by CI. See docs/performance.md.
 bench: setup
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(if $(BENCH),--part $(BENCH),)
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -124,3 +124,9 @@ def line(account, product, start, end, mrr, sid=None) -> dict:
         "end_date": dt.date.fromisoformat(end) if end else None,
         "mrr": mrr,
     }
+
+
+@pytest.fixture(autouse=True)
+def _validation_cache(tmp_path_factory, monkeypatch):
+    """Each test gets its own empty validation cache (never the user's ~/.cache)."""
+    monkeypatch.setenv("CS_METRICS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

@@ -280,16 +280,25 @@ def test_session_range_follows_config(capsys, tmp_path):
     assert rc == 2 and "outside 1..2" in out and " 4: 3" in out
 
 
-def test_unexpected_failure_is_internal_error_exit_1_with_a_log(capsys, monkeypatch, tmp_path):
-    import cs_metrics.data.validate as v
+@pytest.mark.parametrize(
+    "engine, module, name",
+    [
+        ("polars", "cs_metrics.data.gate", "evaluate_gate"),
+        ("gx", "cs_metrics.data.validate", "cross_table_issues"),
+    ],
+)
+def test_unexpected_failure_is_internal_error_exit_1_with_a_log(
+    capsys, monkeypatch, tmp_path, engine, module, name
+):
+    import importlib
 
     def boom(*a, **k):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(v, "cross_table_issues", boom)
+    monkeypatch.setattr(importlib.import_module(module), name, boom)
     monkeypatch.delenv("CS_METRICS_DEBUG", raising=False)
     monkeypatch.setenv("CS_METRICS_LOG_DIR", str(tmp_path / "logs"))
-    rc, out = run_cli(capsys, TINY)
+    rc, out = run_cli(capsys, TINY, "--engine", engine)
     assert rc == 1 and "内部エラー" in out and "Traceback" not in out
     (log,) = (tmp_path / "logs").iterdir()
     assert str(log) in out and "RuntimeError: boom" in log.read_text("utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from cs_metrics.cli.common import config_from_args, print_json
 
@@ -10,6 +11,8 @@ EPILOG = """examples:
   cs-metrics validate data/sample
   cs-metrics validate exports/2026-10 --mapping salesforce.toml
   cs-metrics validate exports/2026-10 --lang en --format json
+  cs-metrics validate data/sample --engine gx          # the suites run by Great Expectations
+  cs-metrics validate data/sample --data-docs gx-docs  # and GX's Data Docs in gx-docs/
 
 Exit status: 0 when the data can be used (warnings are shown), 2 on errors.
 Every finding names the file, the column, the rule and up to 5 rows as numbered in the file
@@ -33,6 +36,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--lang", choices=["ja", "en"], help="message language (default from config: ja)"
     )
     p.add_argument("--format", choices=["table", "json"], default="table", help="output format")
+    p.add_argument(
+        "--engine",
+        choices=["polars", "gx"],
+        default="polars",
+        help="polars (default): the suites interpreted in polars, one pass per table; gx: the "
+        "suites run by Great Expectations on a pandas copy (slow, the reference)",
+    )
+    p.add_argument(
+        "--data-docs",
+        metavar="OUT_DIR",
+        help="also run the suites in Great Expectations and write its Data Docs (HTML) there",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="validate again even if identical inputs passed before (the result of a clean "
+        "dataset is cached in $CS_METRICS_CACHE_DIR or ~/.cache/cs-metrics)",
+    )
     p.set_defaults(func=run)
 
 
@@ -40,7 +61,18 @@ def run(args: argparse.Namespace) -> int:
     from cs_metrics.data.validate import validate_dataset
 
     cfg = config_from_args(args)
-    report = validate_dataset(args.data, mapping=args.mapping, config=cfg)
+    report = validate_dataset(
+        args.data,
+        mapping=args.mapping,
+        config=cfg,
+        engine=getattr(args, "engine", "polars"),
+        cache=not getattr(args, "no_cache", False),
+    )
+    if getattr(args, "data_docs", None) and report.dataset is not None:
+        from cs_metrics.data.gx import build_data_docs
+
+        index = build_data_docs(report.dataset, args.data_docs)
+        print(f"Data Docs: {index}", file=sys.stderr)
     if args.format == "json":
         print_json(report.to_dict())
     else:

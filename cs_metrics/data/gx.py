@@ -22,10 +22,10 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.gate import ExpectationResult, suite_issue
 from cs_metrics.data.issues import Issue
 from cs_metrics.data.load import ROW, empty_required_rows
 from cs_metrics.data.schema import NULLABLE_REQUIRED, ONBOARDING_STATUSES, TABLES, Table
-from cs_metrics.messages import lang_of, message
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 SUITE_PREFIX = "cs_metrics."
@@ -200,24 +200,10 @@ def _suite(table: str, directory: str | Path | None = None):
     return st["suites"][key]
 
 
-def _range_text(kwargs: dict[str, Any]) -> str:
-    lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
-
-    def fmt(v: Any) -> str:
-        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-
-    if lo is not None and hi is not None:
-        return f"{fmt(lo)}..{fmt(hi)}"
-    if lo is not None:
-        return f">= {fmt(lo)}"
-    return f"<= {fmt(hi)}"
-
-
 def _severity(cfg: Any) -> str:
-    """GX "critical" -> "error" (blocks metrics); "warning"/"info" -> "warning" (shown only)."""
+    """GX "critical" -> "critical" (blocks metrics); "warning"/"info" -> "warning" (shown only)."""
     sev = getattr(cfg, "severity", None)
-    sev = str(getattr(sev, "value", sev) or "critical").lower()
-    return "error" if sev == "critical" else "warning"
+    return str(getattr(sev, "value", sev) or "critical").lower()
 
 
 def _raw_values(ds: Dataset, table: str, column: str, rows: list[int]) -> list[Any]:
@@ -234,35 +220,29 @@ def _raw_values(ds: Dataset, table: str, column: str, rows: list[int]) -> list[A
     return [by_row.get(r) for r in rows]
 
 
-def run_suites(
+def _exception_message(info: Any) -> str | None:
+    """The first exception message of a GX result (flat, or nested per metric in GX 1.x)."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for v in info.values():
+        if isinstance(v, dict) and v.get("raised_exception"):
+            return str(v.get("exception_message"))
+    return None
+
+
+def gx_suite_results(
     ds: Dataset, directory: str | Path | None = None, tables: list[str] | None = None
-) -> list[Issue]:
-    """Run each table's suite once; every failed expectation becomes an Issue.
-
-    Parameters
-    ----------
-    ds
-        A loaded dataset (its frames carry ``_row``, the row number as in the file).
-    directory
-        Folder of the suites (default: the repository's ``expectations/``).
-    tables
-        Only these tables (default: every table present).
-
-    Returns
-    -------
-    list of Issue
-        In table order, then suite order (GX returns results out of order). ``required_value``
-        counts only empty cells: a value that is present but unparseable is reported once, by
-        :func:`cs_metrics.data.load.parse_issues`.
-    """
-    lang = lang_of(ds.config)
+) -> list[ExpectationResult]:
+    """Run each table's suite once in GX (on ``frame.to_pandas()``); one result per
+    expectation, in suite order (GX returns them out of order)."""
     max_ex = int(ds.config.get("validation", {}).get("max_examples", 5))
     names = [t for t in TABLES if t in ds.frames and (tables is None or t in tables)]
-    if not names:
-        return []
-    out: list[Issue] = []
+    out: list[ExpectationResult] = []
     for name in names:
         suite = _suite(name, directory)
+        spec = load_suite_dict(name, directory)["expectations"]
         order = {e.id: i for i, e in enumerate(suite.expectations)}
         used = {getattr(e, "column", None) for e in suite.expectations}
         columns = [ROW] + sorted(c for c in used if c)
@@ -277,77 +257,123 @@ def run_suites(
                 "unexpected_index_column_names": [ROW],
             },
         )
-        found: list[tuple[int, Issue]] = []
-        file = ds.sources[name].file
+        found = []
         for r in result.results:
-            if r.success:
-                continue
             cfg = r.expectation_config
-            column = cfg.kwargs.get("column")
-            rule = (cfg.meta or {}).get("rule", cfg.type)
-            severity = _severity(cfg)
             pos = order.get(cfg.id, len(order))
-            exc = r.exception_info or {}
-            if exc.get("raised_exception"):
-                found.append(
-                    (
-                        pos,
-                        Issue(
-                            name,
-                            file,
-                            "check_failed",
-                            f"{file}: {cfg.type}({column}): {exc.get('exception_message')}",
-                            column=column,
-                            severity=severity,
-                        ),
-                    )
-                )
+            exp = dict(spec[pos]) if pos < len(spec) else {"type": cfg.type, "kwargs": cfg.kwargs}
+            exp["severity"] = _severity(cfg)
+            exception = _exception_message(r.exception_info)
+            if exception is not None:
+                found.append(ExpectationResult(name, pos, exp, False, exception=exception))
                 continue
             res = r.result or {}
-            if rule == "required_value":
-                empty = (
-                    empty_required_rows(ds.raw[name], column)
-                    .select(
-                        pl.len().alias("n"),
-                        pl.col(ROW).head(max_ex).implode().alias("rows"),
-                        pl.col("__raw").head(max_ex).implode().alias("vals"),
-                    )
-                    .collect()
-                )
-                n = int(empty["n"][0])
-                if n == 0:  # every null is an unparseable value, reported by parse_issues
-                    continue
-                examples = list(
-                    zip(empty["rows"][0].to_list(), empty["vals"][0].to_list(), strict=True)
-                )
-            else:
-                n = int(res.get("unexpected_count") or 0)
-                rows = [int(d[ROW]) for d in res.get("partial_unexpected_index_list") or []]
-                rows = sorted(rows)[:max_ex]
-                examples = list(zip(rows, _raw_values(ds, name, column, rows), strict=True))
-            fields = {"file": file, "column": column, "n": n}
-            if rule == "out_of_range":
-                fields["range"] = _range_text(cfg.kwargs)
-            if rule == "not_in_set":
-                fields["allowed"] = ", ".join(map(str, cfg.kwargs.get("value_set", [])))
-            try:
-                text = message(rule, lang, **fields)
-            except KeyError:
-                text = f"{file}: {cfg.type} ({column}): {n} row(s)"
+            rows = [int(d[ROW]) for d in res.get("partial_unexpected_index_list") or []]
             found.append(
-                (
+                ExpectationResult(
+                    name,
                     pos,
-                    Issue(
-                        name,
-                        file,
-                        rule,
-                        text,
-                        column=column,
-                        severity=severity,
-                        n_rows=n,
-                        examples=examples,
-                    ),
+                    exp,
+                    bool(r.success),
+                    int(res.get("unexpected_count") or 0),
+                    tuple(sorted(rows)[:max_ex]),
                 )
             )
-        out.extend(issue for _, issue in sorted(found, key=lambda x: x[0]))
+        out += sorted(found, key=lambda x: x.position)
     return out
+
+
+def run_suites(
+    ds: Dataset, directory: str | Path | None = None, tables: list[str] | None = None
+) -> list[Issue]:
+    """Run each table's suite once in GX; every failed expectation becomes an Issue.
+
+    Parameters
+    ----------
+    ds
+        A loaded dataset (its frames carry ``_row``, the row number as in the file).
+    directory
+        Folder of the suites (default: the repository's ``expectations/``).
+    tables
+        Only these tables (default: every table present).
+
+    Returns
+    -------
+    list of Issue
+        In table order, then suite order. ``required_value`` counts only empty cells: a value
+        that is present but unparseable is reported once, by
+        :func:`cs_metrics.data.load.parse_issues`.
+    """
+    max_ex = int(ds.config.get("validation", {}).get("max_examples", 5))
+    out: list[Issue] = []
+    for r in gx_suite_results(ds, directory, tables):
+        if r.success:
+            continue
+        column = (r.expectation.get("kwargs") or {}).get("column")
+        rule = (r.expectation.get("meta") or {}).get("rule", r.expectation.get("type"))
+        if r.exception is not None:
+            out.append(suite_issue(ds, r, 0, []))
+            continue
+        if rule == "required_value":
+            empty = (
+                empty_required_rows(ds.raw[r.table], column)
+                .select(
+                    pl.len().alias("n"),
+                    pl.col(ROW).head(max_ex).implode().alias("rows"),
+                    pl.col("__raw").head(max_ex).implode().alias("vals"),
+                )
+                .collect()
+            )
+            n = int(empty["n"][0])
+            if n == 0:  # every null is an unparseable value, reported by parse_issues
+                continue
+            examples = list(
+                zip(empty["rows"][0].to_list(), empty["vals"][0].to_list(), strict=True)
+            )
+        else:
+            n = r.unexpected_count
+            examples = list(
+                zip(r.rows, _raw_values(ds, r.table, column, list(r.rows)), strict=True)
+            )
+        out.append(suite_issue(ds, r, n, examples))
+    return out
+
+
+def build_data_docs(ds: Dataset, out_dir: str | Path, directory: str | Path | None = None) -> Path:
+    """Validate every table with GX and write Great Expectations Data Docs to ``out_dir``.
+
+    The site (``index.html``, one page per suite and per validation run) is GX's own HTML: it
+    loads its stylesheets and scripts from the internet when opened. Returns the index path.
+    """
+    st = _gx()
+    gx, ctx = st["gx"], st["ctx"]
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    site = f"cs_metrics_docs_{len(st.setdefault('sites', []))}"
+    st["sites"].append(site)
+    ctx.add_data_docs_site(
+        site_name=site,
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(out),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    for name in (t for t in TABLES if t in ds.frames):
+        suite = _suite(name, directory)
+        columns = [ROW] + sorted(
+            {c for e in suite.expectations if (c := getattr(e, "column", None))}
+        )
+        columns = [c for c in columns if c in ds.frames[name].collect_schema()]
+        vd = ctx.validation_definitions.add(
+            gx.ValidationDefinition(
+                name=f"{site}.{name}", data=_batch_definition(name), suite=suite
+            )
+        )
+        pdf = ds.frames[name].select(columns).collect().to_pandas()
+        vd.run(batch_parameters={"dataframe": pdf}, result_format="SUMMARY")
+    ctx.build_data_docs(site_names=[site])
+    return out / "index.html"

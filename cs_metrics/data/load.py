@@ -149,24 +149,39 @@ def _empty_to_null(e: pl.Expr) -> pl.Expr:
     return pl.when(e.str.len_chars() == 0).then(None).otherwise(e)
 
 
+def _sf15_series(s: pl.Series) -> pl.Series:
+    """Valid 18-character Salesforce IDs reduced to 15 characters, checked on the bytes.
+
+    Only values of 18 bytes can qualify; their bytes are checked with numpy (alphanumeric, and
+    the suffix encodes the upper-case positions), so a column without such IDs costs one length
+    check (the per-character string expressions took seconds per million rows).
+    """
+    import numpy as np
+
+    is18 = (s.str.len_bytes() == 18).fill_null(False)
+    if not is18.any():
+        return s
+    cand = s.filter(is18)
+    b = np.frombuffer(cand.str.join("").item().encode("utf-8"), dtype=np.uint8).reshape(-1, 18)
+    upper = (b >= 65) & (b <= 90)
+    lower = (b >= 97) & (b <= 122)
+    alnum = (upper | lower | ((b >= 48) & (b <= 57))).all(axis=1)
+    bits = upper[:, :15].reshape(-1, 3, 5).astype(np.int64) @ (1 << np.arange(5))
+    checksum = np.frombuffer(_SF_ALPHABET.encode(), dtype=np.uint8)[bits]
+    suffix = np.where(lower[:, 15:], b[:, 15:] - 32, b[:, 15:])
+    valid = pl.Series(alnum & (checksum == suffix).all(axis=1))
+    if not valid.any():
+        return s
+    return s.clone().scatter(is18.arg_true().filter(valid), cand.filter(valid).str.slice(0, 15))
+
+
 def salesforce_id_expr(e: pl.Expr) -> pl.Expr:
     """Reduce valid 18-character Salesforce IDs to their 15-character form (others unchanged).
 
     The last 3 characters of an 18-character ID encode which of the first 15 are upper case
     (5 bits per character, alphabet A-Z0-5); only IDs whose suffix checks out are reduced.
     """
-    chunks = []
-    for k in range(3):
-        bits = pl.lit(0, dtype=pl.Int32)
-        for i in range(5):
-            upper = e.str.slice(5 * k + i, 1).str.contains("^[A-Z]$").cast(pl.Int32)
-            bits = bits + upper * (1 << i)
-        chunks.append(pl.lit(_SF_ALPHABET).str.slice(bits, 1))
-    checksum = pl.concat_str(chunks)
-    is_sf18 = e.str.contains(r"^[A-Za-z0-9]{18}$") & (
-        e.str.slice(15, 3).str.to_uppercase() == checksum
-    )
-    return pl.when(is_sf18.fill_null(False)).then(e.str.slice(0, 15)).otherwise(e)
+    return e.map_batches(_sf15_series, return_dtype=pl.String, is_elementwise=True)
 
 
 def parse_expr(

@@ -1,6 +1,10 @@
-"""The validation gate: file-level checks (loader), value parsing, Great Expectations suites
-(``expectations/*.json``, run by :mod:`cs_metrics.data.gx`) and the cross-table checks GX cannot
-express (this module, polars).
+"""The validation gate: file-level checks (loader), value parsing, the Great Expectations suites
+(``expectations/*.json``) and the cross-table checks GX cannot express.
+
+By default everything after loading is evaluated in polars, one pass per table, the suites
+interpreted expectation by expectation (:mod:`cs_metrics.data.gate`). ``engine="gx"`` runs the
+suites in Great Expectations instead (:mod:`cs_metrics.data.gx`) with the parse, cross-table and
+warning checks of this module: the reference the polars engine is tested against.
 
 ``validate_dataset`` never raises for bad data: it returns a :class:`ValidationReport` whose
 ``errors`` block every metric command and report, and whose ``warnings`` are shown only.
@@ -17,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from cs_metrics.data.cache import load_entry, store_entry, validation_key
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.issues import Issue
 from cs_metrics.data.load import ROW, load_dataset, parse_issues
@@ -107,12 +112,17 @@ def _issue_dict(i: Issue) -> dict[str, Any]:
     }
 
 
+ENGINES = ("polars", "gx")
+
+
 def validate_dataset(
     path: str | Path | Dataset,
     mapping: Any = None,
     config: Any = None,
     *,
     expectations: str | Path | None = None,
+    engine: str = "polars",
+    cache: bool = True,
 ) -> ValidationReport:
     """Run the whole gate on a dataset folder (or an already loaded Dataset).
 
@@ -127,15 +137,25 @@ def validate_dataset(
         language), ``general.currency``, ``onboarding.sessions``, ``validation.max_examples``.
     expectations
         Folder of the GX suites (default: the repository's ``expectations/``).
+    engine
+        ``"polars"`` (default): every check in polars, one pass per table, the suites
+        interpreted by :mod:`cs_metrics.data.gate`; ``"gx"``: the suites run by Great
+        Expectations on a pandas copy (slow; the reference the polars engine is tested against).
+    cache
+        Reuse a result without errors stored by an earlier run on identical inputs (files,
+        mapping, configuration, suites, package version; :mod:`cs_metrics.data.cache`), and
+        store this one when it has no errors.
 
     Returns
     -------
     ValidationReport
-        File-level problems (then ``dataset`` is None), or: unparseable values, the GX suites'
-        failures, the cross-table checks and the warnings, in that order.
+        File-level problems (then ``dataset`` is None), or: unparseable values, the suites'
+        failures, the cross-table checks and the warnings, per file in that order.
     """
     from cs_metrics.config import load_config
 
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if isinstance(path, Dataset):
         ds = path
     else:
@@ -144,11 +164,48 @@ def validate_dataset(
             ds = load_dataset(path, mapping=mapping, config=cfg)
         except DataError as e:
             return ValidationReport(str(path), list(e.issues), None, lang_of(cfg))
+    names = list(ds.frames)
+    key = _cache_key(ds, mapping, engine, expectations) if cache else None
+    hit = load_entry(key) if key else None
+    if hit is not None:  # validated before: parse once for the metrics, replay the warnings
+        issues, rows = hit
+        ds = ds.collected()
+        return ValidationReport(str(ds.path), issues, ds, lang_of(ds.config), rows)
+    # Read and parse every table once (a Parquet file is scanned once for both frames): the
+    # checks below and the metrics then read materialised frames.
+    collected = pl.collect_all([*ds.frames.values(), *(ds.raw[n] for n in names)])
+    ds = Dataset(
+        ds.path,
+        {n: df.lazy() for n, df in zip(names, collected[: len(names)], strict=True)},
+        ds.sources,
+        {n: df.lazy() for n, df in zip(names, collected[len(names) :], strict=True)},
+        ds.config,
+        ds.warnings,
+    )
+    if engine == "gx":
+        issues = _gx_gate(ds, expectations)
+    else:
+        from cs_metrics.data.gate import evaluate_gate
+
+        issues = evaluate_gate(ds, expectations)
+    rows = {n: df.height for n, df in zip(names, collected[: len(names)], strict=True)}
+    if key:
+        store_entry(key, issues, rows)  # only when there is no error
+    return ValidationReport(str(ds.path), issues, ds, lang_of(ds.config), rows)
+
+
+def _cache_key(ds: Dataset, mapping: Any, engine: str, expectations: Any) -> str | None:
+    try:
+        return validation_key(ds, mapping, engine, expectations)
+    except (OSError, ValueError, TypeError):  # e.g. a suite that cannot be read: no caching
+        return None
+
+
+def _gx_gate(ds: Dataset, expectations: str | Path | None) -> list[Issue]:
+    """The gate with the suites run by Great Expectations (``--engine gx``)."""
     from cs_metrics.data.gx import run_suites
     from cs_metrics.data.plausibility import plausibility_issues
 
-    # Parse every table once: the checks below and the metrics then read materialised frames.
-    ds = ds.collected()
     issues = parse_issues(ds, required_values=False)
     issues += run_suites(ds, expectations)
     issues += cross_table_issues(ds)
@@ -157,9 +214,7 @@ def validate_dataset(
     issues += list(ds.warnings)
     order = {name: i for i, name in enumerate(TABLES)}
     issues.sort(key=lambda i: order.get(i.table, -1))  # stable: per file, checks in gate order
-    counts = pl.collect_all([lf.select(pl.len()) for lf in ds.frames.values()])
-    rows = {t: int(c.item()) for t, c in zip(ds.frames, counts, strict=True)}
-    return ValidationReport(str(ds.path), issues, ds, lang_of(ds.config), rows)
+    return issues
 
 
 # ---- cross-table and config-dependent checks (polars) --------------------------------------

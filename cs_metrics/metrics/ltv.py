@@ -32,7 +32,6 @@ from cs_metrics.metrics.revenue import (
     as_of_index,
     by_keys,
     mrr_bridge,
-    mrr_by_account_product,
     product_segments,
 )
 from cs_metrics.models.sbg import SBGFit, discounted_sums, fit_sbg_counts
@@ -69,7 +68,7 @@ def monthly_discount(cfg: dict[str, Any]) -> float:
     return (1.0 + float(cfg["ltv"]["annual_discount_rate"])) ** (1 / 12) - 1
 
 
-@memoised
+@memoised  # several LTV figures and report sections read it: computed once per month
 def revenue_by_source(ds: Dataset, as_of: MonthLike, by: By = None) -> pl.DataFrame:
     """Every active account-month's MRR split by source against its first active month s.
 
@@ -83,45 +82,50 @@ def revenue_by_source(ds: Dataset, as_of: MonthLike, by: By = None) -> pl.DataFr
         ``[by,] account_id, first_month_idx, month_idx, month, age, mrr, base, upsell,
         cross_sell``.
     """
-    ap = mrr_by_account_product(ds, as_of)
+    # Per product segment (a constant MRR over [idx, next_idx)) the split is constant too, so it is
+    # computed on segments, then spread over their months and summed per account-month. Accounts
+    # are numbered in sorted order (integer keys group and sort much faster than the IDs).
     seg = product_segments(ds, as_of).filter(pl.col("mrr") > 0)
-    first = seg.group_by(ACCOUNT).agg(pl.col("idx").min().alias("first_month_idx"))
-    at_s = (
-        ap.join(first, on=ACCOUNT)
-        .filter(pl.col("month_idx") == pl.col("first_month_idx"))
-        .select(ACCOUNT, "product", pl.col("mrr").alias("mrr_s"))
-    )
-    rows = (
-        ap.join(first, on=ACCOUNT)
-        .join(at_s, on=[ACCOUNT, "product"], how="left")
-        .with_columns(
-            pl.when(pl.col("mrr_s").is_null())
-            .then(0.0)
-            .otherwise(pl.min_horizontal("mrr", "mrr_s"))
-            .alias("base"),
-            pl.when(pl.col("mrr_s").is_null())
-            .then(0.0)
-            .otherwise((pl.col("mrr") - pl.col("mrr_s")).clip(lower_bound=0))
-            .alias("upsell"),
-            pl.when(pl.col("mrr_s").is_null())
-            .then(pl.col("mrr"))
+    codes = seg.select(ACCOUNT).unique().sort(ACCOUNT).with_row_index("_k").collect()
+    s = seg.join(codes.lazy(), on=ACCOUNT).select("_k", "product", "idx", "next_idx", "mrr")
+    s = s.join(s.group_by("_k").agg(pl.col("idx").min().alias("first_month_idx")), on="_k")
+    at_s = s.filter(
+        (pl.col("idx") <= pl.col("first_month_idx"))
+        & (pl.col("next_idx") > pl.col("first_month_idx"))
+    ).select("_k", "product", pl.col("mrr").alias("mrr_s"))
+    had = pl.col("mrr_s").is_not_null()
+    split = (
+        s.join(at_s, on=["_k", "product"], how="left")
+        .select(
+            "_k",
+            "first_month_idx",
+            pl.int_ranges("idx", "next_idx", dtype=pl.Int32).alias("month_idx"),
+            "mrr",
+            pl.when(had).then(pl.min_horizontal("mrr", "mrr_s")).otherwise(0.0).alias("base"),
+            pl.when(had)
+            .then((pl.col("mrr") - pl.col("mrr_s")).clip(lower_bound=0))
             .otherwise(0.0)
-            .alias("cross_sell"),
+            .alias("upsell"),
+            pl.when(had).then(0.0).otherwise(pl.col("mrr")).alias("cross_sell"),
         )
-        .group_by(ACCOUNT, "first_month_idx", "month_idx")
+        .explode("month_idx")
+        .group_by("_k", "first_month_idx", "month_idx")
         .agg(pl.col("mrr", *SOURCES).sum())
-        .with_columns(
-            index_to_month_expr(pl.col("month_idx")).alias("month"),
-            (pl.col("month_idx") - pl.col("first_month_idx")).alias("age"),
-        )
+        .sort("_k", "month_idx")
+        .collect()
+    )
+    rows = split.lazy().with_columns(
+        codes[ACCOUNT].gather(split["_k"]).alias(ACCOUNT),
+        index_to_month_expr(pl.col("month_idx")).alias("month"),
+        (pl.col("month_idx") - pl.col("first_month_idx")).alias("age"),
     )
     rows = _with_by(rows, ds, as_of, by)
     keys = by_keys(by)
-    return (
-        rows.select(*keys, ACCOUNT, "first_month_idx", "month_idx", "month", "age", "mrr", *SOURCES)
-        .sort(*keys, ACCOUNT, "month_idx")
-        .collect()
+    out = rows.select(
+        *keys, ACCOUNT, "first_month_idx", "month_idx", "month", "age", "mrr", *SOURCES
     )
+    # without ``by`` the rows are already in (account_id, month_idx) order
+    return (out.sort(*keys, ACCOUNT, "month_idx") if keys else out).collect()
 
 
 def simple_ltv(

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.periods import (
     index_to_month_expr,
     month_end,
@@ -69,6 +69,7 @@ def _stalled(cfg: dict[str, Any], end: pl.Expr, month_idx: pl.Expr) -> pl.Expr:
     ).fill_null(False)
 
 
+@memoised  # the summary, the funnel and the risk rule read it: computed once per month
 def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
     """Per user: sessions done, graduation, time to graduate and stall, as of ``as_of``.
 

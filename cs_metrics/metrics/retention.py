@@ -7,7 +7,7 @@ import datetime as dt
 import narwhals as nw
 import polars as pl
 
-from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.engine import core
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
@@ -52,6 +52,7 @@ def trailing_retention(
     return out.to_native().sort(*keys, "month_idx").collect()
 
 
+@memoised  # kpis, the report and its CSV export read it: computed once per month
 def monthly_rates(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
     """The MRR bridge with logo churn, GRR and NRR per month, and the trailing-12-month rates.
 

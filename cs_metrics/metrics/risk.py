@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.metrics.health import HealthResult
 from cs_metrics.metrics.revenue import ACCOUNT, UNSET, account_segments, active_accounts
 from cs_metrics.metrics.segments import (
@@ -628,6 +628,7 @@ _EMPTY = {
 }
 
 
+@memoised  # the risk list, the report and notify read it: evaluated once per month
 def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
     """Evaluate every risk rule and opportunity signal for the accounts active at ``as_of``.
 
@@ -656,7 +657,9 @@ def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
         .with_columns(pl.col("csm").fill_null(UNSET))
         .select(ACCOUNT, "csm", "segment", "mrr", *_COLUMNS[1:])
         .sort("csm", ACCOUNT, "rule")
-        .collect()
+        # the in-memory engine: polars 2.1's default (streaming) panicked here at 100k accounts
+        # ("assertion failed: i < self.len()" in a string view), see docs/performance.md
+        .collect(engine="in-memory")
     )
     counts = signals.group_by("rule").agg(
         pl.len().cast(pl.Int64).alias("accounts"), pl.col("mrr").sum().alias("mrr")

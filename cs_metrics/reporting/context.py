@@ -170,7 +170,8 @@ def prepare(
         cfg = cfg.updated({"general": {"lang": lang}})
     if validation_path and Path(validation_path).is_file():
         validation = json.loads(Path(validation_path).read_text("utf-8"))
-        ds = load_dataset(data_dir, mapping=mapping_path, config=cfg)
+        # parsed once here: every section then reads materialised tables
+        ds = load_dataset(data_dir, mapping=mapping_path, config=cfg).collected()
     else:
         from cs_metrics.data.validate import validate_dataset
 

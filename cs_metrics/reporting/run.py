@@ -33,6 +33,11 @@ from cs_metrics.errors import (
 from cs_metrics.fsutil import replace_dir
 from cs_metrics.periods import Month, MonthLike, months_between
 
+# papermill and nbconvert import nbformat -> jsonschema, which compiles the optional
+# rfc3987_syntax grammar at import (10+ s on a busy 2-core machine) only to check "iri" string
+# formats that no notebook uses; without it jsonschema skips those formats (as in charts).
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 KINDS = {"monthly": "monthly_kpi", "review": "churn_target_review", "explore": "explore"}
 TITLES = {
     "monthly": ("月次KPIレポート", "Monthly KPI report"),
