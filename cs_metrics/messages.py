@@ -295,6 +295,15 @@ MESSAGES.update(
             "en": "an account's lines add up to {value} per month: the Spark engine sums money "
             "exactly up to {bound} per account",
         },
+        "report_index_foreign": {
+            "ja": "{path} は cs-metrics が作ったファイルではないため上書きしません: 別の --out を指定してください",
+            "en": "{path} was not written by cs-metrics and is not overwritten: choose another --out",
+        },
+        "report_folder_foreign": {
+            "ja": "{path} には cs-metrics のレポートではないファイルがあります。上書きしません: 別の --out を指定してください",
+            "en": "{path} holds files that are not a cs-metrics report and is not overwritten: "
+            "choose another --out",
+        },
         "output_folder_not_empty": {
             "ja": "{path} は空のフォルダではありません: 新しいフォルダを指定してください",
             "en": "{path} exists and is not an empty folder: choose a new one",

@@ -377,3 +377,26 @@ def test_japanese_font_is_installed_for_reports():
             "(sudo bash scripts/install-system-deps.sh)"
         )
     assert "CJK" in fonts
+
+
+def test_report_never_overwrites_what_it_did_not_write(tmp_path, capsys):
+    """A user's own index.html, or a YYYY-MM folder that is not a cs-metrics report, is refused;
+    a re-render keeps the user's other files (hidden ones too) in a report folder."""
+    from cs_metrics.reporting.run import check_out_dir
+    from cs_metrics.errors import OutputError
+    from cs_metrics.periods import Month
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "index.html").write_text("<html>my own page</html>")
+    argv = ["report", "monthly", "--data", str(SAMPLE), "--out", str(out), "--as-of", "2026-09"]
+    assert main(argv) == 2
+    assert "index.html" in capsys.readouterr().err
+    assert (out / "index.html").read_text() == "<html>my own page</html>"
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+    other = tmp_path / "other"
+    (other / "2026-09").mkdir(parents=True)
+    (other / "2026-09" / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError) as e:
+        check_out_dir(other, Month.parse("2026-09"))
+    assert e.value.code == "report_folder_foreign"

@@ -29,8 +29,8 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 import altair as alt  # noqa: E402
 import polars as pl  # noqa: E402
 
-from cs_metrics.format import cohort_label, fmt_money, fmt_pct, money_axis
-from cs_metrics.labels import band_label, label
+from cs_metrics.format import cohort_label, fmt_money, fmt_pct, money_axis  # noqa: E402
+from cs_metrics.labels import band_label, label  # noqa: E402
 
 __all__ = [
     "BAND_COLORS",

@@ -25,6 +25,7 @@ from cs_metrics.config import load_config
 from cs_metrics.errors import (
     CsMetricsError,
     DataError,
+    OutputError,
     PeriodError,
     ReportError,
     ReportFailed,
@@ -289,6 +290,7 @@ def render_report(
     timings["validation"] = time.perf_counter() - t0
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    check_out_dir(out, month)
     remove_stale_temp(out)
     tmp = _new_temp(out, month, kind)
     try:
@@ -314,7 +316,7 @@ def render_report(
         replace_dir(
             tmp,
             out / str(month),
-            keep_from_old=lambda name: not name.startswith(".") and not own_file(kind, name),
+            keep_from_old=lambda name: not own_file(kind, name),
         )
         write_index(out)
         timings["publish"] = time.perf_counter() - t3
@@ -501,6 +503,34 @@ def _month_json(folder: Path) -> dict[str, Any] | None:
     return None
 
 
+INDEX_MARK = "<meta name='generator' content='cs-metrics'>"
+REPORT_JSONS = ("metrics.json", "review.json", "explore.json")
+
+
+def check_out_dir(out: Path, month: Month) -> None:
+    """Refuse to publish where it would overwrite files the program did not make: an
+    ``index.html`` that is not cs-metrics' own, or a non-empty ``YYYY-MM`` folder that holds no
+    cs-metrics report. (A cs-metrics month folder keeps the user's other files on re-render.)
+
+    Raises
+    ------
+    OutputError
+        ``report_index_foreign`` or ``report_folder_foreign`` (exit 2, nothing written).
+    """
+    index = out / "index.html"
+    if index.is_file():
+        try:
+            head = index.read_text("utf-8", errors="replace")[:2000]
+        except OSError:
+            head = ""
+        if INDEX_MARK not in head and "<title>cs-metrics reports</title>" not in head:
+            raise OutputError("report_index_foreign", path=str(index))
+    target = out / str(month)
+    if target.is_dir() and any(target.iterdir()):
+        if not any((target / name).is_file() for name in REPORT_JSONS):
+            raise OutputError("report_folder_foreign", path=str(target))
+
+
 def write_index(out_dir: str | Path, lang: str | None = None) -> Path:
     """Regenerate ``index.html``: every month's reports with headline numbers, in one language
     (``lang``, else the language of the newest report)."""
@@ -554,7 +584,8 @@ def write_index(out_dir: str | Path, lang: str | None = None) -> Path:
     ]
     title = "レポート一覧" if ja else "Reports"
     body = (
-        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{title}</title>"
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>{INDEX_MARK}"
+        f"<title>{title}</title>"
         "<style>body{font-family:'Noto Sans CJK JP','Hiragino Sans','Yu Gothic',Meiryo,"
         f"sans-serif;margin:24px}}{CSS}</style></head><body><h1>{title}</h1>"
         "<table class='cs-table'><thead><tr>"
