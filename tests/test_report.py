@@ -382,9 +382,9 @@ def test_japanese_font_is_installed_for_reports():
 def test_report_never_overwrites_what_it_did_not_write(tmp_path, capsys):
     """A user's own index.html, or a YYYY-MM folder that is not a cs-metrics report, is refused;
     a re-render keeps the user's other files (hidden ones too) in a report folder."""
-    from cs_metrics.reporting.run import check_out_dir
     from cs_metrics.errors import OutputError
     from cs_metrics.periods import Month
+    from cs_metrics.reporting.run import check_out_dir
 
     out = tmp_path / "mine"
     out.mkdir()
