@@ -112,6 +112,37 @@ def frames_dataset(config=None, **tables):
     return Dataset(Path("."), frames, {}, {}, cfg)
 
 
+def ds_from_lines(lines: list[dict], cancellations: list[dict] | None = None):
+    """A Dataset straight from Python rows (no files), for fast property tests."""
+    from cs_metrics.config import load_config
+    from cs_metrics.data.dataset import Dataset
+
+    subs = pl.DataFrame(
+        {
+            "subscription_id": [f"s{i}" for i in range(len(lines))],
+            "account_id": [x["account_id"] for x in lines],
+            "product": [x["product"] for x in lines],
+            "start_date": [x["start_date"] for x in lines],
+            "end_date": [x["end_date"] for x in lines],
+            "mrr": [float(x["mrr"]) for x in lines],
+        },
+        schema_overrides={"start_date": pl.Date, "end_date": pl.Date},
+    )
+    accounts = pl.DataFrame({"account_id": sorted({x["account_id"] for x in lines})}).with_columns(
+        pl.col("account_id").alias("account_name"),
+        pl.lit("IT").alias("industry"),
+        pl.lit("csm").alias("csm"),
+    )
+    frames = {"accounts": accounts.lazy(), "subscriptions": subs.lazy()}
+    if cancellations is not None:
+        frames["cancellations"] = (
+            pl.DataFrame(cancellations, schema_overrides={"cancelled_on": pl.Date})
+            .with_columns(pl.col("reason").alias("reason_category"))
+            .lazy()
+        )
+    return Dataset(Path("."), frames, {}, {}, load_config())
+
+
 def line(account, product, start, end, mrr, sid=None) -> dict:
     """A typed subscriptions row (dates as ``datetime.date``) for ``frames_dataset``."""
     import datetime as dt
