@@ -306,7 +306,7 @@ def _measures(v: Any) -> str | None:
 
 
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
-_RISK_RULES = (
+RISK_RULE_NAMES = (
     "no_login",
     "cancellation_notice",
     "renewal_unconfirmed",
@@ -330,8 +330,8 @@ def _short_texts(v: Any) -> str | None:
 
 
 def _known_rules(v: Any) -> str | None:
-    bad = [x for x in v if x not in _RISK_RULES]
-    return f"unknown rule(s) {bad}; known: {', '.join(_RISK_RULES)}" if bad else None
+    bad = [x for x in v if x not in RISK_RULE_NAMES]
+    return f"unknown rule(s) {bad}; known: {', '.join(RISK_RULE_NAMES)}" if bad else None
 
 
 def _segment_row(v: Any) -> str | None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset
-from cs_metrics.periods import parse_month
+from cs_metrics.periods import Month, MonthLike
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -50,7 +49,7 @@ def write_excel_csv(frame: pl.DataFrame, path: str | Path) -> Path:
     return p
 
 
-def salesforce_health_frame(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+def salesforce_health_frame(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
     """Rows for Salesforce Data Loader: one per active account.
 
     Returns
@@ -63,9 +62,8 @@ def salesforce_health_frame(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     """
     from cs_metrics.metrics.risk import RISK_RULES, risk_signals
     from cs_metrics.metrics.segments import segments
-    from cs_metrics.periods import month_end
 
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
     seg = segments(ds, m)
     sig = risk_signals(ds, m).signals.filter(pl.col("kind") == "risk")
     priority = {r: i for i, r in enumerate(RISK_RULES)}
@@ -83,7 +81,7 @@ def salesforce_health_frame(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
             pl.col("band").alias("Health_Band__c"),
             pl.col("segment").alias("Segment__c"),
             pl.col("Top_Risk__c").fill_null(""),
-            pl.lit(month_end(m)).alias("Health_As_Of__c"),
+            pl.lit(m.last_day).alias("Health_As_Of__c"),
         )
         .sort("Id")
     )
@@ -200,7 +198,7 @@ def kpi_summary_frame(k: dict, lang: str = "ja") -> pl.DataFrame:
     )
 
 
-def report_csvs(ds: Dataset, as_of: dt.date | str) -> dict[str, pl.DataFrame]:
+def report_csvs(ds: Dataset, as_of: MonthLike) -> dict[str, pl.DataFrame]:
     """The monthly report's CSVs as frames for people (see the conventions above):
     ``kpi_summary``, ``mrr_bridge``, ``churned_accounts``, ``risk_list``."""
     from cs_metrics.labels import band_label
@@ -209,7 +207,7 @@ def report_csvs(ds: Dataset, as_of: dt.date | str) -> dict[str, pl.DataFrame]:
     from cs_metrics.metrics.retention import monthly_rates
     from cs_metrics.metrics.risk import risk_list
 
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
     lang = ds.config["general"]["lang"]
     rates = monthly_rates(ds, m)
     out = {"kpi_summary": kpi_summary_frame(kpis(ds, m, rates=rates), lang)}
@@ -246,7 +244,7 @@ def report_csvs(ds: Dataset, as_of: dt.date | str) -> dict[str, pl.DataFrame]:
     return out
 
 
-def write_report_csvs(ds: Dataset, as_of: dt.date | str, folder: str | Path) -> list[Path]:
+def write_report_csvs(ds: Dataset, as_of: MonthLike, folder: str | Path) -> list[Path]:
     """Write :func:`report_csvs` as Excel CSVs (UTF-8 with BOM) into ``folder``."""
     return [
         write_excel_csv(frame, Path(folder) / f"{name}.csv")

@@ -170,7 +170,7 @@ def build_messages(
     return out
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if unusable."""
     if not value:
         return None
@@ -244,7 +244,7 @@ def post(
                 raise NotifyError("slack_status", status=status, attempts=attempt + 1) from None
             if attempt == max_retries:
                 raise NotifyError("slack_status", status=status, attempts=attempt + 1) from None
-            wait = _retry_after(e.headers.get("Retry-After") if e.headers else None)
+            wait = retry_after_seconds(e.headers.get("Retry-After") if e.headers else None)
         except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
             if attempt == max_retries or isinstance(e, http.client.InvalidURL):
                 raise NotifyError(

@@ -126,54 +126,17 @@ def months_between(start: MonthLike, end: MonthLike) -> list[Month]:
     return [Month(i) for i in range(a.index, b.index + 1)]
 
 
-def parse_month(text: str | dt.date | Month) -> dt.date:
-    """The first day of a month given as ``"2026-10"``, a date or a Month (see :class:`Month`)."""
+# ---- kept for benchmarks/ (they predate Month); the package itself uses Month -------------
+
+
+def parse_month(text: MonthLike) -> dt.date:
+    """The first day of a month: ``Month.parse(text).first_day``."""
     return Month.parse(text).first_day
 
 
-def format_month(d: dt.date | int) -> str:
-    """``2026-10-01`` (or its month index) -> ``"2026-10"``."""
-    if isinstance(d, int):
-        d = index_to_month(d)
-    return f"{d.year:04d}-{d.month:02d}"
-
-
-def month_to_index(d: dt.date | str) -> int:
-    """Month index of a date or ``YYYY-MM`` string."""
-    d = parse_month(d) if isinstance(d, str) else d
-    return d.year * 12 + d.month - 1
-
-
 def index_to_month(i: int) -> dt.date:
-    """First day of the month with index ``i``."""
-    return dt.date(i // 12, i % 12 + 1, 1)
-
-
-def month_end(d: dt.date) -> dt.date:
-    """Last day of ``d``'s month."""
-    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
-
-
-def add_months(d: dt.date, n: int) -> dt.date:
-    """First day of the month ``n`` months after ``d``'s month."""
-    return index_to_month(month_to_index(d.replace(day=1)) + n)
-
-
-def month_range(start: dt.date | str, end: dt.date | str) -> list[str]:
-    """``["2025-01", ..., "2025-12"]`` inclusive."""
-    a, b = month_to_index(parse_month(start)), month_to_index(parse_month(end))
-    return [format_month(i) for i in range(a, b + 1)]
-
-
-def fiscal_year(d: dt.date, start_month: int = 4) -> int:
-    """Japanese 年度: the fiscal year is named by the calendar year it starts in."""
-    return d.year if d.month >= start_month else d.year - 1
-
-
-def latest_complete_month(today: dt.date | None = None) -> dt.date:
-    """The last complete calendar month before ``today``."""
-    today = today or dt.date.today()
-    return add_months(today.replace(day=1), -1)
+    """The first day of the month with index ``i``: ``Month(i).first_day``."""
+    return Month(i).first_day
 
 
 # ---- polars expressions ----------------------------------------------------------------------
@@ -200,7 +163,7 @@ def last_active_index_expr(end_date: pl.Expr) -> pl.Expr:
     return month_index_expr(end_date) - pl.when(is_month_end).then(0).otherwise(1)
 
 
-def fiscal_year_expr(month_idx: pl.Expr, start_month: int = 4) -> pl.Expr:
+def fiscal_year_expr(month_idx: pl.Expr, start_month: int) -> pl.Expr:
     """Fiscal year (年度, named by its starting calendar year) of a month index."""
     year = month_idx // 12
     month = month_idx % 12 + 1
@@ -214,7 +177,7 @@ def quarter_label_expr(month_idx: pl.Expr) -> pl.Expr:
     return pl.concat_str([year, pl.lit("-Q"), q])
 
 
-def fiscal_quarter_label_expr(month_idx: pl.Expr, start_month: int = 4) -> pl.Expr:
+def fiscal_quarter_label_expr(month_idx: pl.Expr, start_month: int) -> pl.Expr:
     """Fiscal quarter label ``"FY2025-Q1"`` (Q1 starts at ``start_month``)."""
     fy = fiscal_year_expr(month_idx, start_month).cast(pl.String)
     q = (((month_idx % 12) - (start_month - 1)) % 12 // 3 + 1).cast(pl.String)

@@ -17,7 +17,7 @@ from test_revenue import BASE, ds_from_lines, subscription_lines
 from cs_metrics.engine import core
 from cs_metrics.engine.primitives import expand_ranges
 from cs_metrics.metrics import revenue
-from cs_metrics.periods import month_to_index
+from cs_metrics.periods import Month
 
 
 def _sorted(frame: nw.LazyFrame, keys: list[str]) -> pl.DataFrame:
@@ -28,7 +28,7 @@ def _sorted(frame: nw.LazyFrame, keys: list[str]) -> pl.DataFrame:
 @given(lines=subscription_lines())
 def test_polars_plans_equal_the_generic_plans(lines):
     ds = ds_from_lines(lines)
-    a = month_to_index(BASE) + 30
+    a = Month.parse(BASE).index + 30
     ev = core.line_events(nw.from_native(revenue.subscription_lines(ds, "2025-07")), a)
     for build, keys in (
         (core.product_segments, [core.ACCOUNT, "product", "idx"]),

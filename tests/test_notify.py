@@ -15,9 +15,9 @@ from health_fixtures import write_cli_dataset
 from cs_metrics.notify import (
     ENV_VAR,
     NotifyError,
-    _retry_after,
     build_messages,
     post,
+    retry_after_seconds,
     slack_escape,
     webhook_url,
 )
@@ -113,10 +113,10 @@ def test_retries_on_429_and_5xx_then_succeeds(server):
 
 
 def test_retry_after_forms():
-    assert _retry_after("3") == 3.0 and _retry_after("1.5") == 1.5
-    assert _retry_after(None) is None and _retry_after("soon") is None
+    assert retry_after_seconds("3") == 3.0 and retry_after_seconds("1.5") == 1.5
+    assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
     future = email.utils.formatdate(time.time() + 30, usegmt=True)
-    assert 25 <= _retry_after(future) <= 31
+    assert 25 <= retry_after_seconds(future) <= 31
 
 
 def test_gives_up_without_leaking_the_url(server):

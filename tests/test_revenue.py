@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cs_metrics.data.load import load_dataset
 from cs_metrics.metrics import churn, kpis, retention, revenue
-from cs_metrics.periods import month_to_index
+from cs_metrics.periods import Month
 
 
 def L(account, product, start, end, mrr):
@@ -24,7 +24,7 @@ def L(account, product, start, end, mrr):
 
 def bridge_row(ds, month: str) -> dict:
     b = revenue.mrr_bridge(ds, month)
-    row = b.filter(pl.col("month_idx") == month_to_index(month))
+    row = b.filter(pl.col("month_idx") == Month.parse(month).index)
     return row.row(0, named=True)
 
 
@@ -124,7 +124,7 @@ def test_bridge_by_product_splits_new_and_churn():
         ]
     )
     b = revenue.mrr_bridge(ds, "2025-03", by="product").filter(
-        pl.col("month_idx") == month_to_index("2025-03")
+        pl.col("month_idx") == Month.parse("2025-03").index
     )
     assert dict(zip(b["product"], b["churn"], strict=True)) == {"addon": 30, "core": 100}
 
@@ -189,7 +189,7 @@ def _close(a, b) -> bool:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=subscription_lines(), as_of_offset=st.integers(0, 40))
 def test_every_key_matches_the_naive_reference(lines, as_of_offset):
-    as_of_idx = month_to_index(BASE) + as_of_offset
+    as_of_idx = Month.parse(BASE).index + as_of_offset
     as_of = dt.date(as_of_idx // 12, as_of_idx % 12 + 1, 1)
     if min(x["start_date"] for x in lines) > as_of:
         return

@@ -345,7 +345,7 @@ def test_config_knows_every_rule_name():
     """config.py keeps its own copy of the rule names (it must not import metrics code)."""
     from cs_metrics import config
 
-    assert set(config._RISK_RULES) == set(risk.RISK_RULES) | set(risk.OPPORTUNITY_RULES)
+    assert set(config.RISK_RULE_NAMES) == set(risk.RISK_RULES) | set(risk.OPPORTUNITY_RULES)
 
 
 def _usage_weeks(acc, last_login_week, until="2025-06-23"):

@@ -185,9 +185,9 @@ def test_benchmark_generator_parquet(spark, tmp_path):
         check=True,
         capture_output=True,
     )
-    from cs_metrics.periods import parse_month
+    from cs_metrics.periods import Month
 
-    as_of = parse_month("2026-09")
+    as_of = Month.parse("2026-09").first_day
     tables = se.read_canonical(data, CFG)
     # the generator writes a few zero-length lines ending before they start (never active)
     assert {i.rule for i in se.validate_canonical(tables, "en")[0]} <= {"end_before_start"}
@@ -200,13 +200,13 @@ def test_generated_datasets(spark):
     from hypothesis import HealthCheck, given, settings
     from test_revenue import BASE, ds_from_lines, subscription_lines
 
-    from cs_metrics.periods import add_months
+    from cs_metrics.periods import Month
 
     @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
     @given(lines=subscription_lines())
     def check(lines):
         ds = ds_from_lines(lines)
-        as_of = add_months(BASE, 30)
+        as_of = (Month.parse(BASE) + 30).first_day
         assert_same_outputs(
             ds, as_of, se.spark_outputs(se.subscriptions_to_spark(ds, CFG), as_of, CFG)
         )

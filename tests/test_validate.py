@@ -334,9 +334,9 @@ def test_expectation_suites_are_in_sync_with_the_schema():
 
 
 def test_suites_are_valid_gx_suites():
-    from cs_metrics.data.gx import _gx
+    from cs_metrics.data.gx import gx_state
 
-    gx = _gx()["gx"]
+    gx = gx_state()["gx"]
     for name in TABLES:
         suite = gx.ExpectationSuite(**build_suite_dict(name))
         assert len(suite.expectations) == len(build_suite_dict(name)["expectations"])

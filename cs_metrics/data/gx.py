@@ -153,7 +153,7 @@ def _without_pyspark():
             del sys.modules["pyspark"]
 
 
-def _gx():
+def gx_state():
     """Import GX once per process, quietly (no analytics, no progress bars)."""
     if "gx" not in _STATE:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -183,7 +183,7 @@ def _gx():
 
 
 def _batch_definition(table: str):
-    st = _gx()
+    st = gx_state()
     if table not in st["batches"]:
         asset = st["source"].add_dataframe_asset(table)
         st["batches"][table] = asset.add_batch_definition_whole_dataframe(table)
@@ -191,7 +191,7 @@ def _batch_definition(table: str):
 
 
 def _suite(table: str, directory: str | Path | None = None):
-    st = _gx()
+    st = gx_state()
     key = (table, str(directory or EXPECTATIONS_DIR))
     if key not in st["suites"]:
         d = dict(load_suite_dict(table, directory))
@@ -345,7 +345,7 @@ def build_data_docs(ds: Dataset, out_dir: str | Path, directory: str | Path | No
     The site (``index.html``, one page per suite and per validation run) is GX's own HTML: it
     loads its stylesheets and scripts from the internet when opened. Returns the index path.
     """
-    st = _gx()
+    st = gx_state()
     gx, ctx = st["gx"], st["ctx"]
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)

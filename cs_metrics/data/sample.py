@@ -15,7 +15,6 @@ fixed formatting, so the same arguments give byte-identical files.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import hashlib
 import json
@@ -31,7 +30,7 @@ import polars as pl
 
 from cs_metrics.errors import OutputError
 from cs_metrics.fsutil import replace_dir
-from cs_metrics.periods import add_months, month_to_index, parse_month
+from cs_metrics.periods import Month
 
 CSMS = ["鈴木", "嘉生", "糸谷", "大本", "津田"]
 INDUSTRIES = ["金融", "医療", "小売", "製造", "IT・通信", "教育", "不動産", "人材"]
@@ -125,23 +124,15 @@ class _Tables:
     cs_costs: list[dict] = field(default_factory=list)
 
 
-def _month_last(d: dt.date) -> dt.date:
-    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
-
-
 def _plus_months(d: dt.date, n: int) -> dt.date:
     """Same day n months later (clamped to the month's length)."""
-    first = add_months(d.replace(day=1), n)
-    return first.replace(day=min(d.day, calendar.monthrange(first.year, first.month)[1]))
-
-
-def _first_of(idx: int) -> dt.date:
-    return dt.date(idx // 12, idx % 12 + 1, 1)
+    month = Month.parse(d) + n
+    return month.first_day.replace(day=min(d.day, month.last_day.day))
 
 
 def _active(lines: list[dict], idx: int) -> set[str]:
     """Accounts with a paid line active on the last day of month ``idx``."""
-    last = _month_last(_first_of(idx))
+    last = Month(idx).last_day
     return {
         x["account_id"]
         for x in lines
@@ -158,7 +149,7 @@ def _latest_month_moves(t: _Tables, e_idx: int, add_line) -> None:
     reactivation (an account that churned at least 3 months earlier returns, with its usage).
     Accounts are chosen by rule, in account order (no random draws), so the rest of the sample
     is unchanged."""
-    first, prev_end = _first_of(e_idx), _month_last(_first_of(e_idx - 1))
+    first, prev_end = Month(e_idx).first_day, Month(e_idx - 1).last_day
     before, now = _active(t.subscriptions, e_idx - 1), _active(t.subscriptions, e_idx)
     steady = sorted(before & now)
     open_lines = {
@@ -187,7 +178,7 @@ def _latest_month_moves(t: _Tables, e_idx: int, add_line) -> None:
         a
         for a in ever - before - now
         if all(
-            x["end_date"] is not None and x["end_date"] < _month_last(_first_of(e_idx - 3))
+            x["end_date"] is not None and x["end_date"] < Month(e_idx - 3).last_day
             for x in t.subscriptions
             if x["account_id"] == a
         )
@@ -196,7 +187,7 @@ def _latest_month_moves(t: _Tables, e_idx: int, add_line) -> None:
         acc = gone[0]
         add_line(acc, BASE, "Standard", first, None, TIER_MRR["Standard"][0], 1)
         wk = first - dt.timedelta(days=first.weekday())
-        while wk <= _month_last(first):
+        while wk <= Month.parse(first).last_day:
             if wk >= first - dt.timedelta(days=6):
                 t.usage_weekly.append(
                     {
@@ -271,10 +262,10 @@ def generate_tables(
 ) -> dict[str, pl.DataFrame]:
     """Generate all 8 tables in memory (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    end_m = parse_month(end)
-    e_idx = month_to_index(end_m)
+    end_m = Month.parse(end)
+    e_idx = end_m.index
     s_idx = e_idx - months + 1
-    end_day = _month_last(end_m)
+    end_day = end_m.last_day
     t = _Tables()
     sub_no = 0
 
@@ -316,7 +307,7 @@ def generate_tables(
             acq = s_idx + int(rng.integers(0, months - 1))
         if i >= accounts - LATEST_NEW and accounts > 2 * LATEST_NEW:
             acq = e_idx  # the latest month has new business (the demo's month shows every move)
-        start = _first_of(acq).replace(day=int(rng.choice([1, 1, 1, 5, 10, 15, 20])))
+        start = Month(acq).first_day.replace(day=int(rng.choice([1, 1, 1, 5, 10, 15, 20])))
         annual = rng.random() < 0.55
         tier = "Pro" if rng.random() < 0.25 else "Standard"
         mrr = int(rng.choice(TIER_MRR[tier]))
@@ -364,17 +355,18 @@ def generate_tables(
                 new_mrr = int(rng.choice(TIER_MRR["Standard"]))
             if new_mrr == mrr:
                 new_mrr = mrr + 30_000
-        stop_day = _month_last(_first_of(last_active)) if last_active is not None else None
+        stop_day = Month(last_active).last_day if last_active is not None else None
         if annual:
             term_start = start
             cur_tier, cur_mrr = tier, mrr
             while True:
                 term_end = _plus_months(term_start, 12) - dt.timedelta(days=1)
-                if change_at is not None and month_to_index(
-                    term_start
-                ) <= change_at <= month_to_index(term_end):
+                if (
+                    change_at is not None
+                    and Month.parse(term_start).index <= change_at <= Month.parse(term_end).index
+                ):
                     # mid-term tier change: end this line at the month end, start the new tier
-                    cut = _month_last(_first_of(change_at - 1))
+                    cut = Month(change_at - 1).last_day
                     if cut >= term_start:
                         add_line(acc, BASE, cur_tier, term_start, cut, cur_mrr, 12)
                     cur_tier, cur_mrr = new_tier, new_mrr
@@ -398,7 +390,7 @@ def generate_tables(
                 term_start = term_end + dt.timedelta(days=1)
         else:
             if change_at is not None:
-                cut = _month_last(_first_of(change_at - 1))
+                cut = Month(change_at - 1).last_day
                 add_line(acc, BASE, tier, start, cut, mrr, 1)
                 add_line(acc, BASE, new_tier, cut + dt.timedelta(days=1), stop_day, new_mrr, 1)
             else:
@@ -409,11 +401,11 @@ def generate_tables(
         for product, price in ADDONS.items():
             if rng.random() < 0.28 + 0.1 * (health > 0.5) and life_end - acq >= 3:
                 a0 = acq + int(rng.integers(1, life_end - acq))
-                a_start = _first_of(a0).replace(day=int(rng.choice([1, 10, 20])))
+                a_start = Month(a0).first_day.replace(day=int(rng.choice([1, 10, 20])))
                 a_stop = stop_day
                 if rng.random() < 0.2 and life_end - a0 >= 3:
                     drop = a0 + int(rng.integers(1, life_end - a0))
-                    a_stop = _month_last(_first_of(drop))
+                    a_stop = Month(drop).last_day
                     if product == "録画オプション" and rng.random() < 0.5:
                         # swap: recording replaced by API integration the next month
                         add_line(
@@ -434,7 +426,9 @@ def generate_tables(
         if churn_idx is not None and rng.random() < 0.22:
             back = churn_idx + int(rng.integers(3, 10))
             if back <= e_idx - 1:
-                add_line(acc, BASE, "Standard", _first_of(back), None, TIER_MRR["Standard"][0], 1)
+                add_line(
+                    acc, BASE, "Standard", Month(back).first_day, None, TIER_MRR["Standard"][0], 1
+                )
             else:
                 back = None
 
@@ -465,10 +459,10 @@ def generate_tables(
             )
 
         # --- weekly usage while active; declines in the 12 weeks before churn ---
-        active_until = _month_last(_first_of(last_active)) if last_active is not None else end_day
+        active_until = Month(last_active).last_day if last_active is not None else end_day
         spells = [(start, active_until)]
         if back is not None:
-            spells.append((_first_of(back), end_day))
+            spells.append((Month(back).first_day, end_day))
         size = mrr / 100_000
         silent = rng.random() < 0.06 and churn_idx is None  # active but not logging in lately
         for s0, s1 in spells:
@@ -503,7 +497,7 @@ def generate_tables(
         while m <= life_end:
             n = int(rng.poisson(0.9 + 0.4 * (health > 0)))
             for _ in range(n):
-                day = _first_of(m).replace(day=int(rng.integers(1, 29)))
+                day = Month(m).first_day.replace(day=int(rng.integers(1, 29)))
                 kind = str(
                     rng.choice(["meeting", "email", "support", "event"], p=[0.35, 0.35, 0.2, 0.1])
                 )
@@ -514,7 +508,7 @@ def generate_tables(
                 t.touchpoints.append(
                     {
                         "account_id": acc,
-                        "occurred_on": _first_of(m).replace(day=25),
+                        "occurred_on": Month(m).first_day.replace(day=25),
                         "kind": "qbr",
                         "csm": csm,
                     }
@@ -532,7 +526,9 @@ def generate_tables(
                     t.nps_responses.append(
                         {
                             "account_id": acc,
-                            "responded_on": _first_of(m).replace(day=int(rng.integers(5, 25))),
+                            "responded_on": Month(m).first_day.replace(
+                                day=int(rng.integers(5, 25))
+                            ),
                             "score": score,
                             "survey": "relationship",
                             "comment": str(rng.choice(NPS_COMMENTS[group])),
@@ -544,7 +540,7 @@ def generate_tables(
                 t.nps_responses.append(
                     {
                         "account_id": acc,
-                        "responded_on": _first_of(m).replace(day=12),
+                        "responded_on": Month(m).first_day.replace(day=12),
                         "score": score,
                         "survey": "onboarding",
                         "comment": str(rng.choice(NPS_COMMENTS[group])),
@@ -580,7 +576,7 @@ def generate_tables(
     _latest_month_moves(t, e_idx, add_line)
     for m in range(s_idx, e_idx + 1):
         t.cs_costs.append(
-            {"month": _first_of(m), "amount": 3_000_000 + int(rng.integers(-20, 21)) * 10_000}
+            {"month": Month(m).first_day, "amount": 3_000_000 + int(rng.integers(-20, 21)) * 10_000}
         )
 
     frames = {

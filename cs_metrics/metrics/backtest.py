@@ -37,7 +37,7 @@ from cs_metrics.metrics.revenue import ACCOUNT, account_segments, mrr_movements
 from cs_metrics.metrics.risk import OPPORTUNITY_RULES, RULES, risk_flags
 from cs_metrics.metrics.segments import account_month_grid
 from cs_metrics.metrics.windows import latest_by_account
-from cs_metrics.periods import Month, MonthLike, format_month, index_to_month
+from cs_metrics.periods import Month, MonthLike
 
 __all__ = [
     "Z95",
@@ -110,14 +110,14 @@ def resolve_range(
     if h <= 0:
         raise BacktestRangeError("backtest_horizon", h=h)
     first_data, last_data = data_months(ds)
-    rng = {"first": format_month(first_data), "last": format_month(last_data), "h": h}
+    rng = {"first": str(Month(first_data)), "last": str(Month(last_data)), "h": h}
     latest = last_data - h
     if latest < first_data:
         raise BacktestRangeError("backtest_too_short", **rng)
     last = latest if stop is None else Month.parse(stop).index
     if last > latest or last < first_data:
         raise BacktestRangeError(
-            "backtest_to_out_of_range", to=format_month(last), latest=format_month(latest), **rng
+            "backtest_to_out_of_range", to=str(Month(last)), latest=str(Month(latest)), **rng
         )
     if start is None:
         return max(last - int(cfg["lookback_months"]), first_data), last, h
@@ -125,8 +125,8 @@ def resolve_range(
     if first < first_data or first > last:
         raise BacktestRangeError(
             "backtest_from_out_of_range",
-            start=format_month(first),
-            to=format_month(last),
+            start=str(Month(first)),
+            to=str(Month(last)),
             first=rng["first"],
             last=rng["last"],
         )
@@ -136,7 +136,7 @@ def resolve_range(
 def default_range(ds: Dataset, horizon: int | None = None) -> tuple[str, str, int]:
     """Default ``("YYYY-MM" from, "YYYY-MM" to, H)`` (see :func:`resolve_range`)."""
     first, last, h = resolve_range(ds, None, None, horizon)
-    return format_month(first), format_month(last), h
+    return str(Month(first)), str(Month(last)), h
 
 
 # ---- outcomes ---------------------------------------------------------------------------------
@@ -154,9 +154,9 @@ def outcomes(ds: Dataset, first: int, last: int, horizon: int) -> pl.DataFrame:
     DataFrame
         ``account_id, month_idx (Int32), churned, expanded``.
     """
-    end = index_to_month(last + horizon)
+    end = Month(last + horizon)
     units = (
-        account_month_grid(ds, index_to_month(last), last - first + 1)
+        account_month_grid(ds, Month(last), last - first + 1)
         .filter(pl.col("month_idx") >= first)
         .select(ACCOUNT, "month_idx", (pl.col("month_idx") + 1).cast(pl.Int32).alias("_next"))
     )
@@ -386,15 +386,15 @@ def backtest(
     ds = ds.collected()  # every table parsed once: the rules and measures read them many times
     lang = lang_of(ds.config)
     months = last - first + 1
-    hist = health_history(ds, index_to_month(last), months)
-    flags = risk_flags(ds, index_to_month(last), months, hist)
+    hist = health_history(ds, Month(last), months)
+    flags = risk_flags(ds, Month(last), months, hist)
     units = outcomes(ds, first, last, h)
     health = hist.scores.select(ACCOUNT, "month_idx", "score", "band", "no_data")
     details = hist.details.select(ACCOUNT, "month_idx", "measure", "points", "counted")
     n, churned = units.height, int(units["churned"].sum())
     summary: dict[str, Any] = {
-        "from": format_month(first),
-        "to": format_month(last),
+        "from": str(Month(first)),
+        "to": str(Month(last)),
         "horizon_months": h,
         "account_months": n,
         "churned": churned,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
@@ -14,25 +13,24 @@ from cs_metrics.engine import core
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
     By,
-    _with_by,
     account_segments,
-    as_of_index,
     by_keys,
+    with_by,
 )
 from cs_metrics.periods import (
+    Month,
+    MonthLike,
     fiscal_quarter_label_expr,
     fiscal_year_expr,
     index_to_month_expr,
-    month_end,
     month_label_expr,
-    parse_month,
     quarter_label_expr,
 )
 
 Z95 = 1.959964
 
 
-def account_lifetimes(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
+def account_lifetimes(ds: Dataset, as_of: MonthLike) -> pl.LazyFrame:
     """First spell of every account that was ever active up to ``as_of``.
 
     Definition (SPEC §4): ``s`` = first active month; ``c`` = first inactive month after ``s``
@@ -45,8 +43,8 @@ def account_lifetimes(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
     LazyFrame
         ``account_id, first_month_idx, churn_month_idx (null when censored), T, event``.
     """
-    a = as_of_index(as_of)
-    return core.lifetimes(nw.from_native(account_segments(ds, as_of)), a).to_native()
+    m = Month.parse(as_of)
+    return core.lifetimes(nw.from_native(account_segments(ds, m)), m.index).to_native()
 
 
 def _cohort_expr(kind: str | None, fy_start: int) -> pl.Expr | None:
@@ -149,7 +147,7 @@ def _km_at(
 
 def churn_within(
     ds: Dataset,
-    as_of: dt.date | str,
+    as_of: MonthLike,
     horizon: int = 24,
     by: By = None,
     cohort: str | None = None,
@@ -180,14 +178,14 @@ def churn_within(
         eligible, churned, rate, km_rate, km_ci_low, km_ci_high, accounts`` (+ reasons and the
         group keys).
     """
-    a = as_of_index(as_of)
-    lt = _with_by(account_lifetimes(ds, as_of), ds, as_of, by)
+    m = Month.parse(as_of)
+    lt = with_by(account_lifetimes(ds, m), ds, m, by)
     keys: list[str] = by_keys(by)
     ce = _cohort_expr(cohort, fiscal_year_start_month)
     if ce is not None:
         lt = lt.with_columns(ce.alias("cohort"))
         keys.append("cohort")
-    counts = core.lifetime_counts(nw.from_native(lt), a, horizon, keys).to_native().collect()
+    counts = core.lifetime_counts(nw.from_native(lt), m.index, horizon, keys).to_native().collect()
     return churn_within_from_counts(counts, horizon, keys)
 
 
@@ -253,7 +251,7 @@ def churn_within_from_counts(
 
 def km_curve(
     ds: Dataset,
-    as_of: dt.date | str,
+    as_of: MonthLike,
     by: By = None,
     cohort: str | None = None,
     fiscal_year_start_month: int = 4,
@@ -266,7 +264,8 @@ def km_curve(
         ``*group, t, n_at_risk, events, censored, survival, ci_low, ci_high, churn`` where
         ``churn = 1 - survival`` (the cumulative churn share by month t).
     """
-    lt = _with_by(account_lifetimes(ds, as_of), ds, as_of, by)
+    m = Month.parse(as_of)
+    lt = with_by(account_lifetimes(ds, m), ds, m, by)
     keys = by_keys(by)
     ce = _cohort_expr(cohort, fiscal_year_start_month)
     if ce is not None:
@@ -283,7 +282,7 @@ def km_curve(
     ).drop("greenwood")
 
 
-def churn_events(ds: Dataset, as_of: dt.date | str, window_days: int | None = None) -> pl.DataFrame:
+def churn_events(ds: Dataset, as_of: MonthLike, window_days: int | None = None) -> pl.DataFrame:
     """Every churn event up to ``as_of`` with its matched cancellation reason.
 
     Definition (SPEC §4): a churn event (MRR > 0 -> 0 in month c) is dated the last day of month
@@ -303,8 +302,9 @@ def churn_events(ds: Dataset, as_of: dt.date | str, window_days: int | None = No
     if window_days is None:
         window_days = int(cfg["revenue"]["reason_match_window_days"])
     unknown = cfg["reasons"]["unknown_label"]
+    m = Month.parse(as_of)
     events = (
-        account_segments(ds, as_of)
+        account_segments(ds, m)
         .filter((pl.col("prev_mrr") > 0) & (pl.col("mrr") <= 0))
         .select(
             ACCOUNT,
@@ -319,7 +319,7 @@ def churn_events(ds: Dataset, as_of: dt.date | str, window_days: int | None = No
         schema={"event_id": pl.UInt32, "cancel_id": pl.UInt32, "distance": pl.Int64}
     )
     if ds.has("cancellations") and events.height:
-        end = month_end(parse_month(as_of))
+        end = m.last_day
         canc = (
             ds["cancellations"]
             .filter(pl.col("cancelled_on").is_not_null() & (pl.col("cancelled_on") <= end))
@@ -376,8 +376,8 @@ def churn_events(ds: Dataset, as_of: dt.date | str, window_days: int | None = No
 
 def churn_reasons(
     ds: Dataset,
-    as_of: dt.date | str,
-    start: dt.date | str | None = None,
+    as_of: MonthLike,
+    start: MonthLike | None = None,
     by: By = None,
     months: int = 12,
 ) -> pl.DataFrame:
@@ -391,10 +391,10 @@ def churn_reasons(
         ``[by,] reason_category, events, lost_mrr, share_events, share_lost_mrr``; shares are of
         the period's churn events (within the ``by`` group), sorted by events descending.
     """
-    a = as_of_index(as_of)
-    lo = as_of_index(start) if start is not None else a - months + 1
-    ev = churn_events(ds, as_of).filter(pl.col("churn_month_idx") >= lo)
-    ev = _with_by(ev.lazy(), ds, as_of, by).collect()
+    m = Month.parse(as_of)
+    lo = Month.parse(start) if start is not None else m - (months - 1)
+    ev = churn_events(ds, m).filter(pl.col("churn_month_idx") >= lo.index)
+    ev = with_by(ev.lazy(), ds, m, by).collect()
     keys = by_keys(by)
     g = ev.group_by(*keys, "reason_category").agg(
         pl.len().alias("events"), pl.col("lost_mrr").sum().alias("lost_mrr")

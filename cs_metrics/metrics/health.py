@@ -23,9 +23,9 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset
-from cs_metrics.metrics.revenue import ACCOUNT, account_segments, as_of_index
+from cs_metrics.metrics.revenue import ACCOUNT, account_segments
 from cs_metrics.metrics.windows import rows_in_windows
-from cs_metrics.periods import format_month, index_to_month_expr, month_end, parse_month
+from cs_metrics.periods import Month, MonthLike, index_to_month_expr
 
 BANDS = ("green", "yellow", "red")
 
@@ -52,7 +52,7 @@ def complete_weeks(end: dt.date, weeks: int) -> tuple[dt.date, dt.date]:
     return last - dt.timedelta(days=7 * weeks - 1), last
 
 
-def active_grid(ds: Dataset, as_of: dt.date | str, months: int = 1) -> pl.LazyFrame:
+def active_grid(ds: Dataset, as_of: MonthLike, months: int = 1) -> pl.LazyFrame:
     """Accounts active (MRR > 0 on the month's last day) in each of the ``months`` months ending
     at ``as_of``.
 
@@ -61,12 +61,13 @@ def active_grid(ds: Dataset, as_of: dt.date | str, months: int = 1) -> pl.LazyFr
     LazyFrame
         ``account_id, month_idx (Int32), mrr``.
     """
-    a = as_of_index(as_of)
+    m = Month.parse(as_of)
+    a = m.index
     spine = pl.LazyFrame(
         {"month_idx": pl.int_range(a - months + 1, a + 1, eager=True, dtype=pl.Int32)}
     )
     return (
-        account_segments(ds, as_of)
+        account_segments(ds, m)
         .filter(pl.col("mrr") > 0)
         .join_where(
             spine,
@@ -279,7 +280,7 @@ def apportion_hundredths(value: str, key: str | list[str]) -> pl.Expr:
     return (floor + (rank <= deficit).cast(pl.Float64)).cast(pl.Int64)
 
 
-def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> HealthResult:
+def health_history(ds: Dataset, as_of: MonthLike, months: int = 12) -> HealthResult:
     """Health of every active account in each of the ``months`` months ending at ``as_of``.
 
     Each month is computed as of its own last day E (only rows dated by E; percentiles against
@@ -305,10 +306,11 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
         unavailable at ``as_of``.
     """
     cfg = ds.config["health"]
-    grid = active_grid(ds, as_of, months)
-    a = as_of_index(as_of)
+    m = Month.parse(as_of)
+    a = m.index
+    grid = active_grid(ds, m, months)
     vals, unavail = measure_values(ds, grid, (a - months + 1, a))
-    end = month_end(parse_month(as_of))
+    end = m.last_day
     unavailable = {k: why for k, (why, since) in unavail.items() if since is None or since > end}
     pts = _points(vals, cfg["measures"])
     counted = pl.col("available") & (
@@ -330,7 +332,7 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
         )
         .with_columns(apportion_hundredths("raw_contribution", key).alias("hundredths"))
     )
-    labels = {i: format_month(i) for i in range(a - months + 1, a + 1)}  # few months, many rows
+    labels = {i: str(Month(i)) for i in range(a - months + 1, a + 1)}  # few months, many rows
     month = pl.col("month_idx").replace_strict(labels, return_dtype=pl.String).alias("month")
     scores = (
         details.group_by("_g", *key)
@@ -366,7 +368,7 @@ def health_history(ds: Dataset, as_of: dt.date | str, months: int = 12) -> Healt
     return HealthResult(scores, details, unavailable)
 
 
-def health_scores(ds: Dataset, as_of: dt.date | str) -> HealthResult:
+def health_scores(ds: Dataset, as_of: MonthLike) -> HealthResult:
     """Health score, band and per-measure contributions of every account active at ``as_of``.
 
     Parameters
@@ -374,7 +376,7 @@ def health_scores(ds: Dataset, as_of: dt.date | str) -> HealthResult:
     ds : Dataset
         Needs ``subscriptions`` (who is active); uses ``usage_weekly`` and ``touchpoints`` when
         present. Only rows dated on or before as_of's last day are used.
-    as_of : date or "YYYY-MM"
+    as_of : "YYYY-MM", date or Month
 
     Definitions: see the module docstring and :func:`health_history` (this is its one-month
     case).
@@ -392,7 +394,7 @@ def health_scores(ds: Dataset, as_of: dt.date | str) -> HealthResult:
     return HealthResult(h.scores.drop(drop), h.details.drop(drop), h.unavailable)
 
 
-def health_with_change(ds: Dataset, as_of: dt.date | str, top: int = 2) -> pl.DataFrame:
+def health_with_change(ds: Dataset, as_of: MonthLike, top: int = 2) -> pl.DataFrame:
     """This month's health with the change from the previous month and why it moved.
 
     ``previous_score`` = the score in the month before (each month point in time: only rows
@@ -408,8 +410,9 @@ def health_with_change(ds: Dataset, as_of: dt.date | str, top: int = 2) -> pl.Da
         points), values (struct measure -> raw value), points (struct measure -> points 0..1),
         previous_score, delta, top_movers (list of struct)``.
     """
-    a = as_of_index(as_of)
-    both = health_history(ds, as_of, months=2)
+    m = Month.parse(as_of)
+    a = m.index
+    both = health_history(ds, m, months=2)
     drop = ["month", "month_idx"]
     this, before = pl.col("month_idx") == a, pl.col("month_idx") == a - 1
     now = HealthResult(both.scores.filter(this).drop(drop), both.details.filter(this).drop(drop))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
@@ -11,8 +10,7 @@ import polars as pl
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.churn import churn_within
 from cs_metrics.metrics.retention import monthly_rates
-from cs_metrics.metrics.revenue import as_of_index
-from cs_metrics.periods import format_month, parse_month
+from cs_metrics.periods import Month, MonthLike
 
 KPI_KEYS = (
     "as_of",
@@ -43,7 +41,7 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def kpis_from_rates(row: dict[str, Any] | None, as_of: dt.date) -> dict[str, Any]:
+def kpis_from_rates(row: dict[str, Any] | None, as_of: MonthLike) -> dict[str, Any]:
     """Map one row of :func:`monthly_rates` to the KPI keys (zeros when the month has no data)."""
     row = row or {}
 
@@ -54,7 +52,7 @@ def kpis_from_rates(row: dict[str, Any] | None, as_of: dt.date) -> dict[str, Any
         return int(row.get(k) or 0)
 
     out: dict[str, Any] = {
-        "as_of": format_month(as_of),
+        "as_of": str(Month.parse(as_of)),
         "mrr_start": money("mrr_start"),
         "mrr_end": money("mrr_end"),
         "mrr_new": money("new"),
@@ -92,7 +90,7 @@ ENGINES = ("polars", "spark")
 
 def kpis(
     ds: Dataset,
-    as_of: dt.date | str,
+    as_of: MonthLike,
     config: dict[str, Any] | None = None,
     rates: pl.DataFrame | None = None,
     engine: str = "polars",
@@ -102,7 +100,7 @@ def kpis(
     Parameters
     ----------
     ds : Dataset
-    as_of : date or "YYYY-MM"
+    as_of : "YYYY-MM", date or Month
     config : dict, optional
         Defaults to the dataset's configuration; ``revenue.churn_horizon_months`` sets H.
     rates : DataFrame, optional
@@ -124,7 +122,7 @@ def kpis(
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     cfg = config or ds.config
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
     horizon = int(cfg["revenue"]["churn_horizon_months"])
     if engine == "spark":
         from cs_metrics.engine.spark import spark_kpis, subscriptions_to_spark
@@ -139,12 +137,12 @@ def kpis(
 
 
 def kpis_from(
-    rates: pl.DataFrame, cw: dict[str, Any], as_of: dt.date, horizon: int
+    rates: pl.DataFrame, cw: dict[str, Any], as_of: MonthLike, horizon: int
 ) -> dict[str, Any]:
     """The KPI dict from :func:`monthly_rates` and one :func:`churn_within` record (any engine)."""
-    a = as_of_index(as_of)
-    row = rates.filter(pl.col("month_idx") == a)
-    out = kpis_from_rates(row.row(0, named=True) if row.height else None, as_of)
+    m = Month.parse(as_of)
+    row = rates.filter(pl.col("month_idx") == m.index)
+    out = kpis_from_rates(row.row(0, named=True) if row.height else None, m)
     block = {
         k: _clean(cw.get(k))
         for k in ("eligible", "churned", "rate", "km_rate", "km_ci_low", "km_ci_high")

@@ -27,12 +27,11 @@ from cs_metrics.metrics.churn import account_lifetimes
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
     By,
-    _with_by,
     active_accounts,
-    as_of_index,
     by_keys,
     mrr_bridge,
     product_segments,
+    with_by,
 )
 from cs_metrics.models.sbg import SBGFit, discounted_sums, fit_sbg_counts
 from cs_metrics.periods import (
@@ -119,7 +118,7 @@ def revenue_by_source(ds: Dataset, as_of: MonthLike, by: By = None) -> pl.DataFr
         index_to_month_expr(pl.col("month_idx")).alias("month"),
         (pl.col("month_idx") - pl.col("first_month_idx")).alias("age"),
     )
-    rows = _with_by(rows, ds, as_of, by)
+    rows = with_by(rows, ds, as_of, by)
     keys = by_keys(by)
     out = rows.select(
         *keys, ACCOUNT, "first_month_idx", "month_idx", "month", "age", "mrr", *SOURCES
@@ -140,7 +139,7 @@ def simple_ltv(
     never infinity.
     """
     cfg = config or ds.config
-    a = as_of_index(as_of)
+    a = Month.parse(as_of).index
     window = int(cfg["ltv"]["simple_ltv_window_months"])
     gm = float(cfg["ltv"]["gross_margin"])
     bridge = mrr_bridge(ds, as_of)  # one bridge for both the churn window and ARPA
@@ -195,7 +194,7 @@ def cost_to_serve(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
     }
     if not ds.has("cs_costs"):
         return pl.DataFrame(schema=schema)
-    a = as_of_index(as_of)
+    a = Month.parse(as_of).index
     active = (
         revenue_by_source(ds, as_of)
         .group_by("month_idx")
@@ -243,7 +242,7 @@ def cohort_ltv(
     cfg = config or ds.config
     lang = lang_of(cfg)
     gm = float(cfg["ltv"]["gross_margin"])
-    a = as_of_index(as_of)
+    a = Month.parse(as_of).index
     if cohort not in ("month", "quarter"):
         raise ValueError("cohort must be 'month' or 'quarter'")
     rbs = revenue_by_source(ds, as_of).lazy()
@@ -578,7 +577,7 @@ def predictive_ltv(
     m = Month.parse(as_of)
     a = m.index
     check_ltv_by(ds, by, lang)
-    lt = _with_by(account_lifetimes(ds, m), ds, m, by).collect()
+    lt = with_by(account_lifetimes(ds, m), ds, m, by).collect()
     keys = by_keys(by)
     growth = expansion_by_tenure(ds, m, max_age=60)
     g = _growth_curve(growth)
@@ -767,7 +766,7 @@ def ltv_cac(
     acc = ds.accounts.select(ACCOUNT, "acquisition_cost").collect()
     keys = by_keys(by)
     if keys:
-        acc = _with_by(acc.lazy(), ds, m, by).collect()
+        acc = with_by(acc.lazy(), ds, m, by).collect()
     return [
         _cac_record(
             name, grp, acc if not keys else acc.filter(pl.col(keys[0]) == name), gm, cts, lang

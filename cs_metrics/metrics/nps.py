@@ -25,7 +25,6 @@ applied to two samples.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
@@ -33,16 +32,8 @@ import polars as pl
 
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.errors import UsageError
-from cs_metrics.metrics.revenue import By, _with_by, by_keys
-from cs_metrics.periods import (
-    add_months,
-    format_month,
-    index_to_month_expr,
-    month_end,
-    month_index_expr,
-    month_to_index,
-    parse_month,
-)
+from cs_metrics.metrics.revenue import By, by_keys, with_by
+from cs_metrics.periods import Month, MonthLike, index_to_month_expr, month_index_expr
 
 Z95 = 1.959964
 
@@ -136,7 +127,7 @@ def check_nps_survey(ds: Dataset, survey: str | None) -> None:
 
 def nps_responses_in_window(
     ds: Dataset,
-    as_of: dt.date | str,
+    as_of: MonthLike,
     window_months: int | None = None,
     survey: str | None = None,
     config: dict[str, Any] | None = None,
@@ -145,10 +136,10 @@ def nps_responses_in_window(
     first day of the first month to as_of's last day, inclusive); None without the table."""
     if not ds.has("nps_responses"):
         return None
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
     months = _window_months(ds, config, window_months)
     lf = ds["nps_responses"].filter(
-        pl.col("responded_on").is_between(add_months(m, -(months - 1)), month_end(m))
+        pl.col("responded_on").is_between((m - (months - 1)).first_day, m.last_day)
         & pl.col("score").is_not_null()
     )
     if survey:
@@ -164,19 +155,19 @@ def _counts() -> list[pl.Expr]:
     ]
 
 
-def _attach_by(lf: pl.LazyFrame, ds: Dataset, m: dt.date, by: By) -> pl.LazyFrame:
+def _attach_by(lf: pl.LazyFrame, ds: Dataset, m: Month, by: By) -> pl.LazyFrame:
     if by is None or (isinstance(by, str) and by == "survey"):
         return lf
     if isinstance(by, str) and by == "segment":
         from cs_metrics.metrics.segments import segment_frame
 
         by = segment_frame(ds, m)
-    return _with_by(lf, ds, m, by)
+    return with_by(lf, ds, m, by)
 
 
 def nps(
     ds: Dataset,
-    as_of: dt.date | str,
+    as_of: MonthLike,
     config: dict[str, Any] | None = None,
     window_months: int | None = None,
     survey: str | None = None,
@@ -189,7 +180,7 @@ def nps(
     ----------
     ds : Dataset
         Uses ``nps_responses`` (``responded_on``, ``score``, optional ``survey``).
-    as_of : date or "YYYY-MM"
+    as_of : "YYYY-MM", date or Month
         The window's last month; responses after its last day are not used.
     config : dict, optional
         Configuration (default ``ds.config``); ``nps.window_months`` is the default window.
@@ -208,13 +199,10 @@ def nps(
         (months ``"YYYY-MM"``) plus the ``by`` key; ``nps`` null with ``reason`` when there are
         no responses (also when the table is absent).
     """
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
     months = _window_months(ds, config, window_months)
     check_nps_by(ds, by)
-    window = {
-        "window_start": format_month(add_months(m, -(months - 1))),
-        "window_end": format_month(m),
-    }
+    window = {"window_start": str(m - (months - 1)), "window_end": str(m)}
     lf = nps_responses_in_window(ds, m, months, survey)
     keys = by_keys(by)
     if lf is None:  # no table: one empty result, or no group at all
@@ -262,7 +250,7 @@ def nps_exprs() -> list[pl.Expr]:
 
 def nps_trend(
     ds: Dataset,
-    as_of: dt.date | str,
+    as_of: MonthLike,
     months: int = 12,
     config: dict[str, Any] | None = None,
     window_months: int | None = None,
@@ -278,9 +266,9 @@ def nps_trend(
         ``month ("YYYY-MM"), n, promoters, passives, detractors, nps, ci_low, ci_high`` (nps and
         interval null for a month without responses; every count null without the table).
     """
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
     w = _window_months(ds, config, window_months)
-    a = month_to_index(m)
+    a = m.index
     spine = pl.LazyFrame(
         {"month_idx": pl.int_range(a - months + 1, a + 1, eager=True, dtype=pl.Int32)}
     )
@@ -343,8 +331,8 @@ def nps_change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, A
 
 def nps_period_change(
     ds: Dataset,
-    as_of: dt.date | str,
-    previous: dt.date | str,
+    as_of: MonthLike,
+    previous: MonthLike,
     config: dict[str, Any] | None = None,
     window_months: int | None = None,
     survey: str | None = None,

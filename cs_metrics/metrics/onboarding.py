@@ -7,19 +7,12 @@ last day (or without a date) are used, and a session counts as *done* when its `
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset, memoised
-from cs_metrics.periods import (
-    index_to_month_expr,
-    month_end,
-    month_index_expr,
-    month_to_index,
-    parse_month,
-)
+from cs_metrics.periods import Month, MonthLike, index_to_month_expr, month_index_expr
 
 
 def _program_rows(ds: Dataset) -> pl.LazyFrame:
@@ -37,11 +30,12 @@ def _known_by(end: pl.Expr) -> pl.Expr:
     return pl.col("held_on").is_null() | (pl.col("held_on") <= end)
 
 
-def _sessions(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame | None:
-    """Rows known at as_of's last day, with a boolean ``done``; None without the table."""
+def _sessions(ds: Dataset, m: Month) -> pl.LazyFrame | None:
+    """Rows known at the last day of month ``m``, with a boolean ``done``; None without the
+    table."""
     if not ds.has("onboarding_sessions"):
         return None
-    return _program_rows(ds).filter(_known_by(pl.lit(month_end(parse_month(as_of)))))
+    return _program_rows(ds).filter(_known_by(pl.lit(m.last_day)))
 
 
 def _progress() -> list[pl.Expr]:
@@ -70,7 +64,7 @@ def _stalled(cfg: dict[str, Any], end: pl.Expr, month_idx: pl.Expr) -> pl.Expr:
 
 
 @memoised  # the summary, the funnel and the risk rule read it: computed once per month
-def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
+def onboarding_users(ds: Dataset, as_of: MonthLike) -> pl.DataFrame | None:
     """Per user: sessions done, graduation, time to graduate and stall, as of ``as_of``.
 
     - ``sessions_done``: distinct session numbers with status ``done``;
@@ -87,13 +81,13 @@ def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
         graduated, days_to_graduate, days_since_progress, stalled``; None when the table is
         absent. ``next_session_no`` is the lowest session number not done (null when graduated).
     """
-    lf = _sessions(ds, as_of)
+    m = Month.parse(as_of)
+    lf = _sessions(ds, m)
     if lf is None:
         return None
     cfg = ds.config["onboarding"]
     n = int(cfg["sessions"])
-    m = parse_month(as_of)
-    end = pl.lit(month_end(m))
+    end = pl.lit(m.last_day)
     done_nos = pl.col("session_no").filter(pl.col("done")).unique()
     return (
         lf.group_by("account_id", "user_id")
@@ -111,7 +105,7 @@ def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
             .alias("days_to_graduate"),
             _since_progress(end).alias("days_since_progress"),
         )
-        .with_columns(_stalled(cfg, end, pl.lit(month_to_index(m))).alias("stalled"))
+        .with_columns(_stalled(cfg, end, pl.lit(m.index)).alias("stalled"))
         .select(
             "account_id",
             "user_id",
@@ -129,7 +123,7 @@ def onboarding_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
     )
 
 
-def stalled_users(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+def stalled_users(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
     """Users stalled before graduation as of ``as_of`` (empty without the table).
 
     A user is *stalled* when not graduated, and the days from the latest done session (or, when
@@ -218,7 +212,7 @@ def stalled_users_history(ds: Dataset, first: int, last: int) -> pl.LazyFrame:
     )
 
 
-def onboarding_accounts(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | None:
+def onboarding_accounts(ds: Dataset, as_of: MonthLike) -> pl.DataFrame | None:
     """Per account: users, graduated users, share graduated, whether all graduated, stalled users.
 
     Returns
@@ -248,9 +242,7 @@ def onboarding_accounts(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame | Non
     )
 
 
-def onboarding_funnel(
-    ds: Dataset, as_of: dt.date | str, by: str | None = None
-) -> pl.DataFrame | None:
+def onboarding_funnel(ds: Dataset, as_of: MonthLike, by: str | None = None) -> pl.DataFrame | None:
     """Drop-off by session: users who completed session k (k = 1..N), for charts.
 
     Parameters
@@ -266,7 +258,7 @@ def onboarding_funnel(
         session k done, ``share_of_users`` = users_done / users, ``drop_from_previous`` =
         users_done(k-1) - users_done(k) (for k = 1: users - users_done(1)).
     """
-    lf = _sessions(ds, as_of)
+    lf = _sessions(ds, Month.parse(as_of))
     if lf is None:
         return None
     n = int(ds.config["onboarding"]["sessions"])
@@ -302,7 +294,7 @@ def onboarding_funnel(
     )
 
 
-def onboarding_summary(ds: Dataset, as_of: dt.date | str) -> dict[str, Any]:
+def onboarding_summary(ds: Dataset, as_of: MonthLike) -> dict[str, Any]:
     """The JSON of ``cs-metrics onboarding``: totals and per-session completion.
 
     Returns

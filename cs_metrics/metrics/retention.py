@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import narwhals as nw
 import polars as pl
 
@@ -12,18 +10,17 @@ from cs_metrics.engine import core
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
     By,
-    _month_spine,
-    _with_by,
     account_segments,
-    as_of_index,
     by_keys,
+    month_spine,
     mrr_bridge,
+    with_by,
 )
-from cs_metrics.periods import month_label_expr, quarter_label_expr
+from cs_metrics.periods import Month, MonthLike, month_label_expr, quarter_label_expr
 
 
 def trailing_retention(
-    ds: Dataset, as_of: dt.date | str, months: int = 12, by: By = None
+    ds: Dataset, as_of: MonthLike, months: int = 12, by: By = None
 ) -> pl.DataFrame:
     """NRR and GRR over trailing ``months`` for every month up to ``as_of``.
 
@@ -41,19 +38,19 @@ def trailing_retention(
         nrr_trailing_12m, grr_trailing_12m`` (column names keep ``12m`` for ``months=12``;
         otherwise ``nrr_trailing``/``grr_trailing``).
     """
-    a = as_of_index(as_of)
+    m = Month.parse(as_of)
     keys = by_keys(by)
-    seg = _with_by(account_segments(ds, as_of).filter(pl.col("mrr") > 0), ds, as_of, by).select(
+    seg = with_by(account_segments(ds, m).filter(pl.col("mrr") > 0), ds, m, by).select(
         ACCOUNT, *keys, "idx", "next_idx", "mrr"
     )
     out = core.trailing_retention(
-        nw.from_native(seg), nw.from_native(_month_spine(ds, as_of)), a, months, keys
+        nw.from_native(seg), nw.from_native(month_spine(ds, m)), m.index, months, keys
     )
     return out.to_native().sort(*keys, "month_idx").collect()
 
 
 @memoised  # kpis, the report and its CSV export read it: computed once per month
-def monthly_rates(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
+def monthly_rates(ds: Dataset, as_of: MonthLike, by: By = None) -> pl.DataFrame:
     """The MRR bridge with logo churn, GRR and NRR per month, and the trailing-12-month rates.
 
     Definitions (SPEC §4), month m against m-1:
@@ -69,8 +66,9 @@ def monthly_rates(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFr
         The columns of :func:`cs_metrics.metrics.revenue.mrr_bridge` plus ``logo_churn_rate,
         grr, nrr, nrr_trailing_12m, grr_trailing_12m``.
     """
+    m = Month.parse(as_of)
     keys = by_keys(by)
-    bridge = mrr_bridge(ds, as_of, by=by)
+    bridge = mrr_bridge(ds, m, by=by)
     if isinstance(by, str) and by == "product":
         # trailing rates need an account attribute; per product they are not defined here
         trailing = bridge.select(*keys, "month_idx").with_columns(
@@ -78,7 +76,7 @@ def monthly_rates(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFr
             pl.lit(None, dtype=pl.Float64).alias("grr_trailing_12m"),
         )
     else:
-        trailing = trailing_retention(ds, as_of, 12, by=by).select(
+        trailing = trailing_retention(ds, m, 12, by=by).select(
             *keys, "month_idx", "nrr_trailing_12m", "grr_trailing_12m"
         )
     out = core.rates(nw.from_native(bridge.lazy()), nw.from_native(trailing.lazy()), keys)
@@ -86,7 +84,7 @@ def monthly_rates(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFr
 
 
 def cohort_retention(
-    ds: Dataset, as_of: dt.date | str, cohort: str = "month", by: By = None
+    ds: Dataset, as_of: MonthLike, cohort: str = "month", by: By = None
 ) -> pl.DataFrame:
     """Logo and revenue retention by months since the first active month, per cohort.
 
@@ -105,18 +103,18 @@ def cohort_retention(
     """
     if cohort not in ("month", "quarter"):
         raise ValueError(f"cohort must be 'month' or 'quarter', got {cohort!r}")
-    a = as_of_index(as_of)
-    seg = account_segments(ds, as_of).filter(pl.col("mrr") > 0)
+    m = Month.parse(as_of)
+    seg = account_segments(ds, m).filter(pl.col("mrr") > 0)
     first = core.first_months(nw.from_native(seg)).to_native()
     label = month_label_expr(pl.col("s")) if cohort == "month" else quarter_label_expr(pl.col("s"))
-    first = _with_by(first.with_columns(label.alias("cohort")), ds, as_of, by)
+    first = with_by(first.with_columns(label.alias("cohort")), ds, m, by)
     keys = by_keys(by)
     gk = [*keys, "cohort"]
-    out = core.cohort_retention(nw.from_native(seg), nw.from_native(first), a, gk)
+    out = core.cohort_retention(nw.from_native(seg), nw.from_native(first), m.index, gk)
     return out.to_native().sort(*gk, "age").collect()
 
 
-def mrr_by_month(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
+def mrr_by_month(ds: Dataset, as_of: MonthLike, by: By = None) -> pl.DataFrame:
     """Total MRR and active accounts per month (from the bridge), for trend charts.
 
     Returns

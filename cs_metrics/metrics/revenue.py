@@ -11,7 +11,6 @@ Month indexes are integers ``year * 12 + month - 1`` (see :mod:`cs_metrics.perio
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import narwhals as nw
@@ -19,38 +18,26 @@ import polars as pl
 
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.engine import core
-from cs_metrics.periods import (
-    index_to_month_expr,
-    month_end,
-    month_to_index,
-    parse_month,
-)
+from cs_metrics.periods import Month, MonthLike, index_to_month_expr
 
 ACCOUNT = core.ACCOUNT
 MOVEMENTS = core.MOVEMENTS
-# Sums of yen amounts are rounded to this many decimals (see cs_metrics.engine.core).
-_DECIMALS = core.DECIMALS
 # Label of accounts whose breakdown attribute is empty.
 UNSET = "(未設定)"
-
-
-def as_of_index(as_of: dt.date | str) -> int:
-    """Month index of ``as_of`` (a date or ``"YYYY-MM"``)."""
-    return month_to_index(parse_month(as_of))
 
 
 def _nw(frame: pl.LazyFrame) -> nw.LazyFrame:
     return nw.from_native(frame)
 
 
-def subscription_lines(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
+def subscription_lines(ds: Dataset, as_of: MonthLike) -> pl.LazyFrame:
     """Paid subscription lines with their first and last active month index, known at ``as_of``.
 
     Parameters
     ----------
     ds : Dataset
         Needs ``subscriptions``.
-    as_of : date or "YYYY-MM"
+    as_of : "YYYY-MM", date or Month
         Lines starting after the last day of ``as_of`` are not known yet and are dropped.
 
     Returns
@@ -65,13 +52,12 @@ def subscription_lines(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
         ("subscriptions_parsed",),
         lambda: ds.subscriptions.select(ACCOUNT, "product", "start_date", "end_date", "mrr"),
     )
-    m = parse_month(as_of)
-    return core.subscription_lines(_nw(subs), as_of_index(m), month_end(m)).to_native()
+    m = Month.parse(as_of)
+    return core.subscription_lines(_nw(subs), m.index, m.last_day).to_native()
 
 
-def _events(ds: Dataset, as_of) -> nw.LazyFrame:
-    a = as_of_index(as_of)
-    return core.line_events(_nw(subscription_lines(ds, as_of)), a)
+def _events(ds: Dataset, m: Month) -> nw.LazyFrame:
+    return core.line_events(_nw(subscription_lines(ds, m)), m.index)
 
 
 def _cached(ds: Dataset, key: tuple, build) -> pl.LazyFrame:
@@ -84,7 +70,7 @@ def _cached(ds: Dataset, key: tuple, build) -> pl.LazyFrame:
     return ds.memo(key, lambda: build().collect()).lazy()
 
 
-def product_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
+def product_segments(ds: Dataset, as_of: MonthLike) -> pl.LazyFrame:
     """Per account x product: the MRR that holds from each event month to the next.
 
     Returns
@@ -95,15 +81,15 @@ def product_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
         ``prev_mrr`` is the product's MRR in month ``idx - 1``
         (:func:`cs_metrics.engine.core.product_segments`).
     """
-    a = as_of_index(as_of)
+    m = Month.parse(as_of)
     return _cached(
         ds,
-        ("product_segments", a),
-        lambda: core.product_segments(_events(ds, as_of), a).to_native(),
+        ("product_segments", m),
+        lambda: core.product_segments(_events(ds, m), m.index).to_native(),
     )
 
 
-def account_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
+def account_segments(ds: Dataset, as_of: MonthLike) -> pl.LazyFrame:
     """Per account: the MRR that holds from each event month to the next.
 
     Returns
@@ -113,11 +99,11 @@ def account_segments(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
         ``ever_active_before`` tells whether the account was active in any month before ``idx``
         (:func:`cs_metrics.engine.core.account_segments`).
     """
-    a = as_of_index(as_of)
+    m = Month.parse(as_of)
     return _cached(
         ds,
-        ("account_segments", a),
-        lambda: core.account_segments(_events(ds, as_of), a).to_native(),
+        ("account_segments", m),
+        lambda: core.account_segments(_events(ds, m), m.index).to_native(),
     )
 
 
@@ -130,7 +116,7 @@ def _explode(segments: pl.LazyFrame, keys: Sequence[str]) -> pl.LazyFrame:
     )
 
 
-def mrr_by_account_product(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
+def mrr_by_account_product(ds: Dataset, as_of: MonthLike) -> pl.LazyFrame:
     """MRR per account x product x month (month-end snapshot), up to ``as_of``.
 
     Definition (SPEC §4): the sum of ``mrr`` over the account's lines of that product with
@@ -145,7 +131,7 @@ def mrr_by_account_product(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
     return _explode(product_segments(ds, as_of), [ACCOUNT, "product"])
 
 
-def mrr_by_account(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
+def mrr_by_account(ds: Dataset, as_of: MonthLike) -> pl.LazyFrame:
     """MRR per account x month for the months the account is active (MRR > 0), up to ``as_of``.
 
     Returns
@@ -156,7 +142,7 @@ def mrr_by_account(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
     return _explode(account_segments(ds, as_of), [ACCOUNT])
 
 
-def mrr_movements(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
+def mrr_movements(ds: Dataset, as_of: MonthLike) -> pl.LazyFrame:
     """Every MRR movement from month m-1 to m, per account x product.
 
     Definitions (SPEC §4), per account:
@@ -183,7 +169,7 @@ def mrr_movements(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
     )
 
 
-def account_attributes(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
+def account_attributes(ds: Dataset, as_of: MonthLike) -> pl.LazyFrame:
     """Account attributes usable as ``by`` breakdowns.
 
     Returns
@@ -222,11 +208,13 @@ def _is_product(by: By) -> bool:
     return isinstance(by, str) and by == "product"
 
 
-def _with_by(frame: pl.LazyFrame, ds: Dataset, as_of, by: By) -> pl.LazyFrame:
+def with_by(frame: pl.LazyFrame, ds: Dataset, as_of: MonthLike, by: By) -> pl.LazyFrame:
     """Join the ``by`` attribute onto ``frame`` by account (empty values -> ``(未設定)``).
 
-    ``by`` is a column name (``industry``, ``csm``, ``primary_product`` or any ``accounts``
-    column) or a frame ``[account_id, <attribute>]`` (e.g. the S/A/B/C segment per account).
+    The one breakdown join of every metric family. ``by`` is a column name (``industry``,
+    ``csm``, ``primary_product`` as of ``as_of``, or any ``accounts`` column; a column ``frame``
+    already has is used as is) or a frame ``[account_id, <attribute>]`` (e.g. the S/A/B/C segment
+    per account). ``None`` returns ``frame`` unchanged.
     """
     if by is None:
         return frame
@@ -253,12 +241,14 @@ def _with_by(frame: pl.LazyFrame, ds: Dataset, as_of, by: By) -> pl.LazyFrame:
     )
 
 
-def _month_spine(ds: Dataset, as_of) -> pl.LazyFrame:
-    a = as_of_index(as_of)
-    return core.spine_for(_nw(subscription_lines(ds, as_of)), a).to_native()
+def month_spine(ds: Dataset, as_of: MonthLike) -> pl.LazyFrame:
+    """Every month index from the first month with a subscription line to ``as_of``
+    (``month_idx``): the spine the bridge and the trailing rates are summed over."""
+    m = Month.parse(as_of)
+    return core.spine_for(_nw(subscription_lines(ds, m)), m.index).to_native()
 
 
-def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame:
+def mrr_bridge(ds: Dataset, as_of: MonthLike, by: By = None) -> pl.DataFrame:
     """The monthly MRR bridge from the first month with a subscription line to ``as_of``.
 
     Identity, exact: ``mrr_end = mrr_start + new + reactivation + upsell + cross_sell -
@@ -281,13 +271,14 @@ def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame
         accounts_reactivated, accounts_churned, accounts_end, accounts_upsell,
         accounts_cross_sell, accounts_contraction``.
     """
+    m = Month.parse(as_of)
     keys = by_keys(by)
-    mov = _with_by(mrr_movements(ds, as_of), ds, as_of, by)
+    mov = with_by(mrr_movements(ds, m), ds, m, by)
     if _is_product(by):
-        seg = product_segments(ds, as_of)
+        seg = product_segments(ds, m)
     else:
-        seg = _with_by(account_segments(ds, as_of), ds, as_of, by)
-    out = core.bridge(_nw(mov), _nw(seg), _nw(_month_spine(ds, as_of)), keys).to_native()
+        seg = with_by(account_segments(ds, m), ds, m, by)
+    out = core.bridge(_nw(mov), _nw(seg), _nw(month_spine(ds, m)), keys).to_native()
     cols = out.collect_schema().names()
     return (
         out.with_columns(index_to_month_expr(pl.col("month_idx")).alias("month"))
@@ -297,7 +288,7 @@ def mrr_bridge(ds: Dataset, as_of: dt.date | str, by: By = None) -> pl.DataFrame
     )
 
 
-def active_accounts(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
+def active_accounts(ds: Dataset, as_of: MonthLike) -> pl.LazyFrame:
     """Accounts active in month ``as_of`` (MRR > 0 on its last day) with their MRR.
 
     Returns
@@ -305,8 +296,9 @@ def active_accounts(ds: Dataset, as_of: dt.date | str) -> pl.LazyFrame:
     LazyFrame
         ``account_id, mrr, first_month_idx`` (``first_month_idx`` = first active month ever).
     """
-    a = as_of_index(as_of)
-    seg = account_segments(ds, as_of)
+    m = Month.parse(as_of)
+    a = m.index
+    seg = account_segments(ds, m)
     first = (
         seg.filter(pl.col("mrr") > 0)
         .group_by(ACCOUNT)

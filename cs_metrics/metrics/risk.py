@@ -11,7 +11,6 @@ or before the month's last day are used.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,14 +27,7 @@ from cs_metrics.metrics.segments import (
     segments_history,
 )
 from cs_metrics.metrics.windows import latest_by_account, rows_in_windows
-from cs_metrics.periods import (
-    add_months,
-    index_to_month,
-    index_to_month_expr,
-    month_end,
-    month_to_index,
-    parse_month,
-)
+from cs_metrics.periods import Month, MonthLike, index_to_month_expr
 
 __all__ = [
     "OPPORTUNITY_RULES",
@@ -162,12 +154,11 @@ def _day(e: pl.Expr) -> pl.Expr:
 E = pl.col("month_end")
 
 
-def _one_month(as_of: dt.date | str, accounts: pl.LazyFrame) -> pl.LazyFrame:
+def _one_month(m: Month, accounts: pl.LazyFrame) -> pl.LazyFrame:
     """A one-month grid ``account_id, month_idx, month_end`` of ``accounts``."""
-    m = parse_month(as_of)
     return accounts.select(ACCOUNT).with_columns(
-        pl.lit(month_to_index(m), dtype=pl.Int32).alias("month_idx"),
-        pl.lit(month_end(m)).alias("month_end"),
+        pl.lit(m.index, dtype=pl.Int32).alias("month_idx"),
+        pl.lit(m.last_day).alias("month_end"),
     )
 
 
@@ -190,7 +181,7 @@ def last_login_grid(ds: Dataset, keys: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def last_login_days(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -> pl.LazyFrame:
+def last_login_days(ds: Dataset, as_of: MonthLike, accounts: pl.LazyFrame) -> pl.LazyFrame:
     """Days from the last day of the latest week with logins > 0 (``week_start + 6 days``) to
     as_of's last day; null when the account never logged in (as known then: weeks starting on or
     before as_of's last day). The one-month case of :func:`last_login_grid`.
@@ -200,7 +191,7 @@ def last_login_days(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -
     LazyFrame
         ``account_id, last_login_day, days_since_login``.
     """
-    ll = last_login_grid(ds, _one_month(as_of, accounts))
+    ll = last_login_grid(ds, _one_month(Month.parse(as_of), accounts))
     return (
         accounts.select(ACCOUNT)
         .join(ll, on=ACCOUNT, how="left")
@@ -242,7 +233,7 @@ def usage_ratio_grid(
     )
 
 
-def usage_ratio(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -> pl.LazyFrame:
+def usage_ratio(ds: Dataset, as_of: MonthLike, accounts: pl.LazyFrame) -> pl.LazyFrame:
     """Recent vs baseline weekly logins per account (own baseline) as of ``as_of``: the
     one-month case of :func:`usage_ratio_grid`.
 
@@ -251,8 +242,8 @@ def usage_ratio(ds: Dataset, as_of: dt.date | str, accounts: pl.LazyFrame) -> pl
     LazyFrame
         ``account_id, recent, baseline``.
     """
-    a = month_to_index(parse_month(as_of))
-    ratio = usage_ratio_grid(ds, _one_month(as_of, accounts), (a, a))
+    m = Month.parse(as_of)
+    ratio = usage_ratio_grid(ds, _one_month(m, accounts), (m.index, m.index))
     return ratio.select(ACCOUNT, "recent", "baseline")
 
 
@@ -292,7 +283,7 @@ def rule_cancellation_notice(c: _Ctx) -> pl.LazyFrame:
     its running paid lines; 未定/open when any running line is open-ended)."""
     canc = c.need("cancellations")
     churns = (
-        account_segments(c.ds, index_to_month(c.last))
+        account_segments(c.ds, Month(c.last))
         .filter((pl.col("prev_mrr") > 0) & (pl.col("mrr") <= 0))
         .select(ACCOUNT, pl.col("idx").cast(pl.Int32).alias("churn_idx"))
     )
@@ -569,18 +560,18 @@ assert tuple(RULES) == RISK_RULES + OPPORTUNITY_RULES
 
 
 def _context(
-    ds: Dataset, as_of: dt.date | str, months: int, health: HealthResult | None = None
+    ds: Dataset, as_of: MonthLike, months: int, health: HealthResult | None = None
 ) -> _Ctx:
-    last = month_to_index(parse_month(as_of))
-    seg = segments_history(ds, as_of, months, health).lazy()
+    m = Month.parse(as_of)
+    seg = segments_history(ds, m, months, health).lazy()
     return _Ctx(
         ds,
-        account_month_grid(ds, as_of, months),
+        account_month_grid(ds, m, months),
         seg.with_columns(
             index_to_month_expr(pl.col("month_idx")).dt.month_end().alias("month_end")
         ),
-        last - months + 1,
-        last,
+        m.index - months + 1,
+        m.index,
         ds.config["risk"],
         ds.config["general"]["lang"] == "ja",
     )
@@ -629,7 +620,7 @@ _EMPTY = {
 
 
 @memoised  # the risk list, the report and notify read it: evaluated once per month
-def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
+def risk_signals(ds: Dataset, as_of: MonthLike) -> RiskResult:
     """Evaluate every risk rule and opportunity signal for the accounts active at ``as_of``.
 
     Rules (thresholds in ``[risk]``; each documented on its ``rule_*`` function):
@@ -681,7 +672,7 @@ def risk_signals(ds: Dataset, as_of: dt.date | str) -> RiskResult:
 
 
 def risk_flags(
-    ds: Dataset, as_of: dt.date | str, months: int, health: HealthResult | None = None
+    ds: Dataset, as_of: MonthLike, months: int, health: HealthResult | None = None
 ) -> RiskFlags:
     """Which rule flags which active account in each of the ``months`` months ending at
     ``as_of``, each month as of its own last day (only rows dated by then), in one pass.
@@ -713,24 +704,19 @@ def risk_flags(
     )
 
 
-def _signals(ds: Dataset, month: dt.date) -> RiskResult:
-    """:func:`risk_signals` through the dataset's memo (the risk list reads two months)."""
-    return ds.memo(("risk_signals", month), lambda: risk_signals(ds, month))
-
-
-def _ranked_signals(ds: Dataset, m: dt.date) -> pl.DataFrame:
+def _ranked_signals(ds: Dataset, m: Month) -> pl.DataFrame:
     """This month's risk signals with their severity and whether each is new this month (the
     rule did not flag the account the month before), most severe first per account."""
     cfg = ds.config["risk"]
     sev = {r: float(cfg["severity"][r]) for r in RISK_RULES}
     order = {r: i for i, r in enumerate(RISK_RULES)}
     before = (
-        _signals(ds, add_months(m, -1))
+        risk_signals(ds, m - 1)
         .signals.filter(pl.col("kind") == "risk")
         .select(ACCOUNT, "rule", pl.lit(False).alias("new"))
     )
     return (
-        _signals(ds, m)
+        risk_signals(ds, m)
         .signals.filter(pl.col("kind") == "risk")
         .join(before, on=[ACCOUNT, "rule"], how="left")
         .with_columns(
@@ -742,7 +728,7 @@ def _ranked_signals(ds: Dataset, m: dt.date) -> pl.DataFrame:
     )
 
 
-def _health_notes(ds: Dataset, m: dt.date, accounts: pl.DataFrame, lang: str) -> pl.DataFrame:
+def _health_notes(ds: Dataset, m: Month, accounts: pl.DataFrame, lang: str) -> pl.DataFrame:
     """``account_id, health_note`` for accounts whose health band is green although they are in
     the risk list: what the score is made of (measure contributions, largest first), so the
     list says why health and risk disagree."""
@@ -778,7 +764,7 @@ def _health_notes(ds: Dataset, m: dt.date, accounts: pl.DataFrame, lang: str) ->
     )
 
 
-def risk_list(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+def risk_list(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
     """Risk list per CSM: accounts with at least one risk signal, ranked by priority, each with
     a suggested next action (SPEC §6).
 
@@ -807,7 +793,7 @@ def risk_list(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     """
     from cs_metrics.labels import label, rule_label
 
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
     cfg, lang = ds.config["risk"], ds.config["general"]["lang"]
     labels = {r: rule_label(r, cfg, lang) for r in RISK_RULES}
     actions = dict(cfg["next_action"][lang])
@@ -876,7 +862,7 @@ def risk_list(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     )
 
 
-def risk_matrix(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+def risk_matrix(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
     """One CSM x signal table: per CSM of an active account (every one, flagged or not) and
     per risk rule that could run (status ``ok``), the accounts it flags and their MRR. An
     account with two signals counts under both rules; distinct totals are
@@ -890,9 +876,9 @@ def risk_matrix(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     """
     from cs_metrics.labels import label
 
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
     lang = ds.config["general"]["lang"]
-    res = _signals(ds, m)
+    res = risk_signals(ds, m)
     ok = [r for r in RISK_RULES if r in set(res.status.filter(pl.col("status") == "ok")["rule"])]
     unset = label("word.unset", lang)
     csms = (
@@ -923,7 +909,7 @@ def risk_matrix(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     )
 
 
-def risk_summary(ds: Dataset, as_of: dt.date | str) -> dict[str, Any]:
+def risk_summary(ds: Dataset, as_of: MonthLike) -> dict[str, Any]:
     """Accounts at risk and their MRR this month and last month, and those new to the list.
 
     Returns
@@ -933,17 +919,17 @@ def risk_summary(ds: Dataset, as_of: dt.date | str) -> dict[str, Any]:
         mrr_prev`` (the same as of last month, each month point in time), ``new_accounts,
         new_mrr`` (in the list now but not last month), ``active_accounts, active_mrr``.
     """
-    m = parse_month(as_of)
+    m = Month.parse(as_of)
 
-    def at_risk(month: dt.date) -> pl.DataFrame:
+    def at_risk(month: Month) -> pl.DataFrame:
         return (
-            _signals(ds, month)
+            risk_signals(ds, month)
             .signals.filter(pl.col("kind") == "risk")
             .select(ACCOUNT, "mrr")
             .unique(ACCOUNT)
         )
 
-    now, before = at_risk(m), at_risk(add_months(m, -1))
+    now, before = at_risk(m), at_risk(m - 1)
     new = now.join(before, on=ACCOUNT, how="anti")
     active = active_accounts(ds, m).select("mrr").collect()
     return {
@@ -958,7 +944,7 @@ def risk_summary(ds: Dataset, as_of: dt.date | str) -> dict[str, Any]:
     }
 
 
-def mrr_at_risk_by_csm(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+def mrr_at_risk_by_csm(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
     """Per CSM: accounts at risk and their MRR, ordered by MRR at risk (descending).
 
     Returns

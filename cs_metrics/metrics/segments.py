@@ -18,17 +18,15 @@ __all__ = [
     "segments_history",
 ]
 
-import datetime as dt
-
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.metrics.health import HealthResult, active_grid, health_history
-from cs_metrics.metrics.revenue import ACCOUNT, account_segments
-from cs_metrics.periods import index_to_month_expr
+from cs_metrics.metrics.revenue import ACCOUNT, UNSET, account_segments
+from cs_metrics.periods import MonthLike, index_to_month_expr
 
 
-def account_month_grid(ds: Dataset, as_of: dt.date | str, months: int = 1) -> pl.LazyFrame:
+def account_month_grid(ds: Dataset, as_of: MonthLike, months: int = 1) -> pl.LazyFrame:
     """Accounts active at the end of each of the ``months`` months ending at ``as_of``.
 
     Returns
@@ -80,7 +78,7 @@ def renewal_due_grid(ds: Dataset, grid: pl.LazyFrame, months: int) -> pl.LazyFra
     )
 
 
-def renewal_due_lines(ds: Dataset, as_of: dt.date | str, months: int) -> pl.LazyFrame:
+def renewal_due_lines(ds: Dataset, as_of: MonthLike, months: int) -> pl.LazyFrame:
     """Subscription lines of active accounts ending between as_of's last day and ``months``
     months later (the last day of month as_of + months), both inclusive: the one-month case of
     :func:`renewal_due_grid`.
@@ -173,7 +171,7 @@ def attribute_history(ds: Dataset, grid: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def attribute_scores(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+def attribute_scores(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
     """Attribute score of every active account: contract size + industry effort + phase.
 
     - size: 1 below ``attributes.mrr_band_edges[0]``, 2 from it, 3 from the second edge
@@ -197,7 +195,7 @@ def attribute_scores(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
 
 
 def segments_history(
-    ds: Dataset, as_of: dt.date | str, months: int = 1, health: HealthResult | None = None
+    ds: Dataset, as_of: MonthLike, months: int = 1, health: HealthResult | None = None
 ) -> pl.DataFrame:
     """S/A/B/C segment of every account active in each of the ``months`` months ending at
     ``as_of`` = ``[segments][attribute_tier][health band]``, each month as of its own last day.
@@ -231,7 +229,7 @@ def segments_history(
 
 
 @memoised
-def segments(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+def segments(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
     """S/A/B/C segment of every active account = ``[segments][attribute_tier][health band]``
     (the one-month case of :func:`segments_history`).
 
@@ -243,12 +241,12 @@ def segments(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     return segments_history(ds, as_of).drop("month_idx")
 
 
-def segment_frame(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+def segment_frame(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
     """``[account_id, segment]``: pass it as ``by=`` to any revenue metric."""
     return segments(ds, as_of).select(ACCOUNT, "segment")
 
 
-def segments_by_csm(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
+def segments_by_csm(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
     """Accounts and MRR per CSM x segment.
 
     Returns
@@ -258,7 +256,7 @@ def segments_by_csm(ds: Dataset, as_of: dt.date | str) -> pl.DataFrame:
     """
     return (
         segments(ds, as_of)
-        .with_columns(pl.col("csm").fill_null("(未設定)"))
+        .with_columns(pl.col("csm").fill_null(UNSET))
         .group_by("csm", "segment")
         .agg(pl.len().alias("accounts"), pl.col("mrr").sum().alias("mrr"))
         .sort("csm", "segment")

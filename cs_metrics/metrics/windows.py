@@ -15,12 +15,7 @@ import datetime as dt
 
 import polars as pl
 
-from cs_metrics.periods import (
-    index_to_month,
-    last_active_index_expr,
-    month_end,
-    month_index_expr,
-)
+from cs_metrics.periods import Month, last_active_index_expr, month_index_expr
 
 __all__ = ["latest_by_account", "rows_in_windows", "window_months_expr"]
 
@@ -70,8 +65,8 @@ def rows_in_windows(
         The columns of ``rows`` and of ``keys``: one row per (row, key) pair.
     """
     if months is not None:
-        lo = month_end(index_to_month(months[0])) - dt.timedelta(days=lag_days + span_days - 1)
-        hi = month_end(index_to_month(months[1])) - dt.timedelta(days=lag_days)
+        lo = Month(months[0]).last_day - dt.timedelta(days=lag_days + span_days - 1)
+        hi = Month(months[1]).last_day - dt.timedelta(days=lag_days)
         rows = rows.filter(pl.col(date).is_between(lo, hi))
     return (
         rows.with_columns(window_months_expr(pl.col(date), span_days, lag_days).alias("month_idx"))

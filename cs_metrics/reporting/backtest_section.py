@@ -149,16 +149,16 @@ def backtest_section(r: Report, lookback_months: int | None = None) -> str:
     ``backtest.lookback_months``).
     """
     from cs_metrics.metrics.backtest import BacktestRangeError, backtest, resolve_range
-    from cs_metrics.periods import format_month
+    from cs_metrics.periods import Month
 
     cfg = r.cfg["backtest"]
     h = int(cfg["horizon_months"])
-    stop = format_month(r.as_of.index - h)
+    stop = r.as_of - h
     try:
         first, last, _ = resolve_range(r.ds, None, stop, h)
         if lookback_months is not None:
             first = max(first, last - lookback_months)
-        s = backtest(r.ds, format_month(first), stop, h).summary
+        s = backtest(r.ds, Month(first), stop, h).summary
     except BacktestRangeError as e:
         raise SectionUnavailable(e.message(r.lang)) from None
     min_flagged = int(cfg["min_flagged"])
