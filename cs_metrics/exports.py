@@ -129,7 +129,7 @@ def kpi_summary_frame(k: dict, lang: str = "ja") -> pl.DataFrame:
     from cs_metrics.labels import label
 
     h_key = next((key for key in k if key.startswith("churn_within_")), None)
-    h = int(h_key.removeprefix("churn_within_").removesuffix("m")) if h_key else 24
+    h = int(h_key.removeprefix("churn_within_").removesuffix("m")) if h_key else None
     cw_words = {
         "eligible": ("kpi.eligible", "count"),
         "churned": ("kpi.churned", "count"),
@@ -153,16 +153,11 @@ def kpi_summary_frame(k: dict, lang: str = "ja") -> pl.DataFrame:
             continue
         if key.endswith("_reason"):  # why a figure is empty, beside it, in the CSV's language
             why = "（理由）" if lang == "ja" else " (why empty)"
-            from cs_metrics.messages import MESSAGES, message
+            from cs_metrics.messages import message
 
-            code = k.get(f"{key}_code") or next(  # until every reason carries its code
-                (c for c, t in MESSAGES.items() if t.get("en") == v), None
-            )
+            code = k.get(f"{key}_code")
             if code:
-                try:
-                    v = message(code, lang)
-                except (KeyError, IndexError):
-                    pass
+                v = message(code, lang, h=h)
             rows.append((key, label(f"kpi.{key.removesuffix('_reason')}", lang) + why, v, "text"))
             continue
         kind = "rate" if key in RATE_COLUMNS else "count" if key.startswith("accounts") else "money"

@@ -289,7 +289,7 @@ def fiscal_quarter_label_expr(
     return _labels_expr(month_idx, fiscal_quarter_label, start_month, lang, as_of)
 
 
-def cohort_label(cohort: Any, lang: str = "ja", start_month: int = 4) -> str:
+def cohort_label(cohort: Any, lang: str = "ja") -> str:
     """An acquisition cohort for people: a calendar quarter ``2023-Q2`` as its months
     (``2023年4〜6月`` / ``Apr-Jun 2023``: no quarter number a reader could take for a fiscal
     one), a month ``2023-06`` as ``2023年6月``, a fiscal year ``2025`` as ``2025年度``."""

@@ -59,3 +59,29 @@ def test_kpis_cli_on_invalid_data_exits_2_without_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "subscriptions.csv" in err and "start_date" in err and "Traceback" not in err
     assert main(["kpis", "--data", str(tmp_path / "nope"), "--as-of", "2025-01"]) == 2
+
+
+def test_every_reason_comes_with_its_catalogue_code_in_the_dataset_language():
+    from cs_metrics.messages import MESSAGES
+
+    ds = ds_from_lines([L("A", "core", "2025-03-01", None, 100)])
+    for lang in ("ja", "en"):
+        k = kpis.kpis(ds.with_config({"general": {"lang": lang}}), "2025-03")
+        blocks = [k, k["churn_within_24m"]]
+        reasons = [(b, key) for b in blocks for key in b if key.endswith("_reason")]
+        assert {key for _, key in reasons} >= {"logo_churn_rate_reason", "rate_reason"}
+        for b, key in reasons:
+            code = b[f"{key}_code"]
+            assert b[key] == MESSAGES[code][lang].format(h=24), (key, code)
+    assert k["grr_reason"] == "MRR of the previous month is 0"
+
+
+def test_kpi_table_shows_the_catalogue_text_of_each_reason(capsys):
+    from cs_metrics.cli.kpis_cmd import kpi_table
+
+    ds = ds_from_lines([L("A", "core", "2025-03-01", None, 100)])
+    text = kpi_table(kpis.kpis(ds, "2025-03"), ds.config)
+    assert "前月末に有効な顧客がいません" in text and "24か月以上前に獲得した顧客がいません" in text
+    en = ds.with_config({"general": {"lang": "en"}})
+    text = kpi_table(kpis.kpis(en, "2025-03"), en.config)
+    assert "no account acquired 24+ months before as_of" in text

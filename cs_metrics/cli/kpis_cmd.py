@@ -29,32 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-REASONS_JA = {
-    "no active accounts at the end of the previous month": "前月末に有効な顧客がいません",
-    "MRR of the previous month is 0": "前月のMRRが0です",
-    "no account was active 12 months before": "12か月前に有効な顧客がいません",
-    "no active account in the data": "有効な顧客がいません",
-}
+def _reason(values: dict[str, Any], key: str, lang: str, h: int) -> str:
+    """Why ``values[key]`` is empty: the catalogue text of ``<key>_reason_code`` in the table's
+    language ("" when there is no reason)."""
+    from cs_metrics.messages import message
 
-
-def _reason(text: str | None, lang: str) -> str:
-    """A *_reason text in the table's language (the JSON keeps the English text)."""
-    if not text or lang != "ja":
-        return text or ""
-    if text in REASONS_JA:
-        return REASONS_JA[text]
-    import re
-
-    m = re.match(r"no account acquired (\d+)\+ months before as_of", text)
-    if m:
-        return f"{m.group(1)}か月以上前に獲得した顧客がいません"
-    m = re.match(r"no account observed for (\d+) months yet", text)
-    if m:
-        return f"{m.group(1)}か月観測できた顧客がまだいません"
-    m = re.match(r"no churn within (\d+) months", text)
-    if m:
-        return f"{m.group(1)}か月以内の解約がないため区間は算出できません"
-    return text
+    code = values.get(f"{key}_reason_code")
+    return message(code, lang, h=h) if code else ""
 
 
 def kpi_table(k: dict[str, Any], cfg: dict[str, Any]) -> str:
@@ -85,13 +66,13 @@ def kpi_table(k: dict[str, Any], cfg: dict[str, Any]) -> str:
         "accounts_end",
     ):
         rows.append((label(key, lang), fmt_int(k[key])))
-    for key in ("logo_churn_rate", "grr", "nrr", "nrr_trailing_12m", "grr_trailing_12m"):
-        reason = _reason(k.get(f"{key}_reason"), lang)
-        value = fmt_pct(k[key]) + (f"  ({reason})" if k[key] is None and reason else "")
-        rows.append((label(key, lang), value))
     cw_key = next(x for x in k if x.startswith("churn_within_"))
     h = int(cw_key.removeprefix("churn_within_").removesuffix("m"))
     cw = k[cw_key]
+    for key in ("logo_churn_rate", "grr", "nrr", "nrr_trailing_12m", "grr_trailing_12m"):
+        reason = _reason(k, key, lang, h)
+        value = fmt_pct(k[key]) + (f"  ({reason})" if k[key] is None and reason else "")
+        rows.append((label(key, lang), value))
     title = label("churn_within", lang, h=h)
     rows.append(
         (
@@ -100,7 +81,7 @@ def kpi_table(k: dict[str, Any], cfg: dict[str, Any]) -> str:
             else f"{title} ({label('observed', lang)})",
             f"{fmt_pct(cw['rate'])}  ({label('churned', lang)} {cw['churned']} / "
             f"{label('eligible', lang)} {cw['eligible']})"
-            + (f"  {_reason(cw['rate_reason'], lang)}" if cw.get("rate_reason") else ""),
+            + (f"  {_reason(cw, 'rate', lang, h)}" if cw.get("rate_reason_code") else ""),
         )
     )
     ci = (
@@ -113,7 +94,7 @@ def kpi_table(k: dict[str, Any], cfg: dict[str, Any]) -> str:
             f"{title}（{label('kaplan_meier', lang)}）"
             if lang == "ja"
             else f"{title} (Kaplan-Meier)",
-            f"{fmt_pct(cw['km_rate'])}  {ci or _reason(cw.get('km_reason') or cw.get('km_ci_reason'), lang)}".rstrip(),
+            f"{fmt_pct(cw['km_rate'])}  {ci or _reason(cw, 'km', lang, h) or _reason(cw, 'km_ci', lang, h)}".rstrip(),
         )
     )
     target = cfg["targets"]

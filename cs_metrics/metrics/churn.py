@@ -8,8 +8,10 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
+from cs_metrics.config import Config
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.engine import core
+from cs_metrics.messages import lang_of, reason_fields
 from cs_metrics.metrics.revenue import (
     ACCOUNT,
     By,
@@ -114,7 +116,7 @@ def km_table_from_counts(counts: pl.LazyFrame, keys: list[str] | None = None) ->
 
 
 def _km_at(
-    table: pl.DataFrame, horizon: int, max_t: int | None, events_upto: int
+    table: pl.DataFrame, horizon: int, max_t: int | None, events_upto: int, lang: str
 ) -> dict[str, Any]:
     """KM estimate of churn within ``horizon`` with a log(-log) Greenwood 95% interval.
 
@@ -125,17 +127,17 @@ def _km_at(
     rows = table.filter(pl.col("t") <= horizon)
     reached_zero = rows.height > 0 and float(rows["survival"][-1]) <= 0.0
     if (max_t is None or max_t < horizon) and not reached_zero:
-        out["km_reason"] = f"no account observed for {horizon} months yet"
+        out.update(reason_fields("km", "no_account_observed_h", lang, h=horizon))
         return out
     if rows.height == 0 or events_upto == 0:
         out["km_rate"] = 0.0
-        out["km_ci_reason"] = f"no churn within {horizon} months: the interval is undefined"
+        out.update(reason_fields("km_ci", "km_no_churn_ci", lang, h=horizon))
         return out
     surv = float(rows["survival"][-1])
     gw = float(rows["greenwood"][-1])
     out["km_rate"] = 1.0 - max(surv, 0.0)
     if surv <= 0.0 or surv >= 1.0 or not math.isfinite(gw):
-        out["km_ci_reason"] = "survival is 0 at the horizon: the log-log interval is undefined"
+        out.update(reason_fields("km_ci", "km_zero_survival_ci", lang, h=horizon))
         return out
     se = math.sqrt(gw) / abs(math.log(surv))
     s_low = surv ** math.exp(Z95 * se)
@@ -148,10 +150,10 @@ def _km_at(
 def churn_within(
     ds: Dataset,
     as_of: MonthLike,
-    horizon: int = 24,
+    horizon: int | None = None,
     by: By = None,
     cohort: str | None = None,
-    fiscal_year_start_month: int = 4,
+    config: Config | None = None,
 ) -> list[dict[str, Any]]:
     """Churn within ``horizon`` months: observed rate and Kaplan-Meier estimate with 95% CI.
 
@@ -162,14 +164,20 @@ def churn_within(
     the log(-log) scale (z = 1.959964); 100% when every account churned before H (the curve
     reached 0; its interval ``null`` with ``km_ci_reason``); otherwise ``null`` with
     ``km_reason`` when no account is at risk at H (largest T < H); ``km_ci_*`` null with
-    ``km_ci_reason`` when there is no event.
+    ``km_ci_reason`` when there is no event. Every ``*_reason`` (in the configured language)
+    has its ``*_reason_code`` beside it (:mod:`cs_metrics.messages`).
 
     Parameters
     ----------
+    horizon : int, optional
+        H in months (default ``revenue.churn_horizon_months``).
     by : str, optional
         An account attribute (``industry``, ``csm``, ``primary_product``, ...).
     cohort : {"month", "quarter", "fiscal_quarter", "fiscal_year"}, optional
-        Group by acquisition cohort (first active month).
+        Group by acquisition cohort (first active month; fiscal years from
+        ``general.fiscal_year_start_month``).
+    config : Config, optional
+        Defaults to the dataset's configuration.
 
     Returns
     -------
@@ -178,26 +186,39 @@ def churn_within(
         eligible, churned, rate, km_rate, km_ci_low, km_ci_high, accounts`` (+ reasons and the
         group keys).
     """
+    cfg = config or ds.config
+    h = int(cfg["revenue"]["churn_horizon_months"] if horizon is None else horizon)
     m = Month.parse(as_of)
+    lt, keys = _grouped_lifetimes(ds, m, by, cohort, cfg)
+    counts = core.lifetime_counts(nw.from_native(lt), m.index, h, keys).to_native().collect()
+    return churn_within_from_counts(counts, h, keys, lang_of(cfg))
+
+
+def _grouped_lifetimes(
+    ds: Dataset, m: Month, by: By, cohort: str | None, cfg: Config
+) -> tuple[pl.LazyFrame, list[str]]:
+    """:func:`account_lifetimes` with the ``by`` attribute and the ``cohort`` label joined, and
+    the group keys."""
     lt = with_by(account_lifetimes(ds, m), ds, m, by)
     keys: list[str] = by_keys(by)
-    ce = _cohort_expr(cohort, fiscal_year_start_month)
+    ce = _cohort_expr(cohort, int(cfg["general"]["fiscal_year_start_month"]))
     if ce is not None:
         lt = lt.with_columns(ce.alias("cohort"))
         keys.append("cohort")
-    counts = core.lifetime_counts(nw.from_native(lt), m.index, horizon, keys).to_native().collect()
-    return churn_within_from_counts(counts, horizon, keys)
+    return lt, keys
 
 
 def churn_within_from_counts(
-    counts: pl.DataFrame, horizon: int, keys: list[str] | None = None
+    counts: pl.DataFrame, horizon: int, keys: list[str] | None = None, lang: str | None = None
 ) -> list[dict[str, Any]]:
     """:func:`churn_within` from :func:`cs_metrics.engine.core.lifetime_counts` (collected).
 
     ``counts``: ``*keys, T, event, eligible, n``, a few rows per group and lifetime, so both
-    engines finish the observed rate and Kaplan-Meier here, on the driver.
+    engines finish the observed rate and Kaplan-Meier here, on the driver. ``lang``: of the
+    reasons (None: :func:`cs_metrics.messages.lang_of` without a configuration).
     """
     keys = list(keys or [])
+    lang = lang or lang_of(None)
     n = pl.col("n")
     upto = pl.col("event") & (pl.col("T") <= horizon)
     table = km_table_from_counts(
@@ -228,8 +249,8 @@ def churn_within_from_counts(
         rec["churned"] = int(row["churned"])
         rec["rate"] = rec["churned"] / rec["eligible"] if rec["eligible"] else None
         if not rec["eligible"]:
-            rec["rate_reason"] = f"no account acquired {horizon}+ months before as_of"
-        rec.update(_km_at(t, horizon, row["max_t"], int(row["events_upto"])))
+            rec.update(reason_fields("rate", "no_accounts_acquired_h_before", lang, h=horizon))
+        rec.update(_km_at(t, horizon, row["max_t"], int(row["events_upto"]), lang))
         out.append(rec)
     if not out and not keys:
         out.append(
@@ -239,11 +260,11 @@ def churn_within_from_counts(
                 "eligible": 0,
                 "churned": 0,
                 "rate": None,
-                "rate_reason": "no active account in the data",
+                **reason_fields("rate", "no_accounts_at_all", lang),
                 "km_rate": None,
                 "km_ci_low": None,
                 "km_ci_high": None,
-                "km_reason": "no active account in the data",
+                **reason_fields("km", "no_accounts_at_all", lang),
             }
         )
     return out
@@ -254,7 +275,7 @@ def km_curve(
     as_of: MonthLike,
     by: By = None,
     cohort: str | None = None,
-    fiscal_year_start_month: int = 4,
+    config: Config | None = None,
 ) -> pl.DataFrame:
     """The Kaplan-Meier survival curve for charts, with its pointwise log(-log) 95% interval.
 
@@ -264,13 +285,7 @@ def km_curve(
         ``*group, t, n_at_risk, events, censored, survival, ci_low, ci_high, churn`` where
         ``churn = 1 - survival`` (the cumulative churn share by month t).
     """
-    m = Month.parse(as_of)
-    lt = with_by(account_lifetimes(ds, m), ds, m, by)
-    keys = by_keys(by)
-    ce = _cohort_expr(cohort, fiscal_year_start_month)
-    if ce is not None:
-        lt = lt.with_columns(ce.alias("cohort"))
-        keys.append("cohort")
+    lt, keys = _grouped_lifetimes(ds, Month.parse(as_of), by, cohort, config or ds.config)
     t = km_table(lt, keys).collect()
     s = pl.col("survival")
     se = pl.col("greenwood").sqrt() / s.log().abs()

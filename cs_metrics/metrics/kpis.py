@@ -7,7 +7,9 @@ from typing import Any
 
 import polars as pl
 
+from cs_metrics.config import Config
 from cs_metrics.data.dataset import Dataset
+from cs_metrics.messages import lang_of, reason_fields
 from cs_metrics.metrics.churn import churn_within
 from cs_metrics.metrics.retention import monthly_rates
 from cs_metrics.periods import Month, MonthLike
@@ -41,9 +43,16 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def kpis_from_rates(row: dict[str, Any] | None, as_of: MonthLike) -> dict[str, Any]:
-    """Map one row of :func:`monthly_rates` to the KPI keys (zeros when the month has no data)."""
+def kpis_from_rates(
+    row: dict[str, Any] | None, as_of: MonthLike, lang: str | None = None
+) -> dict[str, Any]:
+    """Map one row of :func:`monthly_rates` to the KPI keys (zeros when the month has no data).
+
+    A rate that is undefined is ``null`` with ``<key>_reason`` (in ``lang``; None:
+    :func:`cs_metrics.messages.lang_of` without a configuration) and ``<key>_reason_code``.
+    """
     row = row or {}
+    lang = lang or lang_of(None)
 
     def money(k: str) -> float:
         return float(row.get(k) or 0.0)
@@ -72,16 +81,14 @@ def kpis_from_rates(row: dict[str, Any] | None, as_of: MonthLike) -> dict[str, A
         "nrr_trailing_12m": _clean(row.get("nrr_trailing_12m")),
         "grr_trailing_12m": _clean(row.get("grr_trailing_12m")),
     }
-    reasons = {}
     if out["accounts_start"] == 0:
-        reasons["logo_churn_rate_reason"] = "no active accounts at the end of the previous month"
+        out.update(reason_fields("logo_churn_rate", "no_accounts_prev_month", lang))
     if out["mrr_start"] == 0:
-        reasons["grr_reason"] = reasons["nrr_reason"] = "MRR of the previous month is 0"
+        for key in ("grr", "nrr"):
+            out.update(reason_fields(key, "mrr_prev_month_zero", lang))
     if out["nrr_trailing_12m"] is None:
-        reasons["nrr_trailing_12m_reason"] = reasons["grr_trailing_12m_reason"] = (
-            "no account was active 12 months before"
-        )
-    out.update(reasons)
+        for key in ("nrr_trailing_12m", "grr_trailing_12m"):
+            out.update(reason_fields(key, "no_accounts_12m_before", lang))
     return out
 
 
@@ -91,7 +98,7 @@ ENGINES = ("polars", "spark")
 def kpis(
     ds: Dataset,
     as_of: MonthLike,
-    config: dict[str, Any] | None = None,
+    config: Config | None = None,
     rates: pl.DataFrame | None = None,
     engine: str = "polars",
 ) -> dict[str, Any]:
@@ -101,7 +108,7 @@ def kpis(
     ----------
     ds : Dataset
     as_of : "YYYY-MM", date or Month
-    config : dict, optional
+    config : Config, optional
         Defaults to the dataset's configuration; ``revenue.churn_horizon_months`` sets H.
     rates : DataFrame, optional
         A precomputed :func:`monthly_rates` frame (to avoid computing it twice in reports).
@@ -117,7 +124,8 @@ def kpis(
         accounts_reactivated, accounts_churned, logo_churn_rate, grr, nrr, nrr_trailing_12m,
         grr_trailing_12m`` and ``churn_within_24m: {eligible, churned, rate, km_rate, km_ci_low,
         km_ci_high}`` (key named after H). Money in the reporting currency, rates as fractions,
-        ``null`` where undefined with a ``*_reason`` beside it.
+        ``null`` where undefined with a ``*_reason`` (in the configured language) and its
+        ``*_reason_code`` (:mod:`cs_metrics.messages`) beside it.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -130,25 +138,29 @@ def kpis(
         return spark_kpis(subscriptions_to_spark(ds, cfg), m, cfg)
     if rates is None:
         rates = monthly_rates(ds, m)
-    cw = churn_within(
-        ds, m, horizon, fiscal_year_start_month=cfg["general"]["fiscal_year_start_month"]
-    )[0]
-    return kpis_from(rates, cw, m, horizon)
+    cw = churn_within(ds, m, horizon, config=cfg)[0]
+    return kpis_from(rates, cw, m, horizon, lang_of(cfg))
 
 
 def kpis_from(
-    rates: pl.DataFrame, cw: dict[str, Any], as_of: MonthLike, horizon: int
+    rates: pl.DataFrame,
+    cw: dict[str, Any],
+    as_of: MonthLike,
+    horizon: int,
+    lang: str | None = None,
 ) -> dict[str, Any]:
-    """The KPI dict from :func:`monthly_rates` and one :func:`churn_within` record (any engine)."""
+    """The KPI dict from :func:`monthly_rates` and one :func:`churn_within` record (any engine);
+    ``lang`` as in :func:`kpis_from_rates`."""
     m = Month.parse(as_of)
     row = rates.filter(pl.col("month_idx") == m.index)
-    out = kpis_from_rates(row.row(0, named=True) if row.height else None, m)
+    out = kpis_from_rates(row.row(0, named=True) if row.height else None, m, lang)
     block = {
         k: _clean(cw.get(k))
         for k in ("eligible", "churned", "rate", "km_rate", "km_ci_low", "km_ci_high")
     }
-    for k in ("rate_reason", "km_reason", "km_ci_reason"):
-        if k in cw:
-            block[k] = cw[k]
+    for k in ("rate", "km", "km_ci"):
+        for suffix in ("_reason", "_reason_code"):
+            if k + suffix in cw:
+                block[k + suffix] = cw[k + suffix]
     out[f"churn_within_{horizon}m"] = block
     return out

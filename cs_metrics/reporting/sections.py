@@ -918,15 +918,7 @@ def churn_target(r: Report) -> str:
         ]
     )
     curve = km_curve(r.ds, r.as_of)
-    fyc = pl.DataFrame(
-        churn_within(
-            r.ds,
-            r.as_of,
-            h,
-            cohort="fiscal_year",
-            fiscal_year_start_month=r.cfg["general"]["fiscal_year_start_month"],
-        )
-    )
+    fyc = pl.DataFrame(churn_within(r.ds, r.as_of, h, cohort="fiscal_year"))
     qc = pl.DataFrame(churn_within(r.ds, r.as_of, h, cohort="quarter"))
     cols = [
         ("cohort", r.t("獲得コホート", "Cohort"), lambda x: cohort_label(x, r.lang)),
