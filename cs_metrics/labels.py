@@ -295,16 +295,16 @@ def label(key: str, lang: str = "ja", **params: Any) -> str:
 def rule_params(risk_cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The numbers a rule's label quotes, from the ``[risk]`` configuration."""
     return {
-        "no_login_days": risk_cfg.get("no_login_days"),
-        "renewal_due_months": risk_cfg.get("renewal_due_months"),
-        "drop_pct": round(100 * float(risk_cfg.get("usage_drop", 0))),
-        "rise_pct": round(100 * float(risk_cfg.get("usage_rise", 0))),
-        "nps_recent_days": risk_cfg.get("nps_recent_days"),
+        "no_login_days": risk_cfg["no_login_days"],
+        "renewal_due_months": risk_cfg["renewal_due_months"],
+        "drop_pct": round(100 * float(risk_cfg["usage_drop"])),
+        "rise_pct": round(100 * float(risk_cfg["usage_rise"])),
+        "nps_recent_days": risk_cfg["nps_recent_days"],
     }
 
 
 def rule_label(
-    rule: str, risk_cfg: Mapping[str, Any] | None = None, lang: str = "ja", short: bool = False
+    rule: str, risk_cfg: Mapping[str, Any], lang: str = "ja", short: bool = False
 ) -> str:
     """A rule code in words (``no_login`` -> ``60日超ログインなし``, short ``ログインなし``);
     unknown codes as they are."""
@@ -312,7 +312,7 @@ def rule_label(
     if entry is None:
         return rule
     text = entry.get(lang) or entry["en"]
-    return text.format(**rule_params(risk_cfg or {})) if "{" in text else text
+    return text.format(**rule_params(risk_cfg)) if "{" in text else text
 
 
 def band_label(band: str | None, lang: str = "ja") -> str:

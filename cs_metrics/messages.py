@@ -572,6 +572,10 @@ MESSAGES.update(
             "ja": "まだ1期間も観測されていません（最初の期間が終わっていません）。",
             "en": "Not a single period has been observed yet (the first period has not ended).",
         },
+        "sbg_alpha_beta_unbounded": {
+            "ja": "幾何モデル（φ = 0）では α, β は無限大です",
+            "en": "alpha and beta are unbounded in the geometric model (phi = 0)",
+        },
         "sbg_not_converged": {
             "ja": "最尤推定が収束しませんでした（最良の値を使用）。",
             "en": "The maximum-likelihood fit did not converge (the best value found is used).",

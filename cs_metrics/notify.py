@@ -119,9 +119,9 @@ def build_messages(
     risk_list: pl.DataFrame,
     as_of: str,
     members: dict[str, str],
-    max_accounts: int = 15,
-    unit_fmt: Callable[[float], str] | None = None,
-    lang: str = "ja",
+    max_accounts: int,
+    unit_fmt: Callable[[float], str] | None,
+    lang: str,
 ) -> list[dict[str, Any]]:
     """One Slack payload per CSM from :func:`cs_metrics.metrics.risk.risk_list` rows.
 
@@ -129,7 +129,9 @@ def build_messages(
     CSM's at-risk accounts in the list's priority order (``rank``; by MRR for a frame without
     it), at most ``max_accounts`` (then "... and N more"), with their signals in words
     (``rule_labels`` when present), the evidence and the suggested next action. Every piece of
-    data is passed through :func:`slack_escape`.
+    data is passed through :func:`slack_escape`. ``members``, ``max_accounts`` and ``lang`` are
+    ``slack.members``, ``slack.max_accounts_per_message`` and ``general.lang``; ``unit_fmt``
+    formats money (None: whole yen, ``¥400,000``).
 
     Returns
     -------
@@ -199,8 +201,8 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 def post(
     url: str,
     payload: dict[str, Any],
-    timeout: float = 10.0,
-    max_retries: int = 4,
+    timeout: float,
+    max_retries: int,
     sleep: Callable[[float], None] = time.sleep,
     backoff: float = 1.0,
 ) -> int:
@@ -208,7 +210,8 @@ def post(
 
     Waits ``Retry-After`` seconds when the answer has that header (capped at
     ``MAX_WAIT_SECONDS``), else ``backoff x 2^attempt`` seconds. Any other status (4xx, a 3xx
-    redirect) is final. ``url`` is checked by :func:`webhook_problem` first.
+    redirect) is final. ``url`` is checked by :func:`webhook_problem` first. ``timeout`` and
+    ``max_retries`` are ``slack.timeout_seconds`` and ``slack.max_retries``.
 
     Returns
     -------

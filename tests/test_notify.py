@@ -86,7 +86,7 @@ RISK = pl.DataFrame(
 
 
 def test_messages_escape_data_and_mention_owner():
-    msgs = build_messages(RISK, "2026-09", {"鈴木": "U123"})
+    msgs = build_messages(RISK, "2026-09", {"鈴木": "U123"}, 15, None, "ja")
     text = msgs[0]["payload"]["text"]
     assert text.startswith("<@U123> 2026-09 の解約リスク: 2社 / MRR ¥400,000")
     assert "&lt;b&gt;Acme &amp; Co&lt;/b&gt;" in text and "<b>" not in text
@@ -98,7 +98,7 @@ def test_messages_escape_data_and_mention_owner():
 
 
 def test_long_lists_are_cut_and_english_messages():
-    msgs = build_messages(RISK, "2026-09", {}, max_accounts=1, lang="en")
+    msgs = build_messages(RISK, "2026-09", {}, max_accounts=1, unit_fmt=None, lang="en")
     assert msgs[0]["payload"]["text"].splitlines()[-1] == "… and 1 more"
     assert "churn risk 2026-09: 2 account(s)" in msgs[0]["payload"]["text"]
 
@@ -126,7 +126,7 @@ def test_gives_up_without_leaking_the_url(server):
     assert SECRET not in str(e.value) and "500" in str(e.value) and len(s.bodies) == 3
     s4 = server([400])
     with pytest.raises(NotifyError) as e:
-        post(s4.url, {"text": "hi"}, sleep=lambda _: None)
+        post(s4.url, {"text": "hi"}, timeout=5, max_retries=4, sleep=lambda _: None)
     assert SECRET not in str(e.value) and len(s4.bodies) == 1  # 4xx is final
 
 

@@ -41,14 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cs_metrics.messages import lang_of
     from cs_metrics.metrics.ltv import check_ltv_by, ltv_summary, predictive_ltv
 
     out_formats = (".csv", ".parquet")
     if args.accounts_out:
         check_output_path(args.accounts_out, "--accounts-out", out_formats, args.data)
     ds, cfg, as_of, _ = open_validated(args)
-    check_ltv_by(ds, args.by, lang_of(cfg))  # product, segment, unknown: a message, exit 2
+    check_ltv_by(ds, args.by)  # product, segment, unknown: a message, exit 2
     pred = predictive_ltv(ds, as_of, cfg, by=args.by)
     s = ltv_summary(ds, as_of, cfg, by=args.by, pred=pred)
     if args.accounts_out:

@@ -237,7 +237,7 @@ def gx_suite_results(
 ) -> list[ExpectationResult]:
     """Run each table's suite once in GX (on ``frame.to_pandas()``); one result per
     expectation, in suite order (GX returns them out of order)."""
-    max_ex = int(ds.config.get("validation", {}).get("max_examples", 5))
+    max_ex = int(ds.config["validation"]["max_examples"])
     names = [t for t in TABLES if t in ds.frames and (tables is None or t in tables)]
     out: list[ExpectationResult] = []
     for name in names:
@@ -304,7 +304,7 @@ def run_suites(
         that is present but unparseable is reported once, by
         :func:`cs_metrics.data.load.parse_issues`.
     """
-    max_ex = int(ds.config.get("validation", {}).get("max_examples", 5))
+    max_ex = int(ds.config["validation"]["max_examples"])
     out: list[Issue] = []
     for r in gx_suite_results(ds, directory, tables):
         if r.success:

@@ -248,7 +248,7 @@ def _collect(ds: Dataset, checks: list[_Check]) -> list[Issue]:
     if not checks:
         return []
     lang = lang_of(ds.config)
-    max_ex = int(ds.config.get("validation", {}).get("max_examples", 5))
+    max_ex = int(ds.config["validation"]["max_examples"])
     results = pl.collect_all(
         [
             c.rows.select(
@@ -323,7 +323,7 @@ def cross_table_issues(ds: Dataset) -> list[Issue]:
             _Check(name, "duplicate_key", ", ".join(key), _offending(ds, name, cond, key))
         )
     if "onboarding_sessions" in ds.frames:
-        n = int(ds.config.get("onboarding", {}).get("sessions", 12))
+        n = int(ds.config["onboarding"]["sessions"])
         s = pl.col("session_no")
         checks.append(
             _Check(
@@ -346,7 +346,7 @@ def warning_issues(ds: Dataset) -> list[Issue]:
     Dates outside the plausible years are errors: :mod:`cs_metrics.data.plausibility`.
     """
     checks: list[_Check] = []
-    cur = str(ds.config.get("general", {}).get("currency", "JPY"))
+    cur = str(ds.config["general"]["currency"])
     if "subscriptions" in ds.frames:
         cond = pl.col("currency").is_not_null() & (pl.col("currency").str.to_uppercase() != cur)
         checks.append(

@@ -576,7 +576,7 @@ def predictive_ltv(
     d = monthly_discount(cfg)
     m = Month.parse(as_of)
     a = m.index
-    check_ltv_by(ds, by, lang)
+    check_ltv_by(ds, by)
     lt = with_by(account_lifetimes(ds, m), ds, m, by).collect()
     keys = by_keys(by)
     growth = expansion_by_tenure(ds, m, max_age=60)
@@ -872,7 +872,7 @@ def ltv_by_choices(ds: Dataset) -> list[str]:
     return sorted(cols | set(_BY_ATTRIBUTES))
 
 
-def check_ltv_by(ds: Dataset, by: By, lang: str = "ja") -> None:
+def check_ltv_by(ds: Dataset, by: By) -> None:
     """Raise :class:`~cs_metrics.errors.UsageError` when ``by`` (a name) is not an account
     attribute.
 

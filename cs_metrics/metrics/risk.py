@@ -580,7 +580,7 @@ def _context(
 def _evaluate(c: _Ctx) -> tuple[list[pl.LazyFrame], list[dict[str, Any]], dict[str, str]]:
     """Every rule over the context: its rows (``account_id, month_idx, rule, kind, value,
     evidence``), one status row per rule, and rule -> reason for unavailable rules."""
-    disabled = set(c.cfg.get("disabled_rules", []))
+    disabled = set(c.cfg["disabled_rules"])
     parts: list[pl.LazyFrame] = []
     unavailable: dict[str, str] = {}
     status: list[dict[str, Any]] = []

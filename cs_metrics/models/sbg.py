@@ -51,7 +51,7 @@ import numpy as np
 from scipy import stats
 
 from cs_metrics.errors import ModelError
-from cs_metrics.messages import message
+from cs_metrics.messages import message, reason_fields
 
 __all__ = [
     "LR_TEST_LEVEL",
@@ -455,11 +455,8 @@ class SBGFit:
             "note_codes": [code for code, _ in self.notes],
         }
         if self.alpha is None:
-            reason = {
-                "ja": "幾何モデル（φ = 0）では α, β は無限大です",
-                "en": "alpha and beta are unbounded in the geometric model (phi = 0)",
-            }
-            out["alpha_reason"] = out["beta_reason"] = reason.get(lang, reason["en"])
+            for key in ("alpha", "beta"):
+                out.update(reason_fields(key, "sbg_alpha_beta_unbounded", lang))
         return out
 
 

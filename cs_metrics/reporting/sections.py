@@ -274,11 +274,11 @@ def header(r: Report, title: str) -> str:
     return f"<h1>{esc(title)} — {esc(r.as_of.label(r.lang))}</h1>"
 
 
-def _fmt_change(c: dict[str, Any]) -> tuple[str, str]:
+def _fmt_change(c: dict[str, Any], lang: str) -> tuple[str, str]:
     """(month-on-month, year-on-year) texts of one entry of :func:`kpi_changes`."""
     if c["kind"] == "money":
-        return tuple(fmt_pct(c[k], signed=True) for k in ("mom", "yoy"))  # type: ignore[return-value]
-    return fmt_pp(c["mom"]), fmt_pp(c["yoy"])
+        return fmt_pct(c["mom"], signed=True, lang=lang), fmt_pct(c["yoy"], signed=True, lang=lang)
+    return fmt_pp(c["mom"], lang=lang), fmt_pp(c["yoy"], lang=lang)
 
 
 @guarded
@@ -287,8 +287,8 @@ def headline_tiles(r: Report) -> str:
     k, ch, t = r.kpis, r.changes, r.cfg["targets"]
     mom, yy = r.t("前月比", "MoM"), r.t("前年同月比", "YoY")
     cw, h = r.churn_within, r.horizon
-    mrr_mom, mrr_yoy = _fmt_change(ch["mrr_end"])
-    churn_mom, _ = _fmt_change(ch["logo_churn_rate"])
+    mrr_mom, mrr_yoy = _fmt_change(ch["mrr_end"], r.lang)
+    churn_mom, _ = _fmt_change(ch["logo_churn_rate"], r.lang)
     nrr12 = k["nrr_trailing_12m"]
     items = [
         {
@@ -312,7 +312,7 @@ def headline_tiles(r: Report) -> str:
             "sub": [
                 f"{r.t('目標', 'target')} ≥ {fmt_pct(t['nrr_trailing_12m_min'])}",
                 f"{r.t('目標との差', 'vs target')} "
-                f"{fmt_pp(target_gap(nrr12, t['nrr_trailing_12m_min']))}",
+                f"{fmt_pp(target_gap(nrr12, t['nrr_trailing_12m_min']), lang=r.lang)}",
             ],
             "status": target_status(nrr12, t["nrr_trailing_12m_min"], True),
         },
