@@ -257,24 +257,67 @@ def _frame(rows: list[dict[str, Any]], table: str) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def generate_tables(
-    seed: int = 24, accounts: int = 150, months: int = 40, end: str = "2026-09"
-) -> dict[str, pl.DataFrame]:
-    """Generate all 8 tables in memory (see the module docstring)."""
-    rng = np.random.default_rng(seed)
-    end_m = Month.parse(end)
-    e_idx = end_m.index
-    s_idx = e_idx - months + 1
-    end_day = end_m.last_day
-    t = _Tables()
-    sub_no = 0
+@dataclass
+class _Account:
+    """One account's draws that several tables share (its spell, plan, health and reactivation)."""
 
-    def add_line(acc, product, plan, start, stop, mrr, interval):
-        nonlocal sub_no
-        sub_no += 1
-        t.subscriptions.append(
+    acc: str
+    csm: str
+    industry: str
+    health: float  # latent engagement: drives usage, NPS, churn
+    acq: int  # month index of the first active month
+    start: dt.date
+    annual: bool
+    tier: str
+    mrr: int
+    churn_idx: int | None = None  # first inactive month of the first spell
+    last_active: int | None = None
+    stop_day: dt.date | None = None
+    back: int | None = None  # month index of a reactivation
+
+
+class _Generator:
+    """The generator's state: the random stream, the period, the tables written so far.
+
+    Each method writes one kind of row for one account; :meth:`run` calls them in a fixed order,
+    so the random draws (and the files) are the same for the same arguments.
+    """
+
+    def __init__(self, seed: int, accounts: int, months: int, end: str) -> None:
+        self.rng = np.random.default_rng(seed)
+        end_m = Month.parse(end)
+        self.accounts, self.months = accounts, months
+        self.e_idx = end_m.index
+        self.s_idx = self.e_idx - months + 1
+        self.end_day = end_m.last_day
+        self.t = _Tables()
+        self.sub_no = 0
+        self.used_names: set[str] = set()
+        self.n_churn_rows = 0
+
+    def run(self) -> dict[str, pl.DataFrame]:
+        for i in range(self.accounts):
+            a = self._account(i)
+            self._lifetime(a)
+            self._base_lines(a)
+            self._addons(a)
+            self._reactivation(a)
+            self._cancellations(a)
+            self._usage(a)
+            self._touchpoints(a)
+            self._nps(a)
+            self._onboarding(a)
+        _latest_month_moves(self.t, self.e_idx, self.add_line)
+        for m in range(self.s_idx, self.e_idx + 1):
+            amount = 3_000_000 + int(self.rng.integers(-20, 21)) * 10_000
+            self.t.cs_costs.append({"month": Month(m).first_day, "amount": amount})
+        return _frames(self.t)
+
+    def add_line(self, acc, product, plan, start, stop, mrr, interval) -> None:  # noqa: ANN001
+        self.sub_no += 1
+        self.t.subscriptions.append(
             {
-                "subscription_id": f"SUB-{sub_no:05d}",
+                "subscription_id": f"SUB-{self.sub_no:05d}",
                 "account_id": acc,
                 "product": product,
                 "plan": plan,
@@ -285,34 +328,39 @@ def generate_tables(
             }
         )
 
-    used_names: set[str] = set()
-    n_churn_rows = 0
-    for i in range(accounts):
-        acc = f"ACC-{i + 1:04d}"
+    def _name(self) -> str:
+        rng = self.rng
         while True:
             name = f"株式会社{rng.choice(NAME_HEAD)}{rng.choice(NAME_TAIL)}"
-            if name not in used_names:
+            if name not in self.used_names:
                 break
-            name = f"{name}{len(used_names) % 9 + 1}"
-            if name not in used_names:
+            name = f"{name}{len(self.used_names) % 9 + 1}"
+            if name not in self.used_names:
                 break
-        used_names.add(name)
+        self.used_names.add(name)
+        return name
+
+    def _account(self, i: int) -> _Account:
+        """The accounts row and the account's plan: acquisition month, contract, tier, MRR."""
+        rng = self.rng
+        acc = f"ACC-{i + 1:04d}"
+        name = self._name()
         industry = str(rng.choice(INDUSTRIES, p=INDUSTRY_WEIGHTS))
         csm = CSMS[i % len(CSMS)]
-        health = float(rng.normal())  # latent engagement: drives usage, NPS, churn
+        health = float(rng.normal())
         # acquisition: an early wave, then steady monthly sales
         if rng.random() < 0.35:
-            acq = s_idx + int(rng.integers(0, 6))
+            acq = self.s_idx + int(rng.integers(0, 6))
         else:
-            acq = s_idx + int(rng.integers(0, months - 1))
-        if i >= accounts - LATEST_NEW and accounts > 2 * LATEST_NEW:
-            acq = e_idx  # the latest month has new business (the demo's month shows every move)
+            acq = self.s_idx + int(rng.integers(0, self.months - 1))
+        if i >= self.accounts - LATEST_NEW and self.accounts > 2 * LATEST_NEW:
+            acq = self.e_idx  # the latest month has new business (the demo's month shows it all)
         start = Month(acq).first_day.replace(day=int(rng.choice([1, 1, 1, 5, 10, 15, 20])))
-        annual = rng.random() < 0.55
+        annual = bool(rng.random() < 0.55)
         tier = "Pro" if rng.random() < 0.25 else "Standard"
         mrr = int(rng.choice(TIER_MRR[tier]))
         acq_cost = None if rng.random() < 0.1 else int(rng.integers(30, 121)) * 10_000
-        t.accounts.append(
+        self.t.accounts.append(
             {
                 "account_id": acc,
                 "account_name": name,
@@ -321,169 +369,171 @@ def generate_tables(
                 "acquisition_cost": acq_cost,
             }
         )
+        return _Account(acc, csm, industry, health, acq, start, annual, tier, mrr)
 
-        # --- lifetime of the first spell (months) ---
-        risk = 1.0 * np.exp(-0.7 * health) * (1.5 if industry in ("小売", "教育") else 1.0)
-        if annual:
+    def _lifetime(self, a: _Account) -> None:
+        """The first spell's length in months: churn at a renewal (annual) or any month."""
+        risk = 1.0 * np.exp(-0.7 * a.health) * (1.5 if a.industry in ("小売", "教育") else 1.0)
+        if a.annual:
             life = None
             for k in range(1, 10):
-                if rng.random() < min(0.9, 0.088 * risk):
+                if self.rng.random() < min(0.9, 0.088 * risk):
                     life = 12 * k
                     break
         else:
-            h = min(0.5, 0.0075 * risk)
-            life = int(rng.geometric(h))
-        churn_idx = acq + life if life is not None else None  # first inactive month
-        if churn_idx is not None and churn_idx > e_idx:
+            life = int(self.rng.geometric(min(0.5, 0.0075 * risk)))
+        churn_idx = a.acq + life if life is not None else None  # first inactive month
+        if churn_idx is not None and churn_idx > self.e_idx:
             churn_idx = None
-        last_active = (churn_idx - 1) if churn_idx is not None else None
+        a.churn_idx = churn_idx
+        a.last_active = (churn_idx - 1) if churn_idx is not None else None
+        a.stop_day = Month(a.last_active).last_day if a.last_active is not None else None
 
-        # --- base plan lines: annual terms, or one open monthly line; one tier change ---
+    def _tier_change(self, a: _Account) -> tuple[int | None, str, int]:
+        """The month of a tier change (None: none) and the new tier and MRR."""
+        rng = self.rng
         change_at = None
         if rng.random() < 0.30:
-            span = (last_active if last_active is not None else e_idx) - acq
+            span = (a.last_active if a.last_active is not None else self.e_idx) - a.acq
             if span >= 4:
-                change_at = acq + int(rng.integers(2, span))
-        new_tier = tier
-        new_mrr = mrr
+                change_at = a.acq + int(rng.integers(2, span))
+        new_tier, new_mrr = a.tier, a.mrr
         if change_at is not None:
-            if tier == "Standard" or rng.random() < 0.6:
+            if a.tier == "Standard" or rng.random() < 0.6:
                 new_tier = "Pro"
                 new_mrr = int(rng.choice(TIER_MRR["Pro"]))
             else:
                 new_tier = "Standard"
                 new_mrr = int(rng.choice(TIER_MRR["Standard"]))
-            if new_mrr == mrr:
-                new_mrr = mrr + 30_000
-        stop_day = Month(last_active).last_day if last_active is not None else None
-        if annual:
-            term_start = start
-            cur_tier, cur_mrr = tier, mrr
-            while True:
-                term_end = _plus_months(term_start, 12) - dt.timedelta(days=1)
-                if (
-                    change_at is not None
-                    and Month.parse(term_start).index <= change_at <= Month.parse(term_end).index
-                ):
-                    # mid-term tier change: end this line at the month end, start the new tier
-                    cut = Month(change_at - 1).last_day
-                    if cut >= term_start:
-                        add_line(acc, BASE, cur_tier, term_start, cut, cur_mrr, 12)
-                    cur_tier, cur_mrr = new_tier, new_mrr
-                    term_start = cut + dt.timedelta(days=1)
-                    change_at = None
-                    continue
-                if stop_day is not None and term_end >= stop_day:
-                    add_line(
-                        acc,
-                        BASE,
-                        cur_tier,
-                        term_start,
-                        stop_day if stop_day < term_end else term_end,
-                        cur_mrr,
-                        12,
-                    )
-                    break
-                add_line(acc, BASE, cur_tier, term_start, term_end, cur_mrr, 12)
-                if term_end >= end_day:
-                    break
-                term_start = term_end + dt.timedelta(days=1)
-        else:
-            if change_at is not None:
-                cut = Month(change_at - 1).last_day
-                add_line(acc, BASE, tier, start, cut, mrr, 1)
-                add_line(acc, BASE, new_tier, cut + dt.timedelta(days=1), stop_day, new_mrr, 1)
-            else:
-                add_line(acc, BASE, tier, start, stop_day, mrr, 1)
+            if new_mrr == a.mrr:
+                new_mrr = a.mrr + 30_000
+        return change_at, new_tier, new_mrr
 
-        # --- add-ons: cross-sell during the life; some dropped (contraction) or swapped ---
-        life_end = last_active if last_active is not None else e_idx
+    def _base_lines(self, a: _Account) -> None:
+        """Base plan lines: annual terms, or one open monthly line; at most one tier change."""
+        change_at, new_tier, new_mrr = self._tier_change(a)
+        if a.annual:
+            self._annual_terms(a, change_at, new_tier, new_mrr)
+        elif change_at is not None:
+            cut = Month(change_at - 1).last_day
+            self.add_line(a.acc, BASE, a.tier, a.start, cut, a.mrr, 1)
+            self.add_line(a.acc, BASE, new_tier, cut + dt.timedelta(days=1), a.stop_day, new_mrr, 1)
+        else:
+            self.add_line(a.acc, BASE, a.tier, a.start, a.stop_day, a.mrr, 1)
+
+    def _annual_terms(
+        self, a: _Account, change_at: int | None, new_tier: str, new_mrr: int
+    ) -> None:
+        """One line per 12-month term until the spell ends or the data does; a tier change ends
+        the running term at a month end and starts the new tier."""
+        term_start, cur_tier, cur_mrr = a.start, a.tier, a.mrr
+        stop_day = a.stop_day
+        while True:
+            term_end = _plus_months(term_start, 12) - dt.timedelta(days=1)
+            if (
+                change_at is not None
+                and Month.parse(term_start).index <= change_at <= Month.parse(term_end).index
+            ):
+                cut = Month(change_at - 1).last_day
+                if cut >= term_start:
+                    self.add_line(a.acc, BASE, cur_tier, term_start, cut, cur_mrr, 12)
+                cur_tier, cur_mrr = new_tier, new_mrr
+                term_start = cut + dt.timedelta(days=1)
+                change_at = None
+                continue
+            if stop_day is not None and term_end >= stop_day:
+                end = stop_day if stop_day < term_end else term_end
+                self.add_line(a.acc, BASE, cur_tier, term_start, end, cur_mrr, 12)
+                break
+            self.add_line(a.acc, BASE, cur_tier, term_start, term_end, cur_mrr, 12)
+            if term_end >= self.end_day:
+                break
+            term_start = term_end + dt.timedelta(days=1)
+
+    def _life_end_of(self, a: _Account) -> int:
+        return a.last_active if a.last_active is not None else self.e_idx
+
+    def _addons(self, a: _Account) -> None:
+        """Add-ons: cross-sell during the life; some dropped (contraction) or swapped; a rare
+        free trial line (never makes an account active)."""
+        rng, life_end = self.rng, self._life_end_of(a)
         for product, price in ADDONS.items():
-            if rng.random() < 0.28 + 0.1 * (health > 0.5) and life_end - acq >= 3:
-                a0 = acq + int(rng.integers(1, life_end - acq))
+            if rng.random() < 0.28 + 0.1 * (a.health > 0.5) and life_end - a.acq >= 3:
+                a0 = a.acq + int(rng.integers(1, life_end - a.acq))
                 a_start = Month(a0).first_day.replace(day=int(rng.choice([1, 10, 20])))
-                a_stop = stop_day
+                a_stop = a.stop_day
                 if rng.random() < 0.2 and life_end - a0 >= 3:
                     drop = a0 + int(rng.integers(1, life_end - a0))
                     a_stop = Month(drop).last_day
                     if product == "録画オプション" and rng.random() < 0.5:
                         # swap: recording replaced by API integration the next month
-                        add_line(
-                            acc,
-                            "API連携",
-                            None,
-                            a_stop + dt.timedelta(days=1),
-                            stop_day,
-                            ADDONS["API連携"],
-                            1,
-                        )
-                add_line(acc, product, None, a_start, a_stop, price, 1)
+                        swap_start = a_stop + dt.timedelta(days=1)
+                        api = ADDONS["API連携"]
+                        self.add_line(a.acc, "API連携", None, swap_start, a.stop_day, api, 1)
+                self.add_line(a.acc, product, None, a_start, a_stop, price, 1)
         if rng.random() < 0.02:
-            add_line(acc, "トライアル", None, start, None, 0, 1)  # free line: never makes active
+            self.add_line(a.acc, "トライアル", None, a.start, None, 0, 1)
 
-        # --- reactivation: a few churned accounts come back on a monthly plan ---
-        back = None
-        if churn_idx is not None and rng.random() < 0.22:
-            back = churn_idx + int(rng.integers(3, 10))
-            if back <= e_idx - 1:
-                add_line(
-                    acc, BASE, "Standard", Month(back).first_day, None, TIER_MRR["Standard"][0], 1
-                )
-            else:
-                back = None
+    def _reactivation(self, a: _Account) -> None:
+        """A few churned accounts come back on a monthly plan."""
+        if a.churn_idx is not None and self.rng.random() < 0.22:
+            back = a.churn_idx + int(self.rng.integers(3, 10))
+            if back <= self.e_idx - 1:
+                mrr = TIER_MRR["Standard"][0]
+                self.add_line(a.acc, BASE, "Standard", Month(back).first_day, None, mrr, 1)
+                a.back = back
 
-        # --- cancellations: one row per churn, a few unrecorded; 解約予定 notices ---
-        if churn_idx is not None and rng.random() < 0.95:
-            when = stop_day - dt.timedelta(days=int(rng.integers(7, 75)))
+    def _cancellations(self, a: _Account) -> None:
+        """One row per churn, a few unrecorded; 解約予定 notices of annual accounts."""
+        rng = self.rng
+        if a.churn_idx is not None and rng.random() < 0.95:
+            assert a.stop_day is not None
+            when = a.stop_day - dt.timedelta(days=int(rng.integers(7, 75)))
             # a low-discrepancy split keeps the campaign share at ~74% even for few events
-            n_churn_rows += 1
-            campaign = int(n_churn_rows * 0.79) > int((n_churn_rows - 1) * 0.79)
+            self.n_churn_rows += 1
+            n = self.n_churn_rows
+            campaign = int(n * 0.79) > int((n - 1) * 0.79)
             reason = str(rng.choice(REASONS_CAMPAIGN if campaign else REASONS_OTHER))
-            t.cancellations.append(
-                {
-                    "account_id": acc,
-                    "cancelled_on": when,
-                    "reason": reason,
-                    "note": "更新時に解約" if annual else "",
-                }
+            note = "更新時に解約" if a.annual else ""
+            self.t.cancellations.append(
+                {"account_id": a.acc, "cancelled_on": when, "reason": reason, "note": note}
             )
-        active_at_end = (churn_idx is None) or (back is not None)
-        if active_at_end and annual and churn_idx is None and rng.random() < 0.04:
-            t.cancellations.append(
+        active_at_end = (a.churn_idx is None) or (a.back is not None)
+        if active_at_end and a.annual and a.churn_idx is None and rng.random() < 0.04:
+            self.t.cancellations.append(
                 {
-                    "account_id": acc,
-                    "cancelled_on": end_day - dt.timedelta(days=int(rng.integers(3, 40))),
+                    "account_id": a.acc,
+                    "cancelled_on": self.end_day - dt.timedelta(days=int(rng.integers(3, 40))),
                     "reason": "施策終了のため次回更新なし",
                     "note": "解約予定",
                 }
             )
 
-        # --- weekly usage while active; declines in the 12 weeks before churn ---
-        active_until = Month(last_active).last_day if last_active is not None else end_day
-        spells = [(start, active_until)]
-        if back is not None:
-            spells.append((Month(back).first_day, end_day))
-        size = mrr / 100_000
-        silent = rng.random() < 0.06 and churn_idx is None  # active but not logging in lately
+    def _usage(self, a: _Account) -> None:
+        """Weekly usage while active; it declines in the 12 weeks before churn."""
+        rng, end_day = self.rng, self.end_day
+        active_until = Month(a.last_active).last_day if a.last_active is not None else end_day
+        spells = [(a.start, active_until)]
+        if a.back is not None:
+            spells.append((Month(a.back).first_day, end_day))
+        size = a.mrr / 100_000
+        silent = rng.random() < 0.06 and a.churn_idx is None  # active, not logging in lately
         for s0, s1 in spells:
             wk = s0 - dt.timedelta(days=s0.weekday())
             while wk <= s1:
-                weeks_left = (
-                    (active_until - wk).days / 7
-                    if churn_idx is not None and s1 == active_until
-                    else 99
-                )
+                churning = a.churn_idx is not None and s1 == active_until
+                weeks_left = (active_until - wk).days / 7 if churning else 99
                 decline = min(1.0, max(0.1, weeks_left / 12)) if weeks_left < 12 else 1.0
-                lam = max(0.2, (6 + 3 * health) * (0.7 + 0.6 * size)) * decline
+                lam = max(0.2, (6 + 3 * a.health) * (0.7 + 0.6 * size)) * decline
                 logins = int(rng.poisson(lam))
                 if silent and (end_day - wk).days < 80:
                     logins = 0
-                deliveries = int(rng.poisson(max(0.1, (2 + health) * decline)))
-                rate = float(np.clip(rng.beta(2 + max(health, -1.5) + 1.5, 6), 0, 1)) * decline
-                if wk >= start - dt.timedelta(days=6):
-                    t.usage_weekly.append(
+                deliveries = int(rng.poisson(max(0.1, (2 + a.health) * decline)))
+                rate = float(np.clip(rng.beta(2 + max(a.health, -1.5) + 1.5, 6), 0, 1)) * decline
+                if wk >= a.start - dt.timedelta(days=6):
+                    self.t.usage_weekly.append(
                         {
-                            "account_id": acc,
+                            "account_id": a.acc,
                             "week_start": wk,
                             "logins": logins,
                             "deliveries": deliveries,
@@ -492,93 +542,81 @@ def generate_tables(
                     )
                 wk += dt.timedelta(days=7)
 
-        # --- touchpoints: QBR each quarter for larger accounts, meetings, email, support ---
-        m = acq
-        while m <= life_end:
-            n = int(rng.poisson(0.9 + 0.4 * (health > 0)))
-            for _ in range(n):
+    def _touchpoints(self, a: _Account) -> None:
+        """QBR each quarter for larger accounts; meetings, email, support and events."""
+        rng = self.rng
+        kinds, p = ["meeting", "email", "support", "event"], [0.35, 0.35, 0.2, 0.1]
+        for m in range(a.acq, self._life_end_of(a) + 1):
+            for _ in range(int(rng.poisson(0.9 + 0.4 * (a.health > 0)))):
                 day = Month(m).first_day.replace(day=int(rng.integers(1, 29)))
-                kind = str(
-                    rng.choice(["meeting", "email", "support", "event"], p=[0.35, 0.35, 0.2, 0.1])
+                kind = str(rng.choice(kinds, p=p))
+                self.t.touchpoints.append(
+                    {"account_id": a.acc, "occurred_on": day, "kind": kind, "csm": a.csm}
                 )
-                t.touchpoints.append(
-                    {"account_id": acc, "occurred_on": day, "kind": kind, "csm": csm}
+            if (m - a.acq) % 3 == 2 and a.mrr >= 80_000:
+                day = Month(m).first_day.replace(day=25)
+                self.t.touchpoints.append(
+                    {"account_id": a.acc, "occurred_on": day, "kind": "qbr", "csm": a.csm}
                 )
-            if (m - acq) % 3 == 2 and mrr >= 80_000:
-                t.touchpoints.append(
-                    {
-                        "account_id": acc,
-                        "occurred_on": Month(m).first_day.replace(day=25),
-                        "kind": "qbr",
-                        "csm": csm,
-                    }
-                )
-            m += 1
 
-        # --- NPS: relationship survey in January and July; onboarding survey after 3 months ---
-        m = acq
-        while m <= life_end:
-            month = m % 12 + 1
-            if month in (1, 7) and rng.random() < 0.6:
-                for _ in range(int(rng.integers(1, 3))):
-                    score = int(np.clip(round(rng.normal(7.3 + 1.3 * health, 1.6)), 0, 10))
-                    group = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
-                    t.nps_responses.append(
-                        {
-                            "account_id": acc,
-                            "responded_on": Month(m).first_day.replace(
-                                day=int(rng.integers(5, 25))
-                            ),
-                            "score": score,
-                            "survey": "relationship",
-                            "comment": str(rng.choice(NPS_COMMENTS[group])),
-                        }
-                    )
-            if m == acq + 3 and rng.random() < 0.5:
-                score = int(np.clip(round(rng.normal(7.8 + health, 1.5)), 0, 10))
-                group = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
-                t.nps_responses.append(
-                    {
-                        "account_id": acc,
-                        "responded_on": Month(m).first_day.replace(day=12),
-                        "score": score,
-                        "survey": "onboarding",
-                        "comment": str(rng.choice(NPS_COMMENTS[group])),
-                    }
-                )
-            m += 1
-
-        # --- onboarding: 12 weekly sessions per new user; weaker accounts stall ---
-        if acq >= s_idx + 6:
-            for u in range(int(rng.integers(1, 4))):
-                user = f"{acc}-U{u + 1}"
-                reach = 12 if rng.random() < 0.55 + 0.15 * health else int(rng.integers(2, 12))
-                for k in range(1, 13):
-                    held = start + dt.timedelta(days=7 * (k - 1) + int(rng.integers(0, 3)))
-                    if held > end_day:
-                        status, held_on = "scheduled", held
-                    elif k <= reach:
-                        # a missed session is made up a few days later (same session number)
-                        late = 0 if rng.random() < 0.97 else 3
-                        status, held_on = "done", held + dt.timedelta(days=late)
-                    else:
-                        status, held_on = ("cancelled", None) if k > reach + 1 else ("missed", held)
-                    t.onboarding_sessions.append(
-                        {
-                            "account_id": acc,
-                            "user_id": user,
-                            "session_no": k,
-                            "status": status,
-                            "held_on": held_on,
-                        }
-                    )
-
-    _latest_month_moves(t, e_idx, add_line)
-    for m in range(s_idx, e_idx + 1):
-        t.cs_costs.append(
-            {"month": Month(m).first_day, "amount": 3_000_000 + int(rng.integers(-20, 21)) * 10_000}
+    def _nps_row(self, a: _Account, m: int, day: int | None, mean: float, survey: str) -> None:
+        """One response in month ``m`` (on ``day``, or a day drawn after the score)."""
+        sd = 1.6 if survey == "relationship" else 1.5
+        score = int(np.clip(round(self.rng.normal(mean, sd)), 0, 10))
+        group = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+        if day is None:
+            day = int(self.rng.integers(5, 25))
+        self.t.nps_responses.append(
+            {
+                "account_id": a.acc,
+                "responded_on": Month(m).first_day.replace(day=day),
+                "score": score,
+                "survey": survey,
+                "comment": str(self.rng.choice(NPS_COMMENTS[group])),
+            }
         )
 
+    def _nps(self, a: _Account) -> None:
+        """Relationship survey in January and July; onboarding survey after 3 months."""
+        rng = self.rng
+        for m in range(a.acq, self._life_end_of(a) + 1):
+            if m % 12 + 1 in (1, 7) and rng.random() < 0.6:
+                for _ in range(int(rng.integers(1, 3))):
+                    self._nps_row(a, m, None, 7.3 + 1.3 * a.health, "relationship")
+            if m == a.acq + 3 and rng.random() < 0.5:
+                self._nps_row(a, m, 12, 7.8 + a.health, "onboarding")
+
+    def _onboarding(self, a: _Account) -> None:
+        """12 weekly sessions per new user; weaker accounts stall."""
+        rng, end_day = self.rng, self.end_day
+        if a.acq < self.s_idx + 6:
+            return
+        for u in range(int(rng.integers(1, 4))):
+            user = f"{a.acc}-U{u + 1}"
+            reach = 12 if rng.random() < 0.55 + 0.15 * a.health else int(rng.integers(2, 12))
+            for k in range(1, 13):
+                held = a.start + dt.timedelta(days=7 * (k - 1) + int(rng.integers(0, 3)))
+                if held > end_day:
+                    status, held_on = "scheduled", held
+                elif k <= reach:
+                    # a missed session is made up a few days later (same session number)
+                    late = 0 if rng.random() < 0.97 else 3
+                    status, held_on = "done", held + dt.timedelta(days=late)
+                else:
+                    status, held_on = ("cancelled", None) if k > reach + 1 else ("missed", held)
+                self.t.onboarding_sessions.append(
+                    {
+                        "account_id": a.acc,
+                        "user_id": user,
+                        "session_no": k,
+                        "status": status,
+                        "held_on": held_on,
+                    }
+                )
+
+
+def _frames(t: _Tables) -> dict[str, pl.DataFrame]:
+    """The tables as frames, sorted as written (response IDs numbered in that order)."""
     frames = {
         "accounts": _frame(t.accounts, "accounts").sort("account_id"),
         "subscriptions": _frame(t.subscriptions, "subscriptions").sort("subscription_id"),
@@ -606,6 +644,13 @@ def generate_tables(
         )
     )
     return frames
+
+
+def generate_tables(
+    seed: int = 24, accounts: int = 150, months: int = 40, end: str = "2026-09"
+) -> dict[str, pl.DataFrame]:
+    """Generate all 8 tables in memory (see the module docstring)."""
+    return _Generator(seed, accounts, months, end).run()
 
 
 MANIFEST = ".cs-metrics-sample.json"

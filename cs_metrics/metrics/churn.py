@@ -330,42 +330,15 @@ def churn_events(ds: Dataset, as_of: MonthLike, window_days: int | None = None) 
         .with_row_index("event_id")
         .collect()
     )
-    matches = pl.DataFrame(
-        schema={"event_id": pl.UInt32, "cancel_id": pl.UInt32, "distance": pl.Int64}
-    )
     if ds.has("cancellations") and events.height:
-        end = m.last_day
         canc = (
             ds["cancellations"]
-            .filter(pl.col("cancelled_on").is_not_null() & (pl.col("cancelled_on") <= end))
+            .filter(pl.col("cancelled_on").is_not_null() & (pl.col("cancelled_on") <= m.last_day))
             .select(ACCOUNT, "cancelled_on", "reason", "reason_category")
             .with_row_index("cancel_id")
             .collect()
         )
-        cand = (
-            events.join(canc, on=ACCOUNT, how="inner")
-            .with_columns(
-                (pl.col("churn_date") - pl.col("cancelled_on"))
-                .dt.total_days()
-                .abs()
-                .alias("distance")
-            )
-            .filter(pl.col("distance") <= window_days)
-            .sort("distance", "cancelled_on", "churn_date")
-            .select("event_id", "cancel_id", "distance")
-        )
-        # Greedy one-to-one assignment by distance, vectorised in rounds: in each round every
-        # event proposes its best free row and every row accepts its best proposal.
-        chosen = []
-        while cand.height:
-            best = cand.group_by("event_id", maintain_order=True).first()
-            accepted = best.group_by("cancel_id", maintain_order=True).first()
-            chosen.append(accepted)
-            cand = cand.join(accepted.select("event_id"), on="event_id", how="anti").join(
-                accepted.select("cancel_id"), on="cancel_id", how="anti"
-            )
-        if chosen:
-            matches = pl.concat(chosen)
+        matches = _match_cancellations(events, canc, window_days)
         events = events.join(matches, on="event_id", how="left").join(
             canc.drop(ACCOUNT), on="cancel_id", how="left"
         )
@@ -387,6 +360,39 @@ def churn_events(ds: Dataset, as_of: MonthLike, window_days: int | None = None) 
         pl.col("reason_category").fill_null(unknown),
         pl.col("distance").alias("days_from_cancellation"),
     ).sort("churn_month_idx", ACCOUNT)
+
+
+def _match_cancellations(
+    events: pl.DataFrame, canc: pl.DataFrame, window_days: int
+) -> pl.DataFrame:
+    """``event_id, cancel_id, distance`` of every matched (event, cancellation row) pair.
+
+    Candidates are the account's rows within ``window_days`` of the event's date. Greedy
+    one-to-one assignment by distance (ties: earlier row, earlier event), vectorised in rounds:
+    in each round every event proposes its best free row and every row accepts its best proposal.
+    """
+    cand = (
+        events.join(canc, on=ACCOUNT, how="inner")
+        .with_columns(
+            (pl.col("churn_date") - pl.col("cancelled_on")).dt.total_days().abs().alias("distance")
+        )
+        .filter(pl.col("distance") <= window_days)
+        .sort("distance", "cancelled_on", "churn_date")
+        .select("event_id", "cancel_id", "distance")
+    )
+    chosen = []
+    while cand.height:
+        best = cand.group_by("event_id", maintain_order=True).first()
+        accepted = best.group_by("cancel_id", maintain_order=True).first()
+        chosen.append(accepted)
+        cand = cand.join(accepted.select("event_id"), on="event_id", how="anti").join(
+            accepted.select("cancel_id"), on="cancel_id", how="anti"
+        )
+    if not chosen:
+        return pl.DataFrame(
+            schema={"event_id": pl.UInt32, "cancel_id": pl.UInt32, "distance": pl.Int64}
+        )
+    return pl.concat(chosen)
 
 
 def churn_reasons(

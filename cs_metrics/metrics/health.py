@@ -280,6 +280,52 @@ def apportion_hundredths(value: str, key: str | list[str]) -> pl.Expr:
     return (floor + (rank <= deficit).cast(pl.Float64)).cast(pl.Int64)
 
 
+_KEY = [ACCOUNT, "month_idx"]
+
+
+def _contributions(pts: pl.DataFrame) -> pl.DataFrame:
+    """Per account x month x measure: whether the measure ``counted``, its ``raw_contribution``
+    (100 x weight x points / the counted weights) and its ``hundredths`` apportioned so that
+    they sum to the rounded score; ``_g`` numbers the (account, month) groups."""
+    counted = pl.col("available") & (
+        pl.col("points").is_not_null() | (pl.col("missing_policy") == "zero")
+    )
+    return (  # sorted by (account, month): a run-length group id, no hashed key
+        pts.sort(ACCOUNT, "month_idx", "measure")
+        .with_columns(pl.struct(_KEY).rle_id().alias("_g"), counted.alias("counted"))
+        .with_columns(
+            pl.col("weight").filter(pl.col("counted")).sum().over("_g").alias("total_weight")
+        )
+        .with_columns(
+            pl.when(pl.col("counted") & (pl.col("total_weight") > 0))
+            .then(100 * pl.col("weight") * pl.col("points").fill_null(0.0) / pl.col("total_weight"))
+            .otherwise(0.0)
+            .alias("raw_contribution"),
+            pl.col("points").is_null().alias("missing"),
+        )
+        .with_columns(apportion_hundredths("raw_contribution", _KEY).alias("hundredths"))
+    )
+
+
+def _scores(details: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """``score`` (the sum of the hundredths) and ``no_data`` of every (account, month) of the
+    active ``grid`` (no counted measure: no score)."""
+    return (
+        details.group_by("_g", *_KEY)
+        .agg(
+            # (x / 100).round(2): the nearest double to the hundredths (polars may divide by
+            # multiplying with 0.01, which leaves 47.730000000000004 for 4773)
+            (pl.col("hundredths").sum() / 100).round(2).alias("score"),
+            # a measure switched off (weight 0) counts for nothing
+            (~(pl.col("counted") & (pl.col("weight") > 0))).all().alias("no_data"),
+        )
+        .drop("_g")
+        .join(grid, on=_KEY, how="right")
+        .with_columns(pl.col("no_data").fill_null(True))
+        .with_columns(pl.when(~pl.col("no_data")).then(pl.col("score")).alias("score"))
+    )
+
+
 def health_history(ds: Dataset, as_of: MonthLike, months: int = 12) -> HealthResult:
     """Health of every active account in each of the ``months`` months ending at ``as_of``.
 
@@ -312,41 +358,11 @@ def health_history(ds: Dataset, as_of: MonthLike, months: int = 12) -> HealthRes
     vals, unavail = measure_values(ds, grid, (a - months + 1, a))
     end = m.last_day
     unavailable = {k: why for k, (why, since) in unavail.items() if since is None or since > end}
-    pts = _points(vals, cfg["measures"])
-    counted = pl.col("available") & (
-        pl.col("points").is_not_null() | (pl.col("missing_policy") == "zero")
-    )
-    key = [ACCOUNT, "month_idx"]
-    details = (  # sorted by (account, month): a run-length group id, no hashed key
-        pts.sort(ACCOUNT, "month_idx", "measure")
-        .with_columns(pl.struct(key).rle_id().alias("_g"), counted.alias("counted"))
-        .with_columns(
-            pl.col("weight").filter(pl.col("counted")).sum().over("_g").alias("total_weight")
-        )
-        .with_columns(
-            pl.when(pl.col("counted") & (pl.col("total_weight") > 0))
-            .then(100 * pl.col("weight") * pl.col("points").fill_null(0.0) / pl.col("total_weight"))
-            .otherwise(0.0)
-            .alias("raw_contribution"),
-            pl.col("points").is_null().alias("missing"),
-        )
-        .with_columns(apportion_hundredths("raw_contribution", key).alias("hundredths"))
-    )
+    details = _contributions(_points(vals, cfg["measures"]))
     labels = {i: str(Month(i)) for i in range(a - months + 1, a + 1)}  # few months, many rows
     month = pl.col("month_idx").replace_strict(labels, return_dtype=pl.String).alias("month")
     scores = (
-        details.group_by("_g", *key)
-        .agg(
-            # (x / 100).round(2): the nearest double to the hundredths (polars may divide by
-            # multiplying with 0.01, which leaves 47.730000000000004 for 4773)
-            (pl.col("hundredths").sum() / 100).round(2).alias("score"),
-            # a measure switched off (weight 0) counts for nothing
-            (~(pl.col("counted") & (pl.col("weight") > 0))).all().alias("no_data"),
-        )
-        .drop("_g")
-        .join(grid.collect(), on=key, how="right")
-        .with_columns(pl.col("no_data").fill_null(True))
-        .with_columns(pl.when(~pl.col("no_data")).then(pl.col("score")).alias("score"))
+        _scores(details, grid.collect())
         .with_columns(band_expr(pl.col("score"), cfg).alias("band"), month)
         .select(ACCOUNT, "month", "month_idx", "mrr", "score", "band", "no_data")
         .sort(ACCOUNT, "month_idx")

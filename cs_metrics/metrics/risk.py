@@ -791,45 +791,9 @@ def risk_list(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
         rule_labels (list), new_rules (list), evidence (list), top_rule, next_action, score,
         band, health_note, csm_mrr_at_risk``.
     """
-    from cs_metrics.labels import label, rule_label
-
     m = Month.parse(as_of)
-    cfg, lang = ds.config["risk"], ds.config["general"]["lang"]
-    labels = {r: rule_label(r, cfg, lang) for r in RISK_RULES}
-    actions = dict(cfg["next_action"][lang])
-    health = segments(ds, m).select(ACCOUNT, "score", "band")
-    names = ds.accounts.select(ACCOUNT, "account_name").collect()
-    per_account = (
-        _ranked_signals(ds, m)
-        .group_by("csm", ACCOUNT, "segment", "mrr", maintain_order=True)
-        .agg(
-            pl.col("rule").alias("rules"),
-            pl.col("evidence"),
-            pl.col("rule").filter(pl.col("new")).alias("new_rules"),
-            (1 - (1 - pl.col("severity")).product()).round(4).alias("severity"),
-        )
-        .with_columns(
-            pl.col("rules").list.first().alias("top_rule"),
-            pl.col("rules")
-            .list.eval(pl.element().replace_strict(labels, return_dtype=pl.String))
-            .alias("rule_labels"),
-        )
-        .with_columns(
-            (
-                pl.col("mrr")
-                * pl.col("severity")
-                * pl.when(pl.col("new_rules").list.len() > 0)
-                .then(float(cfg["recency_weight"]))
-                .otherwise(1.0)
-            )
-            .round(0)
-            .alias("priority"),
-            pl.col("top_rule").replace_strict(actions, default="").alias("next_action"),
-            pl.col("csm").replace(UNSET, label("word.unset", lang)),
-        )
-        .join(names, on=ACCOUNT, how="left")
-        .join(health, on=ACCOUNT, how="left")
-    )
+    lang = ds.config["general"]["lang"]
+    per_account = _risk_accounts(ds, m, lang)
     notes = _health_notes(ds, m, per_account, lang)
     return (
         per_account.join(notes, on=ACCOUNT, how="left")
@@ -859,6 +823,50 @@ def risk_list(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
             "health_note",
             "csm_mrr_at_risk",
         )
+    )
+
+
+def _risk_accounts(ds: Dataset, m: Month, lang: str) -> pl.DataFrame:
+    """One row per account with a risk signal in month ``m``: its rules (most severe first),
+    their words and evidence, the rules new this month, the combined severity, the priority, the
+    next action, the account's name and its health score and band (see :func:`risk_list`)."""
+    from cs_metrics.labels import label, rule_label
+
+    cfg = ds.config["risk"]
+    labels = {r: rule_label(r, cfg, lang) for r in RISK_RULES}
+    actions = dict(cfg["next_action"][lang])
+    health = segments(ds, m).select(ACCOUNT, "score", "band")
+    names = ds.accounts.select(ACCOUNT, "account_name").collect()
+    return (
+        _ranked_signals(ds, m)
+        .group_by("csm", ACCOUNT, "segment", "mrr", maintain_order=True)
+        .agg(
+            pl.col("rule").alias("rules"),
+            pl.col("evidence"),
+            pl.col("rule").filter(pl.col("new")).alias("new_rules"),
+            (1 - (1 - pl.col("severity")).product()).round(4).alias("severity"),
+        )
+        .with_columns(
+            pl.col("rules").list.first().alias("top_rule"),
+            pl.col("rules")
+            .list.eval(pl.element().replace_strict(labels, return_dtype=pl.String))
+            .alias("rule_labels"),
+        )
+        .with_columns(
+            (
+                pl.col("mrr")
+                * pl.col("severity")
+                * pl.when(pl.col("new_rules").list.len() > 0)
+                .then(float(cfg["recency_weight"]))
+                .otherwise(1.0)
+            )
+            .round(0)
+            .alias("priority"),
+            pl.col("top_rule").replace_strict(actions, default="").alias("next_action"),
+            pl.col("csm").replace(UNSET, label("word.unset", lang)),
+        )
+        .join(names, on=ACCOUNT, how="left")
+        .join(health, on=ACCOUNT, how="left")
     )
 
 

@@ -551,24 +551,41 @@ def _predictive_tile(r: Report, lc: dict[str, Any], notes: list[str]) -> dict[st
     }
 
 
-@guarded
-def ltv_section(r: Report) -> str:
-    from cs_metrics.metrics.ltv import cohort_ltv
-
-    s, lc, d = r.simple_ltv, r.ltv_cac, r.revenue_by_source
-    now = d.filter(pl.col("month_idx") == r.as_of.index)
-    long = (
-        now.select("base", "upsell", "cross_sell")
-        .sum()
-        .unpivot(variable_name="source", value_name="mrr")
-    )
-    names = {
+def _source_names(r: Report) -> dict[str, str]:
+    return {
         "base": r.t("基本", "Base"),
         "upsell": r.t("アップセル", "Upsell"),
         "cross_sell": r.t("クロスセル", "Cross-sell"),
     }
-    long = long.with_columns(pl.col("source").replace_strict(names, return_dtype=pl.String))
-    t = tiles(
+
+
+@guarded
+def ltv_section(r: Report) -> str:
+    """LTV tiles (predictive, simple, LTV:CAC), this month's MRR by source, and cohort LTV."""
+    now = r.revenue_by_source.filter(pl.col("month_idx") == r.as_of.index)
+    long = (
+        now.select("base", "upsell", "cross_sell")
+        .sum()
+        .unpivot(variable_name="source", value_name="mrr")
+        .with_columns(pl.col("source").replace_strict(_source_names(r), return_dtype=pl.String))
+    )
+    return (
+        _ltv_tiles(r)
+        + f"<p class='note'>{esc(_ltv_why(r))}</p>"
+        + table(
+            long,
+            [
+                ("source", r.t("区分", "Source"), None),
+                ("mrr", r.t("今月のMRR", "MRR this month"), r.money),
+            ],
+        )
+        + _cohort_ltv_html(r)
+    )
+
+
+def _ltv_tiles(r: Report) -> str:
+    s, lc = r.simple_ltv, r.ltv_cac
+    return tiles(
         [
             _ltv_tile(r, with_notes=True),
             {
@@ -596,6 +613,13 @@ def ltv_section(r: Report) -> str:
             },
         ]
     )
+
+
+def _cohort_ltv_html(r: Report) -> str:
+    """Cumulative gross profit per acquired account by quarterly cohort (chart and table)."""
+    from cs_metrics.metrics.ltv import cohort_ltv
+
+    names = _source_names(r)
     c = cohort_ltv(r.ds, r.as_of, r.cfg, cohort="quarter")
     latest_age = c.group_by("cohort").agg(pl.all().last()).sort("cohort")
     div, unit_text = money_axis(r.unit, r.lang)
@@ -604,45 +628,33 @@ def ltv_section(r: Report) -> str:
         pl.col("cohort").map_elements(lambda x: cohort_label(x, r.lang), return_dtype=pl.String),
         *[(pl.col(f"gp_{k}") / div).alias(names[k]) for k in ("base", "upsell", "cross_sell")],
     ).unpivot(index="cohort", variable_name="source", value_name="value")
-    return (
-        t
-        + f"<p class='note'>{esc(_ltv_why(r))}</p>"
-        + table(
-            long,
-            [
-                ("source", r.t("区分", "Source"), None),
-                ("mrr", r.t("今月のMRR", "MRR this month"), r.money),
-            ],
+    return _svg(
+        charts.stacked_bars(
+            src,
+            "cohort",
+            "source",
+            "value",
+            r.lang,
+            {names[k]: charts.PALETTE[k] for k in ("base", "upsell", "cross_sell")},
+            horizontal=False,
+            sort=order,
+            title=r.t(
+                f"獲得コホート別・顧客あたり累積粗利（{unit_text}）",
+                f"Cumulative gross profit per acquired account by cohort ({unit_text})",
+            ),
         )
-        + _svg(
-            charts.stacked_bars(
-                src,
-                "cohort",
-                "source",
-                "value",
-                r.lang,
-                {names[k]: charts.PALETTE[k] for k in ("base", "upsell", "cross_sell")},
-                horizontal=False,
-                sort=order,
-                title=r.t(
-                    f"獲得コホート別・顧客あたり累積粗利（{unit_text}）",
-                    f"Cumulative gross profit per acquired account by cohort ({unit_text})",
-                ),
-            )
-        )
-        + table(
-            latest_age,
-            [
-                ("cohort", r.t("コホート", "Cohort"), lambda x: cohort_label(x, r.lang)),
-                ("age", r.t("経過月", "Age"), fmt_int),
-                ("gross_profit", r.t("累積粗利", "Gross profit"), r.money),
-                ("cac", "CAC", r.money),
-                ("cost_to_serve", r.t("対応コスト", "Cost to serve"), r.money),
-                ("net", r.t("累積利益額", "Net"), r.money),
-                ("payback_age", r.t("回収月", "Payback"), fmt_int),
-                ("payback_reason", r.t("備考", "Note"), None),
-            ],
-        )
+    ) + table(
+        latest_age,
+        [
+            ("cohort", r.t("コホート", "Cohort"), lambda x: cohort_label(x, r.lang)),
+            ("age", r.t("経過月", "Age"), fmt_int),
+            ("gross_profit", r.t("累積粗利", "Gross profit"), r.money),
+            ("cac", "CAC", r.money),
+            ("cost_to_serve", r.t("対応コスト", "Cost to serve"), r.money),
+            ("net", r.t("累積利益額", "Net"), r.money),
+            ("payback_age", r.t("回収月", "Payback"), fmt_int),
+            ("payback_reason", r.t("備考", "Note"), None),
+        ],
     )
 
 
