@@ -9,8 +9,6 @@ import polars as pl
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.periods import Month, MonthLike
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def neutralise_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Prefix text cells that start with ``= + - @`` (or tab/CR) with ``'`` so Excel shows them

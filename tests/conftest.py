@@ -50,21 +50,6 @@ def make_dataset_dir(folder: Path, **tables: list[dict] | pl.DataFrame) -> Path:
     return folder
 
 
-@pytest.fixture
-def dataset_factory(tmp_path):
-    """``ds = dataset_factory(subscriptions=[...], accounts=[...])`` -> loaded Dataset."""
-    from cs_metrics.data.load import load_dataset
-
-    counter = {"n": 0}
-
-    def make(config=None, **tables):
-        counter["n"] += 1
-        folder = make_dataset_dir(tmp_path / f"ds{counter['n']}", **tables)
-        return load_dataset(folder, config=config)
-
-    return make
-
-
 def sub(sid, account, product, start, end, mrr, **extra) -> dict:
     """A subscriptions row; ``end`` None = open-ended."""
     return {

@@ -13,7 +13,7 @@ Each column has a *kind* that decides how a raw export value is parsed:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -33,7 +33,6 @@ class Column:
     name: str
     kind: str
     required: bool = True
-    description: str = ""
 
     @property
     def dtype(self) -> pl.DataType:
@@ -48,24 +47,13 @@ class Table:
     required: bool = False
     # usage_weekly accepts any other numeric measure column
     extra_numeric: bool = False
-    description: str = ""
-    label_ja: str = ""
-    date_columns_for_as_of: tuple[str, ...] = field(default=())
 
     @property
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
 
-    @property
-    def optional_columns(self) -> list[str]:
-        return [c.name for c in self.columns if not c.required]
-
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
-
-    @property
-    def polars_schema(self) -> dict[str, pl.DataType]:
-        return {c.name: c.dtype for c in self.columns}
 
 
 C = Column
@@ -84,7 +72,6 @@ TABLES: dict[str, Table] = {
             ),
             key=("account_id",),
             required=True,
-            label_ja="取引先",
         ),
         Table(
             "subscriptions",
@@ -93,7 +80,7 @@ TABLES: dict[str, Table] = {
                 C("account_id", "id"),
                 C("product", "code"),
                 C("start_date", "date"),
-                C("end_date", "date", description="empty = open-ended; else last day of service"),
+                C("end_date", "date"),  # empty = open-ended; else the last day of service
                 C("mrr", "money"),
                 C("plan", "code", False),
                 C("currency", "code", False),
@@ -101,8 +88,6 @@ TABLES: dict[str, Table] = {
             ),
             key=("subscription_id",),
             required=True,
-            label_ja="契約",
-            date_columns_for_as_of=("start_date",),
         ),
         Table(
             "cancellations",
@@ -112,7 +97,6 @@ TABLES: dict[str, Table] = {
                 C("reason", "text"),
                 C("note", "text", False),
             ),
-            label_ja="解約",
         ),
         Table(
             "usage_weekly",
@@ -125,8 +109,6 @@ TABLES: dict[str, Table] = {
             ),
             key=("account_id", "week_start"),
             extra_numeric=True,
-            label_ja="週次利用",
-            date_columns_for_as_of=("week_start",),
         ),
         Table(
             "touchpoints",
@@ -136,8 +118,6 @@ TABLES: dict[str, Table] = {
                 C("kind", "code"),
                 C("csm", "text", False),
             ),
-            label_ja="接点",
-            date_columns_for_as_of=("occurred_on",),
         ),
         Table(
             "nps_responses",
@@ -150,8 +130,6 @@ TABLES: dict[str, Table] = {
                 C("comment", "text", False),
             ),
             key=("response_id",),
-            label_ja="NPS回答",
-            date_columns_for_as_of=("responded_on",),
         ),
         Table(
             "onboarding_sessions",
@@ -163,13 +141,11 @@ TABLES: dict[str, Table] = {
                 C("held_on", "date", False),
             ),
             key=("user_id", "session_no"),
-            label_ja="オンボーディング",
         ),
         Table(
             "cs_costs",
             (C("month", "date"), C("amount", "money")),
             key=("month",),
-            label_ja="CSコスト",
         ),
     ]
 }

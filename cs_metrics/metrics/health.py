@@ -44,14 +44,6 @@ class HealthResult:
     unavailable: dict[str, str] = field(default_factory=dict)
 
 
-def complete_weeks(end: dt.date, weeks: int) -> tuple[dt.date, dt.date]:
-    """First and last ``week_start`` of the ``weeks`` latest weeks that end (week_start + 6) on
-    or before ``end``: ``(end - 6 - 7 x weeks + 1, end - 6)``, both inclusive. A week still
-    running on ``end`` is left out (its row would hold a partial week)."""
-    last = end - dt.timedelta(days=6)
-    return last - dt.timedelta(days=7 * weeks - 1), last
-
-
 def active_grid(ds: Dataset, as_of: MonthLike, months: int = 1) -> pl.LazyFrame:
     """Accounts active (MRR > 0 on the month's last day) in each of the ``months`` months ending
     at ``as_of``.
@@ -156,8 +148,8 @@ def measure_values(
     E = the month's last day; every value only uses rows dated on or before E.
 
     - ``usage_weekly.<col>``: over the last N = ``health.usage_window_weeks`` *complete* weeks
-      (see :func:`complete_weeks`: week_start in ``[E - 6 - 7N + 1, E - 6]``, so each week has
-      ended by E and any weekly series has exactly N weeks there). With ``aggregate = "mean"``:
+      (week_start in ``[E - 6 - 7N + 1, E - 6]``: each week has ended by E, a week still running
+      on E is left out, and any weekly series has exactly N weeks there). With ``aggregate = "mean"``:
       the mean of the account's rows there; with ``"sum_per_week"``: their sum / N (a week
       without a row counts as 0). No row there: missing (null).
     - ``touchpoints``: the number of touchpoints with ``occurred_on`` in the

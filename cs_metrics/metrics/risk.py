@@ -205,8 +205,8 @@ def usage_ratio_grid(
     """Recent vs baseline weekly logins per (account, month) of ``keys`` (own baseline).
 
     ``recent`` = sum of logins over the last ``risk.usage_recent_weeks`` complete weeks
-    (weeks ending by the month's last day, see
-    :func:`cs_metrics.metrics.health.complete_weeks`) / those weeks; ``baseline`` = the same
+    (week_start in ``[E - 6 - 7N + 1, E - 6]``, E = the month's last day: weeks that have ended
+    by E, as in :func:`cs_metrics.metrics.health.measure_values`) / those weeks; ``baseline`` = the same
     over the ``risk.usage_baseline_weeks`` weeks before them. Weeks without a row count as 0.
     Account-months without any row in either window are left out. ``months``: the (first,
     last) month indexes of ``keys`` when known (reads only the weeks that can matter).

@@ -300,7 +300,7 @@ def _figures(
 # ---- levers ---------------------------------------------------------------------------------
 
 
-def _check_fraction(name: str, v: float | None, lang: str) -> None:
+def _check_fraction(name: str, v: float | None) -> None:
     if v is not None and not (isinstance(v, int | float) and 0.0 <= float(v) <= 1.0):
         raise UsageError("scenario_out_of_range", name=name, value=v)
 
@@ -394,8 +394,8 @@ def what_if(
     sc = cfg["scenario"]
     m = Month.parse(as_of)
     h = int(horizon or cfg["revenue"]["churn_horizon_months"])
-    _check_fraction("save_reason_pct", save_reason_pct, lang)
-    _check_fraction("graduation_target", graduation_target, lang)
+    _check_fraction("save_reason_pct", save_reason_pct)
+    _check_fraction("graduation_target", graduation_target)
     reason = reason or str(sc["default_reason"])
     if save_reason_pct is not None and reason not in known_reasons(ds, m):
         choices = ", ".join(known_reasons(ds, m))
@@ -420,7 +420,7 @@ def what_if(
         if applied
         else dict(baseline)
     )
-    notes = _notes(acc, levers, applied, reason, save_reason_pct, graduation_target, h, lang)
+    notes = _notes(levers, applied, reason, save_reason_pct, graduation_target, h, lang)
     notes.insert(0, message("scenario_note_method", lang, b=samples, seed=seed))
     return {
         "as_of": str(m),
@@ -433,7 +433,6 @@ def what_if(
 
 
 def _notes(
-    acc: pl.DataFrame,
     levers: list[dict],
     applied: set[str],
     reason: str,
