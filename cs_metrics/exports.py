@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset
+from cs_metrics.metrics.kpis import RATE_KEYS
 from cs_metrics.periods import Month, MonthLike
 
 
@@ -93,8 +94,6 @@ def salesforce_health_frame(ds: Dataset, as_of: MonthLike) -> pl.DataFrame:
 # value per cell (no JSON). Machine-readable figures stay in metrics.json (fractions, full
 # precision).
 
-RATE_COLUMNS = ("logo_churn_rate", "grr", "nrr", "nrr_trailing_12m", "grr_trailing_12m")
-
 
 def _pct_header(name: str, lang: str) -> str:
     return f"{name}（%）" if lang == "ja" else f"{name} (%)"
@@ -158,7 +157,7 @@ def kpi_summary_frame(k: dict, lang: str = "ja") -> pl.DataFrame:
                 v = message(code, lang, h=h)
             rows.append((key, label(f"kpi.{key.removesuffix('_reason')}", lang) + why, v, "text"))
             continue
-        kind = "rate" if key in RATE_COLUMNS else "count" if key.startswith("accounts") else "money"
+        kind = "rate" if key in RATE_KEYS else "count" if key.startswith("accounts") else "money"
         if key == "as_of":
             kind = "month"
         rows.append((key, label(f"kpi.{key}", lang), v, kind))
@@ -205,7 +204,7 @@ def report_csvs(ds: Dataset, as_of: MonthLike) -> dict[str, pl.DataFrame]:
     rates = monthly_rates(ds, m)
     out = {"kpi_summary": kpi_summary_frame(kpis(ds, m, rates=rates), lang)}
     bridge = rates.drop("month_idx").with_columns(pl.col("month").dt.strftime("%Y-%m"))
-    out["mrr_bridge"] = _people_frame(bridge, lang, RATE_COLUMNS)
+    out["mrr_bridge"] = _people_frame(bridge, lang, RATE_KEYS)
     names = ds.accounts.select("account_id", "account_name", "industry", "csm").collect()
     ev = churn_events(ds, m).join(names, on="account_id", how="left").drop("churn_month_idx")
     ev = ev.select("account_id", "account_name", "industry", "csm", pl.exclude(names.columns)).drop(

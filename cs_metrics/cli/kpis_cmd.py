@@ -41,35 +41,21 @@ def _reason(values: dict[str, Any], key: str, lang: str, h: int) -> str:
 def kpi_table(k: dict[str, Any], cfg: dict[str, Any]) -> str:
     """The KPI summary as a people-readable table."""
     from cs_metrics.format import fmt_int, fmt_money, fmt_pct, label, render_table
+    from cs_metrics.metrics.kpis import ACCOUNT_MOVEMENT_KEYS, MRR_MOVEMENT_KEYS, RATE_KEYS
 
     lang = cfg["general"]["lang"]
     unit = cfg["general"]["display_unit"]
     rows: list[tuple[str, str]] = [(label("as_of", lang), k["as_of"])]
-    for key in (
-        "mrr_start",
-        "mrr_new",
-        "mrr_reactivation",
-        "mrr_upsell",
-        "mrr_cross_sell",
-        "mrr_contraction",
-        "mrr_churn",
-        "mrr_end",
-    ):
+    for key in ("mrr_start", *MRR_MOVEMENT_KEYS, "mrr_end"):
         v = k[key]
         sign = "-" if key in ("mrr_contraction", "mrr_churn") and v else ""
         rows.append((label(key, lang), sign + fmt_money(v, unit, lang)))
-    for key in (
-        "accounts_start",
-        "accounts_new",
-        "accounts_reactivated",
-        "accounts_churned",
-        "accounts_end",
-    ):
+    for key in ("accounts_start", *ACCOUNT_MOVEMENT_KEYS, "accounts_end"):
         rows.append((label(key, lang), fmt_int(k[key])))
     cw_key = next(x for x in k if x.startswith("churn_within_"))
     h = int(cw_key.removeprefix("churn_within_").removesuffix("m"))
     cw = k[cw_key]
-    for key in ("logo_churn_rate", "grr", "nrr", "nrr_trailing_12m", "grr_trailing_12m"):
+    for key in RATE_KEYS:
         reason = _reason(k, key, lang, h)
         value = fmt_pct(k[key]) + (f"  ({reason})" if k[key] is None and reason else "")
         rows.append((label(key, lang), value))

@@ -28,51 +28,22 @@ other gate engine must call it too (``tests/adversarial`` checks the rules throu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import polars as pl
 
+from cs_metrics.data.checks import RowCheck, collect_issues, flagged_rows, raw_values
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.issues import Issue
 from cs_metrics.data.load import INVISIBLE_CHARS, ROW
 from cs_metrics.data.schema import TABLES
-from cs_metrics.messages import lang_of, message
 from cs_metrics.periods import last_active_index_expr, month_index_expr
 
 __all__ = ["plausibility_issues", "overlapping_lines"]
 
 
-@dataclass
-class _Rule:
-    table: str
-    rule: str
-    column: str
-    rows: pl.LazyFrame  # _row, __val
-    fields: dict[str, Any]
-    severity: str = "error"
-
-
-def _raw_values(ds: Dataset, table: str, columns: list[str]) -> pl.LazyFrame:
-    """``_row`` and the value(s) as written in the file (the parsed value without raw text)."""
-    source = ds.raw.get(table)
-    if source is None:
-        source = ds.frames[table]
-    schema = source.collect_schema()
-    parts = [pl.col(c).cast(pl.String).fill_null("") for c in columns if c in schema]
-    value = pl.concat_str(parts, separator=", ") if parts else pl.lit(None, pl.String)
-    return source.select(pl.col(ROW), value.alias("__val"))
-
-
-def _flag(ds: Dataset, table: str, condition: pl.Expr, columns: list[str]) -> pl.LazyFrame:
-    rows = ds.frames[table].filter(condition.fill_null(False)).select(ROW)
-    return rows.join(_raw_values(ds, table, columns), on=ROW, how="left").sort(ROW)
-
-
-def _bound_rules(ds: Dataset) -> list[_Rule]:
+def _bound_rules(ds: Dataset) -> list[RowCheck]:
     v = ds.config["validation"]
     lo, hi = int(v["min_year"]), int(v["max_year"])
-    rules: list[_Rule] = []
+    rules: list[RowCheck] = []
     for name, lf in ds.frames.items():
         schema = lf.collect_schema()
         for c in TABLES[name].columns:
@@ -83,11 +54,11 @@ def _bound_rules(ds: Dataset) -> list[_Rule]:
                 y = x.dt.year()
                 fields = {"lo": lo, "hi": hi}
                 rules.append(
-                    _Rule(
+                    RowCheck(
                         name,
                         "date_implausible",
                         c.name,
-                        _flag(ds, name, (y < lo) | (y > hi), [c.name]),
+                        flagged_rows(ds, name, (y < lo) | (y > hi), [c.name]),
                         fields,
                     )
                 )
@@ -96,11 +67,11 @@ def _bound_rules(ds: Dataset) -> list[_Rule]:
                 limit = float(v[key])
                 fields = {"limit": f"{limit:,.0f}", "key": key}
                 rules.append(
-                    _Rule(
+                    RowCheck(
                         name,
                         "amount_implausible",
                         c.name,
-                        _flag(ds, name, x.abs() > limit, [c.name]),
+                        flagged_rows(ds, name, x.abs() > limit, [c.name]),
                         fields,
                     )
                 )
@@ -113,12 +84,14 @@ def _bound_rules(ds: Dataset) -> list[_Rule]:
                 cond = pl.col(col).abs() > limit
                 fields = {"limit": f"{limit:,.0f}"}
                 rules.append(
-                    _Rule(name, "value_implausible", col, _flag(ds, name, cond, [col]), fields)
+                    RowCheck(
+                        name, "value_implausible", col, flagged_rows(ds, name, cond, [col]), fields
+                    )
                 )
     return rules
 
 
-def _invisible_rules(ds: Dataset) -> list[_Rule]:
+def _invisible_rules(ds: Dataset) -> list[RowCheck]:
     rules = []
     for name, raw in ds.raw.items():
         schema = raw.collect_schema()
@@ -129,7 +102,7 @@ def _invisible_rules(ds: Dataset) -> list[_Rule]:
             rows = raw.filter(text.str.contains(INVISIBLE_CHARS).fill_null(False)).select(
                 ROW, text.alias("__val")
             )
-            rules.append(_Rule(name, "invisible_characters", c.name, rows, {}, "warning"))
+            rules.append(RowCheck(name, "invisible_characters", c.name, rows, {}, "warning"))
     return rules
 
 
@@ -174,16 +147,18 @@ def overlapping_lines(subscriptions: pl.LazyFrame) -> pl.LazyFrame:
     ).select(ROW)
 
 
-def _overlap_rule(ds: Dataset) -> list[_Rule]:
+def _overlap_rule(ds: Dataset) -> list[RowCheck]:
     if "subscriptions" not in ds.frames:
         return []
     cols = ["subscription_id", "product", "start_date", "end_date", "mrr"]
     rows = (
         overlapping_lines(ds.frames["subscriptions"])
-        .join(_raw_values(ds, "subscriptions", cols), on=ROW, how="left")
+        .join(raw_values(ds, "subscriptions", cols), on=ROW, how="left")
         .sort(ROW)
     )
-    return [_Rule("subscriptions", "overlapping_lines", "account_id, product", rows, {}, "warning")]
+    return [
+        RowCheck("subscriptions", "overlapping_lines", "account_id, product", rows, {}, "warning")
+    ]
 
 
 def plausibility_issues(ds: Dataset) -> list[Issue]:
@@ -201,29 +176,6 @@ def plausibility_issues(ds: Dataset) -> list[Issue]:
         Errors (``date_implausible``, ``amount_implausible``, ``value_implausible``) and warnings
         (``invisible_characters``, ``overlapping_lines``), in table order.
     """
-    rules = _bound_rules(ds) + _invisible_rules(ds) + _overlap_rule(ds)
-    if not rules:
-        return []
-    lang = lang_of(ds.config)
-    max_ex = int(ds.config["validation"]["max_examples"])
-    results = pl.collect_all(
-        [
-            r.rows.select(
-                pl.len().alias("n"),
-                pl.col(ROW).head(max_ex).implode().alias("rows"),
-                pl.col("__val").head(max_ex).implode().alias("vals"),
-            )
-            for r in rules
-        ]
-    )
-    out = []
-    for r, df in zip(rules, results, strict=True):
-        n = int(df["n"][0])
-        if not n:
-            continue
-        file = ds.sources[r.table].file if r.table in ds.sources else r.table
-        text = message(r.rule, lang, file=file, column=r.column, n=n, **r.fields)
-        examples = list(zip(df["rows"][0].to_list(), df["vals"][0].to_list(), strict=True))
-        out.append(Issue(r.table, file, r.rule, text, r.column, r.severity, n, examples))
+    out = collect_issues(ds, _bound_rules(ds) + _invisible_rules(ds) + _overlap_rule(ds))
     order = {name: i for i, name in enumerate(TABLES)}
     return sorted(out, key=lambda i: order.get(i.table, -1))

@@ -22,12 +22,13 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.cache import load_entry, store_entry, validation_key
+from cs_metrics.data.checks import RowCheck, collect_issues, flagged_rows, raw_values
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.issues import Issue
 from cs_metrics.data.load import ROW, load_dataset, parse_issues
 from cs_metrics.data.schema import TABLES
 from cs_metrics.errors import DataError
-from cs_metrics.messages import lang_of, message
+from cs_metrics.messages import lang_of
 
 # Version of the JSON structure of ``cs-metrics validate --format json``.
 REPORT_SCHEMA_VERSION = 1
@@ -220,57 +221,6 @@ def _gx_gate(ds: Dataset, expectations: str | Path | None) -> list[Issue]:
 # ---- cross-table and config-dependent checks (polars) --------------------------------------
 
 
-@dataclass
-class _Check:
-    table: str
-    rule: str
-    column: str | None
-    rows: pl.LazyFrame  # columns: _row, __val (the value(s) as written in the file)
-    fields: dict[str, Any] = field(default_factory=dict)
-    severity: str = "error"
-
-
-def _raw_value(ds: Dataset, table: str, columns: list[str]) -> pl.LazyFrame:
-    """``_row`` and the value(s) of ``columns`` as written in the file (joined by ", ")."""
-    raw = ds.raw[table]
-    schema = raw.collect_schema()
-    parts = [pl.col(c).cast(pl.String).fill_null("") for c in columns if c in schema]
-    value = pl.concat_str(parts, separator=", ") if parts else pl.lit(None, pl.String)
-    return raw.select(ROW, value.alias("__val"))
-
-
-def _offending(ds: Dataset, table: str, condition: pl.Expr, columns: list[str]) -> pl.LazyFrame:
-    rows = ds.frames[table].filter(condition.fill_null(False)).select(ROW)
-    return rows.join(_raw_value(ds, table, columns), on=ROW, how="left").sort(ROW)
-
-
-def _collect(ds: Dataset, checks: list[_Check]) -> list[Issue]:
-    if not checks:
-        return []
-    lang = lang_of(ds.config)
-    max_ex = int(ds.config["validation"]["max_examples"])
-    results = pl.collect_all(
-        [
-            c.rows.select(
-                pl.len().alias("n"),
-                pl.col(ROW).head(max_ex).implode().alias("rows"),
-                pl.col("__val").head(max_ex).implode().alias("vals"),
-            )
-            for c in checks
-        ]
-    )
-    out = []
-    for c, df in zip(checks, results, strict=True):
-        n = int(df["n"][0])
-        if not n:
-            continue
-        file = ds.sources[c.table].file
-        text = message(c.rule, lang, file=file, column=c.column, n=n, **c.fields)
-        examples = list(zip(df["rows"][0].to_list(), df["vals"][0].to_list(), strict=True))
-        out.append(Issue(c.table, file, c.rule, text, c.column, c.severity, n, examples))
-    return out
-
-
 def cross_table_issues(ds: Dataset) -> list[Issue]:
     """Errors GX cannot express (each with file, column, row numbers and values).
 
@@ -281,7 +231,7 @@ def cross_table_issues(ds: Dataset) -> list[Issue]:
       (account_id, week_start), onboarding_sessions (user_id, session_no));
     - ``out_of_range``: onboarding ``session_no`` outside 1..N, N = ``onboarding.sessions``.
     """
-    checks: list[_Check] = []
+    checks: list[RowCheck] = []
     if "accounts" in ds.frames:
         known = ds.frames["accounts"].select("account_id").drop_nulls().unique()
         accounts_file = ds.sources["accounts"].file
@@ -292,21 +242,21 @@ def cross_table_issues(ds: Dataset) -> list[Issue]:
                 lf.filter(pl.col("account_id").is_not_null())
                 .join(known, on="account_id", how="anti")
                 .select(ROW)
-                .join(_raw_value(ds, name, ["account_id"]), on=ROW, how="left")
+                .join(raw_values(ds, name, ["account_id"]), on=ROW, how="left")
                 .sort(ROW)
             )
             checks.append(
-                _Check(
+                RowCheck(
                     name, "unknown_account", "account_id", rows, {"accounts_file": accounts_file}
                 )
             )
     if "subscriptions" in ds.frames:
         checks.append(
-            _Check(
+            RowCheck(
                 "subscriptions",
                 "end_before_start",
                 "start_date, end_date",
-                _offending(
+                flagged_rows(
                     ds,
                     "subscriptions",
                     pl.col("end_date") < pl.col("start_date"),
@@ -320,21 +270,21 @@ def cross_table_issues(ds: Dataset) -> list[Issue]:
             continue  # single-column keys: the GX suites (expect_column_values_to_be_unique)
         cond = pl.all_horizontal([pl.col(k).is_not_null() for k in key]) & (pl.len().over(key) > 1)
         checks.append(
-            _Check(name, "duplicate_key", ", ".join(key), _offending(ds, name, cond, key))
+            RowCheck(name, "duplicate_key", ", ".join(key), flagged_rows(ds, name, cond, key))
         )
     if "onboarding_sessions" in ds.frames:
         n = int(ds.config["onboarding"]["sessions"])
         s = pl.col("session_no")
         checks.append(
-            _Check(
+            RowCheck(
                 "onboarding_sessions",
                 "out_of_range",
                 "session_no",
-                _offending(ds, "onboarding_sessions", (s < 1) | (s > n), ["session_no"]),
+                flagged_rows(ds, "onboarding_sessions", (s < 1) | (s > n), ["session_no"]),
                 {"range": f"1..{n}"},
             )
         )
-    return _collect(ds, checks)
+    return collect_issues(ds, checks)
 
 
 def warning_issues(ds: Dataset) -> list[Issue]:
@@ -345,31 +295,31 @@ def warning_issues(ds: Dataset) -> list[Issue]:
 
     Dates outside the plausible years are errors: :mod:`cs_metrics.data.plausibility`.
     """
-    checks: list[_Check] = []
+    checks: list[RowCheck] = []
     cur = str(ds.config["general"]["currency"])
     if "subscriptions" in ds.frames:
         cond = pl.col("currency").is_not_null() & (pl.col("currency").str.to_uppercase() != cur)
         checks.append(
-            _Check(
+            RowCheck(
                 "subscriptions",
                 "currency_mismatch",
                 "currency",
-                _offending(ds, "subscriptions", cond, ["currency"]),
+                flagged_rows(ds, "subscriptions", cond, ["currency"]),
                 {"currency": cur},
                 "warning",
             )
         )
     if "cs_costs" in ds.frames:
         checks.append(
-            _Check(
+            RowCheck(
                 "cs_costs",
                 "month_not_first_day",
                 "month",
-                _offending(ds, "cs_costs", pl.col("month").dt.day() != 1, ["month"]),
+                flagged_rows(ds, "cs_costs", pl.col("month").dt.day() != 1, ["month"]),
                 severity="warning",
             )
         )
-    return _collect(ds, checks)
+    return collect_issues(ds, checks)
 
 
 # ---- the readable report -------------------------------------------------------------------

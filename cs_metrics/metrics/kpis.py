@@ -12,28 +12,23 @@ from cs_metrics.data.dataset import Dataset
 from cs_metrics.messages import lang_of, reason_fields
 from cs_metrics.metrics.churn import churn_within
 from cs_metrics.metrics.retention import monthly_rates
+from cs_metrics.metrics.revenue import MOVEMENTS
 from cs_metrics.periods import Month, MonthLike
 
+# The month's rates: columns of monthly_rates and keys of the KPI dict (fractions).
+RATE_KEYS = ("logo_churn_rate", "grr", "nrr", "nrr_trailing_12m", "grr_trailing_12m")
+# The month's MRR movements (the bridge's order) and account counts.
+MRR_MOVEMENT_KEYS = tuple(f"mrr_{m}" for m in MOVEMENTS)
+ACCOUNT_MOVEMENT_KEYS = ("accounts_new", "accounts_reactivated", "accounts_churned")
 KPI_KEYS = (
     "as_of",
     "mrr_start",
     "mrr_end",
-    "mrr_new",
-    "mrr_reactivation",
-    "mrr_upsell",
-    "mrr_cross_sell",
-    "mrr_contraction",
-    "mrr_churn",
+    *MRR_MOVEMENT_KEYS,
     "accounts_start",
     "accounts_end",
-    "accounts_new",
-    "accounts_reactivated",
-    "accounts_churned",
-    "logo_churn_rate",
-    "grr",
-    "nrr",
-    "nrr_trailing_12m",
-    "grr_trailing_12m",
+    *ACCOUNT_MOVEMENT_KEYS,
+    *RATE_KEYS,
 )
 
 

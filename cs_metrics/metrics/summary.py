@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 import polars as pl
 
+from cs_metrics.metrics.kpis import RATE_KEYS
+from cs_metrics.metrics.revenue import MOVEMENTS
 from cs_metrics.periods import Month, MonthLike
 
 __all__ = [
@@ -26,9 +28,7 @@ __all__ = [
     "target_status",
 ]
 
-MOVEMENTS = ("new", "reactivation", "upsell", "cross_sell", "contraction", "churn")
 MONEY_KEYS = ("mrr_start", "mrr_end", *MOVEMENTS)
-RATE_KEYS = ("logo_churn_rate", "grr", "nrr", "nrr_trailing_12m", "grr_trailing_12m")
 COUNT_KEYS = (
     "accounts_start",
     "accounts_end",
