@@ -10,6 +10,16 @@ from cs_metrics.data.dataset import Dataset
 from cs_metrics.metrics.kpis import RATE_KEYS
 from cs_metrics.periods import Month, MonthLike
 
+__all__ = [
+    "excel_csv_bytes",
+    "kpi_summary_frame",
+    "neutralise_text",
+    "report_csvs",
+    "salesforce_health_frame",
+    "write_excel_csv",
+    "write_report_csvs",
+]
+
 
 def neutralise_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Prefix text cells that start with ``= + - @`` (or tab/CR) with ``'`` so Excel shows them

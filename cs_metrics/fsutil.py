@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+__all__ = ["atomic_write_bytes", "replace_dir"]
+
 
 def replace_dir(
     tmp: Path, target: Path, keep_from_old: Callable[[str], bool] | None = None

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["MESSAGES", "VALIDATION_RULES", "lang_of", "message", "reason_fields", "text"]
+
 # rule -> lang -> template (str.format with named fields)
 MESSAGES: dict[str, dict[str, str]] = {
     # ---- file level (loader) ----

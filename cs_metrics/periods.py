@@ -17,6 +17,23 @@ import polars as pl
 
 from cs_metrics.errors import PeriodError
 
+__all__ = [
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "Month",
+    "MonthLike",
+    "fiscal_quarter_label_expr",
+    "fiscal_year_expr",
+    "index_to_month",
+    "index_to_month_expr",
+    "last_active_index_expr",
+    "month_index_expr",
+    "month_label_expr",
+    "months_between",
+    "parse_month",
+    "quarter_label_expr",
+]
+
 _MONTH_RE = re.compile(r"^\s*(\d{4})[-/](\d{1,2})\s*$")
 # Months outside these years are typos (0000-01, 9999-12), not periods anyone reports on.
 MIN_YEAR, MAX_YEAR = 1900, 2999

@@ -14,6 +14,19 @@ from cs_metrics.config import load_config
 from cs_metrics.errors import CsMetricsError, DataError, OutputError, redact
 from cs_metrics.messages import message
 
+__all__ = [
+    "add_data_args",
+    "add_force_arg",
+    "check_output_path",
+    "config_from_args",
+    "log_dir",
+    "open_validated",
+    "print_json",
+    "run_guarded",
+    "write_error_log",
+    "write_output_frame",
+]
+
 
 def add_data_args(p: argparse.ArgumentParser, as_of: bool = True, fmt: bool = True) -> None:
     """--data, --as-of, --config, --mapping, --format, --lang."""

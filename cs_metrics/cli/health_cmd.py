@@ -15,6 +15,17 @@ from cs_metrics.cli.common import (
     write_output_frame,
 )
 
+__all__ = [
+    "health_table",
+    "onboarding_table",
+    "register",
+    "risk_table",
+    "run_health",
+    "run_nps",
+    "run_onboarding",
+    "run_risk",
+]
+
 EXAMPLES = {
     "health": "cs-metrics health --data data/sample --as-of 2026-09 --salesforce-out sf.csv",
     "risk": "cs-metrics risk --data data/sample --format json",

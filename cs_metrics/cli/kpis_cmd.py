@@ -7,6 +7,8 @@ from typing import Any
 
 from cs_metrics.cli.common import add_data_args, open_validated, print_json
 
+__all__ = ["kpi_table", "register", "run"]
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(

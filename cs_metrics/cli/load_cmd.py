@@ -14,6 +14,8 @@ from pathlib import Path
 
 from cs_metrics.cli.common import add_data_args, open_validated
 
+__all__ = ["register", "run"]
+
 EPILOG = """examples:
   cs-metrics load --data exports/2026-10 --out lake/canonical
   cs-metrics kpis --data lake/canonical --engine spark --format json

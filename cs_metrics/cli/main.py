@@ -10,6 +10,8 @@ import sys
 
 from cs_metrics import __version__
 
+__all__ = ["build_parser", "main"]
+
 COMMAND_MODULES = [
     "validate_cmd",
     "sample_cmd",

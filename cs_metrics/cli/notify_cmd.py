@@ -7,6 +7,8 @@ import sys
 
 from cs_metrics.cli.common import add_data_args, open_validated, print_json
 
+__all__ = ["register", "run"]
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(

@@ -7,6 +7,8 @@ import sys
 
 from cs_metrics.cli.common import config_from_args, print_json
 
+__all__ = ["register", "run"]
+
 EPILOG = """examples:
   cs-metrics validate data/sample
   cs-metrics validate exports/2026-10 --mapping salesforce.toml

@@ -27,6 +27,19 @@ from cs_metrics.data.issues import Issue
 from cs_metrics.data.load import ROW, empty_required_rows
 from cs_metrics.data.schema import NULLABLE_REQUIRED, ONBOARDING_STATUSES, TABLES, Table
 
+__all__ = [
+    "EXPECTATIONS_DIR",
+    "VALUE_RULES",
+    "build_data_docs",
+    "build_suite_dict",
+    "generate",
+    "gx_state",
+    "gx_suite_results",
+    "load_suite_dict",
+    "run_suites",
+    "suite_json",
+]
+
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 SUITE_PREFIX = "cs_metrics."
 

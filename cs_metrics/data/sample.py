@@ -32,6 +32,8 @@ from cs_metrics.errors import OutputError
 from cs_metrics.fsutil import replace_dir
 from cs_metrics.periods import Month
 
+__all__ = ["MANIFEST", "foreign_entries", "generate_sample", "generate_tables"]
+
 CSMS = ["鈴木", "嘉生", "糸谷", "大本", "津田"]
 INDUSTRIES = ["金融", "医療", "小売", "製造", "IT・通信", "教育", "不動産", "人材"]
 INDUSTRY_WEIGHTS = [0.12, 0.10, 0.16, 0.16, 0.18, 0.10, 0.08, 0.10]

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+__all__ = ["Column", "NULLABLE_REQUIRED", "ONBOARDING_STATUSES", "TABLES", "Table", "table"]
+
 KIND_DTYPES: dict[str, pl.DataType] = {
     "id": pl.String(),
     "text": pl.String(),

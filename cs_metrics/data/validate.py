@@ -30,6 +30,16 @@ from cs_metrics.data.schema import TABLES
 from cs_metrics.errors import DataError
 from cs_metrics.messages import lang_of
 
+__all__ = [
+    "ENGINES",
+    "REPORT_SCHEMA_VERSION",
+    "ValidationReport",
+    "cross_table_issues",
+    "format_issues",
+    "validate_dataset",
+    "warning_issues",
+]
+
 # Version of the JSON structure of ``cs-metrics validate --format json``.
 REPORT_SCHEMA_VERSION = 1
 

@@ -29,6 +29,18 @@ from cs_metrics.periods import (
     quarter_label_expr,
 )
 
+__all__ = [
+    "Z95",
+    "account_lifetimes",
+    "churn_events",
+    "churn_reasons",
+    "churn_within",
+    "churn_within_from_counts",
+    "km_curve",
+    "km_table",
+    "km_table_from_counts",
+]
+
 Z95 = 1.959964
 
 

@@ -27,6 +27,19 @@ from cs_metrics.metrics.revenue import ACCOUNT, account_segments
 from cs_metrics.metrics.windows import rows_in_windows
 from cs_metrics.periods import Month, MonthLike, index_to_month_expr
 
+__all__ = [
+    "BANDS",
+    "HealthResult",
+    "active_grid",
+    "apportion_hundredths",
+    "band_expr",
+    "health_history",
+    "health_scores",
+    "health_with_change",
+    "measure_values",
+    "points_expr",
+]
+
 BANDS = ("green", "yellow", "red")
 
 

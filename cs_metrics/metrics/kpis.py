@@ -15,6 +15,17 @@ from cs_metrics.metrics.retention import monthly_rates
 from cs_metrics.metrics.revenue import MOVEMENTS
 from cs_metrics.periods import Month, MonthLike
 
+__all__ = [
+    "ACCOUNT_MOVEMENT_KEYS",
+    "ENGINES",
+    "KPI_KEYS",
+    "MRR_MOVEMENT_KEYS",
+    "RATE_KEYS",
+    "kpis",
+    "kpis_from",
+    "kpis_from_rates",
+]
+
 # The month's rates: columns of monthly_rates and keys of the KPI dict (fractions).
 RATE_KEYS = ("logo_churn_rate", "grr", "nrr", "nrr_trailing_12m", "grr_trailing_12m")
 # The month's MRR movements (the bridge's order) and account counts.

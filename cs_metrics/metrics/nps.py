@@ -35,6 +35,20 @@ from cs_metrics.errors import UsageError
 from cs_metrics.metrics.revenue import By, by_keys, with_by
 from cs_metrics.periods import Month, MonthLike, index_to_month_expr, month_index_expr
 
+__all__ = [
+    "MAX_WINDOW_MONTHS",
+    "Z95",
+    "check_nps_by",
+    "check_nps_survey",
+    "nps",
+    "nps_change",
+    "nps_exprs",
+    "nps_from_counts",
+    "nps_period_change",
+    "nps_responses_in_window",
+    "nps_trend",
+]
+
 Z95 = 1.959964
 
 

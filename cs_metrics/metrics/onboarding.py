@@ -14,6 +14,15 @@ import polars as pl
 from cs_metrics.data.dataset import Dataset, memoised
 from cs_metrics.periods import Month, MonthLike, index_to_month_expr, month_index_expr
 
+__all__ = [
+    "onboarding_accounts",
+    "onboarding_funnel",
+    "onboarding_summary",
+    "onboarding_users",
+    "stalled_users",
+    "stalled_users_history",
+]
+
 
 def _program_rows(ds: Dataset) -> pl.LazyFrame:
     """Session rows numbered 1..N with a boolean ``done`` (the table must exist)."""

@@ -18,6 +18,8 @@ from cs_metrics.metrics.revenue import (
 )
 from cs_metrics.periods import Month, MonthLike, month_label_expr, quarter_label_expr
 
+__all__ = ["cohort_retention", "monthly_rates", "mrr_by_month", "trailing_retention"]
+
 
 def trailing_retention(
     ds: Dataset, as_of: MonthLike, months: int = 12, by: By = None

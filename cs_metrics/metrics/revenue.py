@@ -20,6 +20,25 @@ from cs_metrics.data.dataset import Dataset
 from cs_metrics.engine import core
 from cs_metrics.periods import Month, MonthLike, index_to_month_expr
 
+__all__ = [
+    "ACCOUNT",
+    "By",
+    "MOVEMENTS",
+    "UNSET",
+    "account_attributes",
+    "account_segments",
+    "active_accounts",
+    "by_keys",
+    "month_spine",
+    "mrr_bridge",
+    "mrr_by_account",
+    "mrr_by_account_product",
+    "mrr_movements",
+    "product_segments",
+    "subscription_lines",
+    "with_by",
+]
+
 ACCOUNT = core.ACCOUNT
 MOVEMENTS = core.MOVEMENTS
 # Label of accounts whose breakdown attribute is empty.

@@ -8,6 +8,8 @@ from typing import Any
 
 import polars as pl
 
+__all__ = ["CSS", "esc", "figure", "notice", "table", "tiles"]
+
 
 def esc(v: Any) -> str:
     """HTML-escape any value (``<b>Acme & Co</b>`` shows as text)."""
