@@ -32,7 +32,7 @@ from cs_metrics.labels import KPI_LABELS
 from cs_metrics.labels import RULE_LABELS as _RULE_LABELS
 from cs_metrics.labels import label as _catalogue_label
 from cs_metrics.labels import rule_label as rule_label
-from cs_metrics.periods import Month
+from cs_metrics.periods import Month, MonthLike
 
 __all__ = [
     "DISPLAY_UNITS",
@@ -183,7 +183,7 @@ def fmt_count(n: Any, lang: str = "ja") -> str:
     return f"{n:,}社" if lang == "ja" else f"{n:,} account{'s' if n != 1 else ''}"
 
 
-def fmt_month(m: Any, lang: str = "ja") -> str:
+def fmt_month(m: MonthLike | None, lang: str = "ja") -> str:
     """``2026-09`` (a string, a date or a Month) -> ``2026年9月`` / ``Sep 2026``."""
     if m is None:
         return "—"
@@ -241,7 +241,11 @@ def _partial(last: Month, as_of: Month | None, lang: str) -> str:
 
 
 def fiscal_year_label(
-    month: Any, start_month: int, lang: str = "ja", as_of: Any = None, with_months: bool = False
+    month: MonthLike,
+    start_month: int,
+    lang: str = "ja",
+    as_of: MonthLike | None = None,
+    with_months: bool = False,
 ) -> str:
     """The fiscal year (年度) holding ``month``: ``2026年度`` / ``FY2026``; marked
     ``2026年度（9月まで）`` / ``FY2026 (to Sep)`` when ``as_of`` falls before its last month.
@@ -257,7 +261,9 @@ def fiscal_year_label(
     return text + _partial(last, Month.parse(as_of) if as_of is not None else None, lang)
 
 
-def fiscal_quarter_label(month: Any, start_month: int, lang: str = "ja", as_of: Any = None) -> str:
+def fiscal_quarter_label(
+    month: MonthLike, start_month: int, lang: str = "ja", as_of: MonthLike | None = None
+) -> str:
     """The fiscal quarter holding ``month``, counted from the fiscal year's start:
     ``2026年度 第2四半期`` / ``FY2026 Q2``; marked ``（8月まで）`` / ``(to Aug)`` when ``as_of``
     falls before its last month."""
@@ -268,7 +274,9 @@ def fiscal_quarter_label(month: Any, start_month: int, lang: str = "ja", as_of: 
     return text + _partial(last, Month.parse(as_of) if as_of is not None else None, lang)
 
 
-def _labels_expr(month_idx: pl.Expr, fn: Any, start_month: int, lang: str, as_of: Any) -> pl.Expr:
+def _labels_expr(
+    month_idx: pl.Expr, fn: Any, start_month: int, lang: str, as_of: MonthLike | None
+) -> pl.Expr:
     """Apply a scalar label function to the (few) distinct months of a month-index column."""
     return month_idx.map_elements(
         lambda i: fn(Month(int(i)), start_month, lang, as_of), return_dtype=pl.String
@@ -276,14 +284,14 @@ def _labels_expr(month_idx: pl.Expr, fn: Any, start_month: int, lang: str, as_of
 
 
 def fiscal_year_label_expr(
-    month_idx: pl.Expr, start_month: int, lang: str = "ja", as_of: Any = None
+    month_idx: pl.Expr, start_month: int, lang: str = "ja", as_of: MonthLike | None = None
 ) -> pl.Expr:
     """:func:`fiscal_year_label` of a month-index column (for a table of a few periods)."""
     return _labels_expr(month_idx, fiscal_year_label, start_month, lang, as_of)
 
 
 def fiscal_quarter_label_expr(
-    month_idx: pl.Expr, start_month: int, lang: str = "ja", as_of: Any = None
+    month_idx: pl.Expr, start_month: int, lang: str = "ja", as_of: MonthLike | None = None
 ) -> pl.Expr:
     """:func:`fiscal_quarter_label` of a month-index column (for a table of a few periods)."""
     return _labels_expr(month_idx, fiscal_quarter_label, start_month, lang, as_of)

@@ -30,7 +30,7 @@ import polars as pl
 
 from cs_metrics.errors import OutputError
 from cs_metrics.fsutil import replace_dir
-from cs_metrics.periods import Month
+from cs_metrics.periods import Month, MonthLike
 
 __all__ = ["MANIFEST", "foreign_entries", "generate_sample", "generate_tables"]
 
@@ -285,7 +285,7 @@ class _Generator:
     so the random draws (and the files) are the same for the same arguments.
     """
 
-    def __init__(self, seed: int, accounts: int, months: int, end: str) -> None:
+    def __init__(self, seed: int, accounts: int, months: int, end: MonthLike) -> None:
         self.rng = np.random.default_rng(seed)
         end_m = Month.parse(end)
         self.accounts, self.months = accounts, months
@@ -649,7 +649,7 @@ def _frames(t: _Tables) -> dict[str, pl.DataFrame]:
 
 
 def generate_tables(
-    seed: int = 24, accounts: int = 150, months: int = 40, end: str = "2026-09"
+    seed: int = 24, accounts: int = 150, months: int = 40, end: MonthLike = "2026-09"
 ) -> dict[str, pl.DataFrame]:
     """Generate all 8 tables in memory (see the module docstring)."""
     return _Generator(seed, accounts, months, end).run()
@@ -725,7 +725,7 @@ def generate_sample(
     seed: int = 24,
     accounts: int = 150,
     months: int = 40,
-    end: str = "2026-09",
+    end: MonthLike = "2026-09",
     force: bool = False,
 ) -> dict[str, Path]:
     """Write the sample as one UTF-8 CSV per table into ``out_dir``.

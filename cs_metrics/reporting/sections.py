@@ -23,6 +23,7 @@ from cs_metrics.format import (
     label,
     money_axis,
 )
+from cs_metrics.metrics.revenue import UNSET
 from cs_metrics.metrics.summary import period_bridge, target_gap, target_status
 from cs_metrics.periods import Month
 from cs_metrics.reporting.backtest_section import backtest_section
@@ -667,7 +668,7 @@ def health_section(r: Report) -> str:
     bands = (
         seg.group_by("csm", "band")
         .agg(pl.len().alias("accounts"))
-        .with_columns(pl.col("csm").fill_null("(未設定)"))
+        .with_columns(pl.col("csm").fill_null(UNSET))
     )
     return (
         _svg(
