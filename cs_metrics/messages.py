@@ -470,6 +470,22 @@ MESSAGES.update(
             "en": "no health measure has data for this account (its tables are absent or hold no "
             "rows for the window); missing data is not bad health, so there is no score or band",
         },
+        "nps_no_responses": {
+            "ja": "期間内に回答がありません",
+            "en": "no responses in the window",
+        },
+        "nps_no_table": {
+            "ja": "nps_responses テーブルがありません",
+            "en": "no nps_responses table",
+        },
+        "nps_period_without_responses": {
+            "ja": "回答のない期間があります",
+            "en": "a period without responses",
+        },
+        "onboarding_no_table": {
+            "ja": "onboarding_sessions テーブルがありません",
+            "en": "no onboarding_sessions table",
+        },
         "no_acquisition_cost": {
             "ja": "accounts に獲得コスト（acquisition_cost）がありません",
             "en": "no acquisition_cost in accounts",

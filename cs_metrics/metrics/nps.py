@@ -32,6 +32,7 @@ import polars as pl
 
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.errors import UsageError
+from cs_metrics.messages import lang_of, reason_fields
 from cs_metrics.metrics.revenue import By, by_keys, with_by
 from cs_metrics.periods import Month, MonthLike, index_to_month_expr, month_index_expr
 
@@ -52,7 +53,9 @@ __all__ = [
 Z95 = 1.959964
 
 
-def nps_from_counts(promoters: int, passives: int, detractors: int) -> dict[str, Any]:
+def nps_from_counts(
+    promoters: int, passives: int, detractors: int, lang: str | None = None
+) -> dict[str, Any]:
     """NPS and its 95% adjusted-Wald interval from the three counts (see the module docstring).
 
     Returns
@@ -60,7 +63,8 @@ def nps_from_counts(promoters: int, passives: int, detractors: int) -> dict[str,
     dict
         ``nps, n, promoters, passives, detractors, ci_low, ci_high`` (NPS units, -100..100) and
         ``nps_adjusted, se_adjusted`` (for :func:`nps_change`). ``nps`` and the interval are
-        ``None`` with a ``reason`` when there are no responses.
+        ``None`` with a ``reason`` (in ``lang``; None: :func:`cs_metrics.messages.lang_of`
+        without a configuration) and ``reason_code`` when there are no responses.
     """
     n = promoters + passives + detractors
     out: dict[str, Any] = {
@@ -76,7 +80,7 @@ def nps_from_counts(promoters: int, passives: int, detractors: int) -> dict[str,
             ci_high=None,
             nps_adjusted=None,
             se_adjusted=None,
-            reason="no responses in the window",
+            **reason_fields("", "nps_no_responses", lang or lang_of(None)),
         )
         return out
     na = n + 3
@@ -215,23 +219,25 @@ def nps(
     """
     m = Month.parse(as_of)
     months = _window_months(ds, config, window_months)
+    lang = lang_of(config if config is not None else ds.config)
     check_nps_by(ds, by)
     window = {"window_start": str(m - (months - 1)), "window_end": str(m)}
     lf = nps_responses_in_window(ds, m, months, survey)
     keys = by_keys(by)
     if lf is None:  # no table: one empty result, or no group at all
-        empty = {**nps_from_counts(0, 0, 0), **window, "reason": "no nps_responses table"}
+        empty = {**nps_from_counts(0, 0, 0, lang), **window}
+        empty.update(reason_fields("", "nps_no_table", lang))
         return [] if keys else [empty]
     lf = _attach_by(lf, ds, m, by)
     counts = (
         lf.group_by(keys or pl.lit(1).alias("_all")).agg(*_counts()).sort(keys or "_all").collect()
     )
     if counts.height == 0:  # nothing in the window: one empty result, or no group at all
-        return [] if keys else [{**nps_from_counts(0, 0, 0), **window}]
+        return [] if keys else [{**nps_from_counts(0, 0, 0, lang), **window}]
     return [
         {
             **{k: r[k] for k in keys},
-            **nps_from_counts(int(r["promoters"]), int(r["passives"]), int(r["detractors"])),
+            **nps_from_counts(int(r["promoters"]), int(r["passives"]), int(r["detractors"]), lang),
             **window,
         }
         for r in counts.iter_rows(named=True)
@@ -318,7 +324,9 @@ def nps_trend(
     )
 
 
-def nps_change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+def nps_change(
+    current: dict[str, Any], previous: dict[str, Any], lang: str | None = None
+) -> dict[str, Any]:
     """Change from ``previous`` to ``current`` (two results of :func:`nps` /
     :func:`nps_from_counts` over independent periods) with a 95% interval for the difference.
 
@@ -331,7 +339,7 @@ def nps_change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, A
             "delta": None,
             "ci_low": None,
             "ci_high": None,
-            "reason": "a period without responses",
+            **reason_fields("", "nps_period_without_responses", lang or lang_of(None)),
         }
     se = math.sqrt(current["se_adjusted"] ** 2 + previous["se_adjusted"] ** 2)
     diff_adj = current["nps_adjusted"] - previous["nps_adjusted"]
@@ -361,4 +369,5 @@ def nps_period_change(
     """
     cur = nps(ds, as_of, config, window_months, survey)[0]
     prev = nps(ds, previous, config, window_months, survey)[0]
-    return {"current": cur, "previous": prev, "change": nps_change(cur, prev)}
+    lang = lang_of(config if config is not None else ds.config)
+    return {"current": cur, "previous": prev, "change": nps_change(cur, prev, lang)}

@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.dataset import Dataset, memoised
+from cs_metrics.messages import lang_of, reason_fields
 from cs_metrics.periods import Month, MonthLike, index_to_month_expr, month_index_expr
 
 __all__ = [
@@ -311,12 +312,12 @@ def onboarding_summary(ds: Dataset, as_of: MonthLike) -> dict[str, Any]:
     dict
         ``available, sessions, users, accounts, graduated_users, graduation_rate,
         stalled_users, median_days_to_graduate, per_session`` (a list of ``{session_no,
-        users_done, share_of_users, drop_from_previous}``); ``{available: false, reason}``
+        users_done, share_of_users, drop_from_previous}``); ``{available: false, reason, reason_code}``
         without the table.
     """
     users = onboarding_users(ds, as_of)
     if users is None:
-        return {"available": False, "reason": "no onboarding_sessions table"}
+        return {"available": False, **reason_fields("", "onboarding_no_table", lang_of(ds.config))}
     funnel = onboarding_funnel(ds, as_of)
     assert funnel is not None
     grads = users.filter(pl.col("graduated"))
