@@ -19,6 +19,7 @@ Rules every chart follows (tests/test_charts.py checks them):
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 # jsonschema (imported by altair) compiles the rfc3987_syntax grammar at import when that optional
@@ -48,6 +49,7 @@ __all__ = [
     "to_png",
     "to_svg",
     "trend_lines",
+    "warm_up",
 ]
 
 FONT = "Noto Sans CJK JP, Hiragino Sans, Yu Gothic, Meiryo, sans-serif"
@@ -163,14 +165,58 @@ def _data(rows: list[dict[str, Any]]) -> alt.Data:
         raise ValueError(
             f"{len(rows)} data rows for one chart (at most {MAX_MARKS}): aggregate before drawing"
         )
-    return alt.Data(values=rows)
+    # Not validated row by row at construction (altair's debug mode checks every value against
+    # the Vega-Lite schema: a quarter of a second for a heatmap's 300 cells); see to_svg.
+    with alt.utils.schemapi.debug_mode(False):
+        return alt.Data(values=rows)
 
 
 def to_svg(chart: alt.TopLevelMixin) -> str:
-    """Render a chart to an SVG string offline (vl-convert)."""
+    """Render a chart to an SVG string offline (vl-convert).
+
+    The spec is not validated against the Vega-Lite JSON schema here (about 40 ms per chart):
+    every builder's spec is validated by the tests (``chart.to_dict()`` in tests/test_charts.py),
+    and the data rows only vary in their values.
+    """
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(chart.to_json())
+    return vlc.vegalite_to_svg(chart.to_json(validate=False))
+
+
+_WARM_UP: list[threading.Thread] = []
+
+
+def warm_up() -> None:
+    """Start vl-convert in the background so that the first chart does not wait for it.
+
+    vl-convert's first conversion in a process starts its JavaScript engine and reads the
+    system's fonts (about 0.8 s here); it releases the GIL meanwhile, so a report's kernel
+    loads its data at the same time. Idempotent; errors are left to the first real chart.
+    """
+    if not _WARM_UP:
+        _WARM_UP.append(threading.Thread(target=_warm, name="vl-convert-warm-up", daemon=True))
+        _WARM_UP[0].start()
+
+
+def _warm() -> None:
+    import json
+
+    import vl_convert as vlc
+
+    spec = {
+        "data": {"values": [{"x": "月", "y": 1}]},
+        "mark": "bar",
+        "encoding": {
+            "x": {"field": "x", "type": "nominal"},
+            "y": {"field": "y", "type": "quantitative"},
+        },
+        "title": "月次",
+        "config": {"font": FONT},
+    }
+    try:
+        vlc.vegalite_to_svg(json.dumps(spec))
+    except Exception:  # noqa: BLE001 - the first real chart reports any problem
+        pass
 
 
 def to_png(chart: alt.TopLevelMixin, scale: float = 1.0) -> bytes:

@@ -275,12 +275,26 @@ def roc_auc(score: np.ndarray, event: np.ndarray) -> float | None:
     return auc_interval(score, event, np.arange(len(score)))["auc"]
 
 
+def _rankdata(a: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties sharing their mean rank, NaN anywhere giving all NaN: the default of
+    ``scipy.stats.rankdata`` (same arithmetic) without importing scipy.stats (a second)."""
+    a = np.asarray(a, dtype=np.float64)
+    if np.isnan(a).any():
+        return np.full(a.shape, np.nan)
+    order = np.argsort(a, kind="mergesort")
+    s = a[order]
+    first = np.r_[True, s[1:] != s[:-1]]
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], s.size]
+    ranks = np.empty(a.size)
+    ranks[order] = (0.5 * (ends + starts + 1))[np.cumsum(first) - 1]
+    return ranks
+
+
 def _placements(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """DeLong placement values of events (V10) and non-events (V01), risk x higher = riskier."""
-    from scipy.stats import rankdata
-
-    r_all = rankdata(x)
-    r_pos, r_neg = rankdata(x[y]), rankdata(x[~y])
+    r_all = _rankdata(x)
+    r_pos, r_neg = _rankdata(x[y]), _rankdata(x[~y])
     n1, n0 = int(y.sum()), int((~y).sum())
     v10 = (r_all[y] - r_pos) / n0  # share of non-events ranked below (ties 1/2)
     v01 = (n1 - (r_all[~y] - r_neg)) / n1  # share of events ranked above (ties 1/2)

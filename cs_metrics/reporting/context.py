@@ -29,7 +29,7 @@ from cs_metrics.format import fmt_money
 from cs_metrics.periods import Month, MonthLike
 from cs_metrics.reporting.html import notice
 
-__all__ = ["Report", "SectionUnavailable", "guarded", "need", "prepare"]
+__all__ = ["Report", "SectionUnavailable", "guarded", "need", "preload", "prepare"]
 
 
 class SectionUnavailable(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -163,8 +163,10 @@ def prepare(
     PeriodError
         ``as_of`` is not a month of the data.
     """
+    from cs_metrics.charts import warm_up
     from cs_metrics.data.load import load_dataset
 
+    warm_up()  # the chart renderer starts while the data loads
     cfg = load_config(config_path or None)
     if lang:
         cfg = cfg.updated({"general": {"lang": lang}})
@@ -181,6 +183,41 @@ def prepare(
         validation = rep.to_dict()
         ds = rep.dataset
     return Report(ds, ds.resolve_month(as_of), validation)
+
+
+# What a report's sections import, at the latest, on their first use.
+REPORT_MODULES = (
+    "cs_metrics.reporting.sections",
+    "cs_metrics.reporting.backtest_section",
+    "cs_metrics.reporting.notebook",
+    "cs_metrics.reporting.outputs",
+    "cs_metrics.data.load",
+    "cs_metrics.exports",
+    "cs_metrics.metrics.backtest",
+    "cs_metrics.metrics.kpis",
+    "cs_metrics.metrics.ltv",
+    "cs_metrics.metrics.nps",
+    "cs_metrics.metrics.retention",
+    "cs_metrics.metrics.risk",
+    "cs_metrics.metrics.segments",
+    "cs_metrics.metrics.summary",
+)
+
+
+def preload() -> None:
+    """Import what a report notebook uses and start the chart renderer.
+
+    ``cs-metrics report`` runs this in the notebook's kernel as the kernel starts (IPython's
+    ``exec_lines``), while it validates the data in its own process: the notebook's first cell
+    then finds its imports done and vl-convert started. Harmless anywhere else.
+    """
+    import importlib
+
+    from cs_metrics.charts import warm_up
+
+    warm_up()
+    for name in REPORT_MODULES:
+        importlib.import_module(name)
 
 
 def guarded(fn: Callable[..., str]) -> Callable[..., str]:

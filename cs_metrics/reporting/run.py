@@ -16,7 +16,9 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from cs_metrics.errors import (
 )
 from cs_metrics.fsutil import replace_dir
 from cs_metrics.periods import Month, MonthLike, months_between
+from cs_metrics.reporting.outputs import dumps, json_name, metrics_payload
 
 # papermill and nbconvert import nbformat -> jsonschema, which compiles the optional
 # rfc3987_syntax grammar at import (10+ s on a busy 2-core machine) only to check "iri" string
@@ -92,6 +95,7 @@ COMMAND_PARAMETERS = {
     "mapping_path": "--mapping",
     "lang": "--lang",
     "validation_path": "(internal)",
+    "output_dir": "(internal)",
 }
 _TYPES: dict[str, tuple[type, ...]] = {
     "float": (float, int),
@@ -172,77 +176,68 @@ def _kernel_name() -> str:
     return KERNEL if KERNEL in specs else "python3"
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, dt.date):
-        return o.isoformat()
-    raise TypeError(type(o).__name__)
-
-
-def metrics_payload(ds, as_of: dt.date, cfg: dict[str, Any], kind: str) -> dict[str, Any]:
-    """The numbers a report shows, as in ``cs-metrics kpis --format json``, plus provenance.
-
-    No timestamps: the same inputs and config give byte-identical JSON.
-    """
-    from cs_metrics.metrics.kpis import kpis
-
-    out = dict(kpis(ds, as_of, cfg))
-    try:
-        from cs_metrics.metrics.nps import nps
-
-        n = nps(ds, as_of)[0]
-        out["nps"] = {
-            k: n.get(k)
-            for k in ("nps", "n", "promoters", "passives", "detractors", "ci_low", "ci_high")
-        }
-    except Exception:  # noqa: BLE001 - optional extra
-        pass
-    out["inputs"] = {name: sha for name, sha in sorted(ds.checksums().items())}
-    out["package_version"] = cs_metrics.__version__
-    out["config"] = cfg.to_dict()
-    out["reports"] = sorted({kind})
-    return out
-
-
-def dumps(obj: Any) -> str:
-    return (
-        json.dumps(
-            obj,
-            ensure_ascii=False,
-            indent=2,
-            sort_keys=True,
-            allow_nan=False,
-            default=_json_default,
-        )
-        + "\n"
-    )
-
-
-def _write_csvs(ds, as_of: dt.date, cfg: dict[str, Any], folder: Path) -> None:
-    """The monthly report's Excel CSVs (headers in the report's language, rounded numbers, one
-    value per cell: :func:`cs_metrics.exports.report_csvs`)."""
-    from cs_metrics.exports import write_report_csvs
-
-    write_report_csvs(ds, as_of, folder)
-
-
-def export_html(executed: Path, html_path: Path, run_time: str, title: str | None = None) -> None:
-    """Executed notebook → one offline HTML file without code cells (``title``: the page's
-    <title>, in the report's language)."""
-    import nbformat
+def _html_exporter() -> Any:
+    """nbconvert's HTML exporter for reports (offline template, no code cells)."""
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(str(executed), as_version=4)
-    if title:
-        nb.metadata["title"] = title
-    exporter = HTMLExporter(
+    return HTMLExporter(
         template_name="cs_offline",
         extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
+
+
+def _warm_exporter() -> Any:
+    """An HTML exporter whose templates are already compiled (by exporting a one-cell notebook):
+    made in a thread while the kernel runs the notebook, it saves about a second of export."""
+    import nbformat
+
+    exporter = _html_exporter()
+    cell = nbformat.v4.new_code_cell(
+        "", outputs=[nbformat.v4.new_output("display_data", {"text/html": "<p>.</p>"})]
+    )
+    exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[cell]), resources={})
+    return exporter
+
+
+def export_html(
+    executed: Path,
+    html_path: Path,
+    run_time: str,
+    title: str | None = None,
+    exporter: Any = None,
+) -> None:
+    """Executed notebook → one offline HTML file without code cells (``title``: the page's
+    <title>, in the report's language; ``exporter``: one from :func:`_warm_exporter`)."""
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    if title:
+        nb.metadata["title"] = title
+    exporter = exporter or _html_exporter()
     body, _ = exporter.from_notebook_node(nb, resources={"cs_run_time": run_time})
     html_path.write_text(body, encoding="utf-8")
+
+
+# Run in the report's kernel as it starts (IPython's exec_lines): the kernel imports what the
+# notebook uses and starts the chart renderer while this process validates the data.
+PRELOAD = "from cs_metrics.reporting.context import preload; preload()"
+
+
+@contextmanager
+def _kernel(cwd: Path) -> Iterator[dict[str, Any]]:
+    """papermill's kernel arguments, the kernel already starting in ``cwd`` (and preloading);
+    it is shut down on the way out, whatever happens."""
+    from cs_metrics.reporting.kernel import quiet_kernel
+
+    name = _kernel_name()
+    with quiet_kernel(name) as kernel:
+        km = kernel.get("km")
+        if km is not None:
+            km.start_kernel(cwd=str(cwd), extra_arguments=[f"--IPKernelApp.exec_lines={PRELOAD}"])
+        yield {"kernel_name": name, **kernel}
 
 
 def render_report(
@@ -260,9 +255,11 @@ def render_report(
 ) -> Path:
     """Render one report and return the path of its HTML file.
 
-    Steps: check the ``-p`` parameters, validate the data (with the mapping), resolve the month
-    against the data's range, execute the notebook in a temporary folder beside the target,
-    export offline HTML (and the CSVs, metrics.json, optionally a PDF), then publish atomically.
+    Steps: start the notebook's kernel (it boots while the rest runs), check the ``-p``
+    parameters, validate the data (with the mapping), resolve the month against the data's
+    range, execute the notebook in a temporary folder beside the target (its last cell writes
+    metrics.json and the CSVs from the figures it computed), export offline HTML (optionally a
+    PDF), then publish atomically. ``render_report.last_timings`` holds each step's seconds.
 
     Raises
     ------
@@ -281,51 +278,85 @@ def render_report(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     nb_in = notebook_path(kind)
-    params = check_parameters(kind, dict(params or {}))
-    if validation is None:
-        say(label("progress.validating", words))
-        validation = _validate(data_dir, mapping_path, config_path, lang)
-    ds = validation.dataset
-    month = ds.resolve_month(as_of)
-    timings["validation"] = time.perf_counter() - t0
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    check_out_dir(out, month)
-    remove_stale_temp(out)
-    tmp = _new_temp(out, month, kind)
-    try:
-        (tmp / "validation.json").write_text(dumps(validation.to_dict()), encoding="utf-8")
-        nb_params = {
-            "data_dir": str(Path(data_dir).resolve()),
-            "as_of": str(month),
-            "config_path": str(Path(config_path).resolve()) if config_path else None,
-            "mapping_path": str(Path(mapping_path).resolve()) if mapping_path else None,
-            "lang": ds.config["general"]["lang"],
-            "validation_path": str(tmp / "validation.json"),
-            **params,
-        }
-        say(label("progress.executing", words, name=nb_in.name))
-        t1 = time.perf_counter()
-        executed = _execute(kind, nb_in, tmp / f"{kind}.ipynb", nb_params, out / "logs", month)
-        timings["execution"] = time.perf_counter() - t1
-        say(label("progress.exporting", words))
-        t2 = time.perf_counter()
-        _write_outputs(kind, ds, month, executed, tmp, out / str(month), pdf)
-        timings["export"] = time.perf_counter() - t2
-        t3 = time.perf_counter()
-        replace_dir(
-            tmp,
-            out / str(month),
-            keep_from_old=lambda name: not own_file(kind, name),
-        )
-        write_index(out)
-        timings["publish"] = time.perf_counter() - t3
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with _kernel(nb_in.parent) as kernel:
+        params = check_parameters(kind, dict(params or {}))
+        if validation is None:
+            say(label("progress.validating", words))
+            validation = _validate(data_dir, mapping_path, config_path, lang)
+        month = validation.dataset.resolve_month(as_of)
+        timings["validation"] = time.perf_counter() - t0
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        check_out_dir(out, month)
+        remove_stale_temp(out)
+        tmp = _new_temp(out, month, kind)
+        try:
+            nb_params = {
+                "data_dir": str(Path(data_dir).resolve()),
+                "as_of": str(month),
+                "config_path": str(Path(config_path).resolve()) if config_path else None,
+                "mapping_path": str(Path(mapping_path).resolve()) if mapping_path else None,
+                "lang": validation.dataset.config["general"]["lang"],
+                "validation_path": str(tmp / "validation.json"),
+                "output_dir": str(tmp),
+                **params,
+            }
+            _render_in(
+                kind, validation, month, nb_params, tmp, out, pdf, kernel, say, words, timings
+            )
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     timings["total"] = time.perf_counter() - t0
     render_report.last_timings = timings  # type: ignore[attr-defined]
     return out / str(month) / f"{kind}.html"
+
+
+def _render_in(
+    kind: str,
+    validation: Any,
+    month: Month,
+    nb_params: dict[str, Any],
+    tmp: Path,
+    out: Path,
+    pdf: bool,
+    kernel: dict[str, Any],
+    say: Callable[[str], None],
+    words: str,
+    timings: dict[str, float],
+) -> None:
+    """Execute, export and publish one report built in ``tmp`` (see :func:`render_report`);
+    each step's seconds go into ``timings``."""
+    from cs_metrics.labels import label
+
+    nb_in = notebook_path(kind)
+    (tmp / "validation.json").write_text(dumps(validation.to_dict()), encoding="utf-8")
+    say(label("progress.executing", words, name=nb_in.name))
+    t1 = time.perf_counter()
+    with ThreadPoolExecutor(1) as pool:
+        exporter = pool.submit(_warm_exporter)  # compiles nbconvert's templates meanwhile
+        executed = _execute(
+            kind, nb_in, tmp / f"{kind}.ipynb", nb_params, out / "logs", month, kernel
+        )
+        timings["execution"] = time.perf_counter() - t1
+        say(label("progress.exporting", words))
+        t2 = time.perf_counter()
+        _write_outputs(
+            kind, validation.dataset, month, executed, tmp, out / str(month), pdf, _ready(exporter)
+        )
+    timings["export"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    replace_dir(tmp, out / str(month), keep_from_old=lambda name: not own_file(kind, name))
+    write_index(out)
+    timings["publish"] = time.perf_counter() - t3
+
+
+def _ready(future: Future) -> Any:
+    """The warmed exporter, or None when warming failed (the export then reports the error)."""
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - export_html makes its own exporter and fails there
+        return None
 
 
 def _progress_lang(lang: str | None, config_path: Any) -> str:
@@ -393,26 +424,28 @@ def remove_stale_temp(out: Path) -> list[Path]:
 
 
 def _execute(
-    kind: str, nb_in: Path, executed: Path, params: dict[str, Any], logs: Path, month: Month
+    kind: str,
+    nb_in: Path,
+    executed: Path,
+    params: dict[str, Any],
+    logs: Path,
+    month: Month,
+    kernel: dict[str, Any],
 ) -> Path:
-    """Run the notebook with papermill; a failing cell becomes :class:`ReportFailed` with the
-    traceback (secrets redacted) in a log file."""
+    """Run the notebook with papermill in ``kernel`` (from :func:`_kernel`); a failing cell
+    becomes :class:`ReportFailed` with the traceback (secrets redacted) in a log file."""
     import papermill as pm
 
-    from cs_metrics.reporting.kernel import quiet_kernel
-
     try:
-        with quiet_kernel(_kernel_name()) as kernel:  # no "TCP without encryption" warning
-            pm.execute_notebook(
-                str(nb_in),
-                str(executed),
-                parameters=params,
-                kernel_name=_kernel_name(),
-                progress_bar=False,
-                cwd=str(nb_in.parent),
-                log_output=False,
-                **kernel,
-            )
+        pm.execute_notebook(
+            str(nb_in),
+            str(executed),
+            parameters=params,
+            progress_bar=False,
+            cwd=str(nb_in.parent),
+            log_output=False,
+            **kernel,
+        )
     except pm.PapermillExecutionError as e:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         logs.mkdir(parents=True, exist_ok=True)
@@ -423,13 +456,6 @@ def _execute(
         section = f"cell {e.exec_count}: {e.ename}"
         raise ReportFailed("report_failed", section=section, log=str(log)) from None
     return executed
-
-
-def json_name(kind: str) -> str:
-    """The JSON file of a report: ``metrics.json`` for the monthly report (its documented
-    contract), ``review.json`` / ``explore.json`` for the others, so no report overwrites
-    another's files."""
-    return "metrics.json" if kind == "monthly" else f"{kind}.json"
 
 
 def own_file(kind: str, name: str) -> bool:
@@ -444,24 +470,39 @@ def own_file(kind: str, name: str) -> bool:
 
 
 def _write_outputs(
-    kind: str, ds: Any, month: Month, executed: Path, tmp: Path, target: Path, pdf: bool
+    kind: str,
+    ds: Any,
+    month: Month,
+    executed: Path,
+    tmp: Path,
+    target: Path,
+    pdf: bool,
+    exporter: Any = None,
 ) -> None:
-    """HTML (offline), the CSVs of the monthly report, metrics.json and the optional PDF."""
+    """HTML (offline), the report's JSON with the list of reports sharing the month's folder,
+    and the optional PDF. The JSON and the monthly CSVs are the kernel's (its last cell); a
+    notebook without that cell (explore) gets them computed here."""
+    from cs_metrics.labels import label
+
     cfg = ds.config
     run_time = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     html_path = tmp / f"{kind}.html"
-    from cs_metrics.labels import label
-
     lang = cfg["general"]["lang"]
     stamp = label("word.generated", lang, when=run_time)
     title = f"{TITLES[kind][0 if lang == 'ja' else 1]} — {month.label(lang)}"
-    export_html(executed, html_path, f"{stamp} · cs-metrics {cs_metrics.__version__}", title)
+    footer = f"{stamp} · cs-metrics {cs_metrics.__version__}"
+    export_html(executed, html_path, footer, title, exporter)
     (tmp / "validation.json").unlink()
     (tmp / _OWNER).unlink()
-    if kind == "monthly":
-        _write_csvs(ds, month, cfg, tmp)
-    payload = metrics_payload(ds, month, cfg, kind)
     name = json_name(kind)  # metrics.json is the monthly report's contract; the others their own
+    if (tmp / name).is_file():
+        payload = json.loads((tmp / name).read_text("utf-8"))
+    else:
+        if kind == "monthly":
+            from cs_metrics.exports import write_report_csvs
+
+            write_report_csvs(ds, month, tmp)
+        payload = metrics_payload(ds, month, cfg, kind)
     prev_json = target / name
     if prev_json.exists():
         try:
