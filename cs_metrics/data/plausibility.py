@@ -113,7 +113,9 @@ def overlapping_lines(subscriptions: pl.LazyFrame) -> pl.LazyFrame:
 
     Sorted by first active month within each account x product, a line overlaps a later one when
     its last active month reaches the next line's first; the later one overlaps when its first
-    active month is not after the latest last month before it. One pass, no self-join.
+    active month is not after the latest last month before it. One pass, no self-join, and no
+    window over the groups (``over`` took ~10 s per 2.6M lines): the running maximum per group
+    is one running maximum of ``group number * 2^31 + last month`` over the sorted lines.
 
     Returns
     -------
@@ -122,6 +124,14 @@ def overlapping_lines(subscriptions: pl.LazyFrame) -> pl.LazyFrame:
     """
     big = 10**9  # an open-ended line is active "for ever"
     group = ["account_id", "product"]
+    new = pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in group]).fill_null(True)
+    step = 2**31  # > big + any month index from the earliest first month on
+    key = new.cum_sum().cast(pl.Int64) * step  # per group, increasing in sort order
+    same_before = key == key.shift(1)
+    same_after = key == key.shift(-1)
+    running_last = (key + pl.col("_last") - pl.col("_first").min()).cum_max() - key
+    before = pl.when(same_before).then(running_last.shift(1) + pl.col("_first").min())
+    after = pl.when(same_after).then(pl.col("_first").shift(-1))
     lines = (
         subscriptions.filter(
             (pl.col("mrr") > 0)
@@ -140,11 +150,14 @@ def overlapping_lines(subscriptions: pl.LazyFrame) -> pl.LazyFrame:
         .filter(pl.col("_last") >= pl.col("_first"))  # a line never active cannot overlap
         .sort([*group, "_first", ROW])
     )
-    before = pl.col("_last").cum_max().shift(1).over(group)
-    after = pl.col("_first").shift(-1).over(group)
-    return lines.filter(
-        (pl.col("_first") <= before).fill_null(False) | (pl.col("_last") >= after).fill_null(False)
-    ).select(ROW)
+    return (
+        lines.with_columns(before.alias("_before"), after.alias("_after"))
+        .filter(
+            (pl.col("_first") <= pl.col("_before")).fill_null(False)
+            | (pl.col("_last") >= pl.col("_after")).fill_null(False)
+        )
+        .select(ROW)
+    )
 
 
 def _overlap_rule(ds: Dataset) -> list[RowCheck]:
