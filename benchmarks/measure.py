@@ -24,6 +24,9 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    # user + system CPU seconds of the process and the children it waited for (e.g. the
+    # report's kernel): less sensitive than wall time to other jobs on a shared machine
+    cpu_s: float = 0.0
 
 
 def _tree_rss(proc: psutil.Process) -> int:
@@ -81,6 +84,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = Non
         p.returncode,
         "".join(out),
         "".join(err),
+        usage.ru_utime + usage.ru_stime,
     )
 
 

@@ -87,20 +87,31 @@ def segments(
 
 
 def _segments_sorted(events: pl.LazyFrame, keys: list[str], last: int, history: bool):
-    """The polars plan: sort once, one global Int128 cumulative sum, group ids from ``rle_id``.
+    """The polars plan: one sort, one global Int128 cumulative sum, no hash grouping.
 
-    A segmented running sum equals the global running sum minus its value just before the
-    group's first row; integers make that exact (Int128 so that the global sum cannot overflow).
+    Sorted by ``keys, idx``, the last event of each ``(keys, idx)`` run carries the global
+    running sum there; a segmented running sum equals it minus the global sum just before the
+    group's first event (integers make that exact; Int128 so that the global sum cannot
+    overflow). Group boundaries are where a key differs from the neighbouring row.
     """
-    ev = events.group_by(*keys, "idx").agg(pl.col("units").cast(pl.Int128).sum()).sort(*keys, "idx")
-    gid = pl.col("gid")
-    out = ev.with_columns(
-        pl.struct(keys).rle_id().alias("gid"), pl.col("units").cum_sum().alias("cs")
-    ).with_columns(
-        (pl.col("cs") - (pl.col("cs") - pl.col("units")).first().over("gid")).alias("now"),
-        pl.when(gid.shift(-1) == gid)
-        .then(pl.col("idx").shift(-1))
-        .otherwise(last + 1)
+
+    def differs(cols: list[str], n: int) -> pl.Expr:
+        return pl.any_horizontal([pl.col(c) != pl.col(c).shift(n) for c in cols]).fill_null(True)
+
+    ev = events.select(*keys, "idx", pl.col("units").cast(pl.Int128)).sort(*keys, "idx")
+    ev = ev.with_columns(pl.col("units").cum_sum().alias("cs"))
+    ev = ev.with_columns(
+        pl.when(differs(keys, 1)).then(pl.col("cs") - pl.col("units")).forward_fill().alias("base")
+    ).filter(differs([*keys, "idx"], -1))  # the last event of each (keys, idx)
+    first = differs(keys, 1)
+    out = ev.with_columns((pl.col("cs") - pl.col("base")).alias("now")).with_columns(
+        pl.when(first)
+        .then(pl.col("now"))
+        .otherwise(pl.col("now") - pl.col("now").shift(1))
+        .alias("units"),
+        pl.when(differs(keys, -1))
+        .then(last + 1)
+        .otherwise(pl.col("idx").shift(-1))
         .cast(pl.Int32)
         .alias("next_idx"),
     )
@@ -108,7 +119,9 @@ def _segments_sorted(events: pl.LazyFrame, keys: list[str], last: int, history: 
     if history:
         active = (pl.col("now") > 0).cast(pl.Int64)
         out = out.with_columns((active.cum_sum() - active).alias("ca")).with_columns(
-            ((pl.col("ca") - pl.col("ca").first().over("gid")) > 0).alias("ever_active_before")
+            ((pl.col("ca") - pl.when(first).then(pl.col("ca")).forward_fill()) > 0).alias(
+                "ever_active_before"
+            )
         )
         extra = ["ever_active_before"]
     return out.select(
