@@ -460,3 +460,66 @@ def test_scenario_interval_for_everyone_churned_is_not_a_point(tmp_path, capsys)
     assert b["rate"] == 1.0
     lo, hi = b["rate_ci"]
     assert lo < 1.0, "8 of 8 churned is not certainty: 95% interval [1.0, 1.0]"
+
+
+# ============================================================================================
+# Reports: the publish step never deletes what the program did not make (renders: slow)
+# ============================================================================================
+
+
+def render(d: Path, out: Path, capsys) -> tuple[int, str, str]:
+    return cli(["report", "monthly", "--data", d, "--as-of", "2025-06", "--out", out], capsys)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="a re-render deletes any user file whose name starts with the report kind "
+    "(reporting/run.py own_file: name.startswith(f'{kind}.'), e.g. monthly.pptx)",
+)
+def test_report_rerender_keeps_a_user_file_named_after_the_report(tmp_path, capsys):
+    d = base(tmp_path)
+    month = tmp_path / "reports" / "2025-06"
+    month.mkdir(parents=True)
+    (month / "metrics.json").write_text('{"reports": ["monthly"]}\n', "utf-8")  # an earlier run
+    (month / "monthly.pptx").write_bytes(b"the board deck made from this month's report")
+    rc, _, err = render(d, tmp_path / "reports", capsys)
+    assert rc in (0, 2), err
+    assert (month / "monthly.pptx").read_bytes() == b"the board deck made from this month's report"
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="reports/.YYYY-MM.old and any hidden folder named like .YYYY-MM-word- are deleted or "
+    "moved (fsutil.replace_dir; reporting/run.py remove_stale_temp matches by name only)",
+)
+def test_report_never_deletes_hidden_folders_it_did_not_make(tmp_path, capsys):
+    d = base(tmp_path)
+    out = tmp_path / "reports"
+    mine = [out / ".2025-06.old", out / ".2025-06-board-deck-v2"]  # the user's own folders
+    for folder in mine:
+        folder.mkdir(parents=True)
+        (folder / "keep.txt").write_text("mine", "utf-8")
+    rc, _, err = render(d, out, capsys)
+    assert rc in (0, 2), err
+    assert [(f / "keep.txt").is_file() for f in mine] == [True, True]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="a re-render overwrites a report CSV the user edited since (no record of what the "
+    "program wrote, unlike sample's manifest; reporting/run.py own_file)",
+)
+def test_report_rerender_keeps_a_csv_the_user_edited(tmp_path, capsys):
+    d = base(tmp_path)
+    out = tmp_path / "reports"
+    rc, _, err = render(d, out, capsys)
+    assert rc == 0, err
+    csv_path = out / "2025-06" / "risk_list.csv"
+    edited = csv_path.read_bytes() + "津田,,,,,,,,,,,,,面談済み（9/3）: 継続の意向あり\n".encode()
+    csv_path.write_bytes(edited)  # a CSM annotated the list in Excel and saved it in place
+    rc, _, err = render(d, out, capsys)
+    kept = [p for p in (out / "2025-06").iterdir() if p.is_file() and p.read_bytes() == edited]
+    assert kept, f"the edited risk_list.csv is gone (exit {rc})"
