@@ -16,7 +16,45 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MESSAGES", "VALIDATION_RULES", "lang_of", "message", "reason_fields", "text"]
+__all__ = [
+    "MESSAGES",
+    "VALIDATION_RULES",
+    "Text",
+    "lang_of",
+    "message",
+    "reason_fields",
+    "text",
+]
+
+
+class Text:
+    """A catalogue text not yet rendered: a ``code`` and its fields. As a field of another
+    message it is rendered in that message's language (a configuration error's detail, a type
+    name), so one message never mixes two languages. ``str()`` gives the English text."""
+
+    __slots__ = ("code", "fields")
+
+    def __init__(self, code: str, /, **fields: Any) -> None:
+        if code not in MESSAGES:
+            raise KeyError(f"message code {code!r} is not in cs_metrics.messages")
+        self.code, self.fields = code, fields
+
+    def render(self, lang: str = "ja") -> str:
+        """The text in ``lang``."""
+        return message(self.code, lang, **self.fields)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+    def __repr__(self) -> str:
+        return f"Text({self.code!r}, **{self.fields!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Text) and (self.code, self.fields) == (other.code, other.fields)
+
+    def __hash__(self) -> int:
+        return hash(self.code)
+
 
 # rule -> lang -> template (str.format with named fields)
 MESSAGES: dict[str, dict[str, str]] = {
@@ -416,6 +454,65 @@ MESSAGES.update(
     }
 )
 
+# ---- usage errors of the command line (cs_metrics.cli.usage; values shown redacted) --------
+MESSAGES.update(
+    {
+        "usage_unrecognized": {
+            "ja": "使えない引数があります: {args}",
+            "en": "unrecognized arguments: {args}",
+        },
+        "usage_required": {
+            "ja": "次の指定が必要です: {names}",
+            "en": "the following arguments are required: {names}",
+        },
+        "usage_one_of_required": {
+            "ja": "次のどれかを指定してください: {names}",
+            "en": "one of the arguments {names} is required",
+        },
+        "usage_ambiguous": {
+            "ja": "{option} は複数のオプションに当てはまります（{matches}）: 名前を最後まで書いてください",
+            "en": "ambiguous option: {option} could match {matches}",
+        },
+        "usage_invalid_choice": {
+            "ja": "{option} に {value} は指定できません（指定できる値: {choices}）",
+            "en": "argument {option}: invalid choice {value} (choose from {choices})",
+        },
+        "usage_invalid_type": {
+            "ja": "{option} の値 {value} は{kind}として読めません",
+            "en": "argument {option}: {value} is not {kind}",
+        },
+        "usage_type_int": {"ja": "整数", "en": "a whole number"},
+        "usage_type_float": {"ja": "数値", "en": "a number"},
+        "usage_type_value": {"ja": "値", "en": "a valid value"},
+        "usage_word_command": {"ja": "コマンド", "en": "command"},
+        "usage_expected_value": {
+            "ja": "{option} には値を指定してください",
+            "en": "argument {option}: expected a value",
+        },
+        "usage_not_allowed_with": {
+            "ja": "{option} は {other} と一緒には指定できません",
+            "en": "argument {option}: not allowed with argument {other}",
+        },
+        "usage_ignored_value": {
+            "ja": "{option} には値を付けられません（{value}）",
+            "en": "argument {option}: takes no value (got {value})",
+        },
+        "usage_other": {
+            "ja": "コマンドラインの指定が正しくありません（{detail}）",
+            "en": "{detail}",
+        },
+        "usage_line": {"ja": "使い方: {usage}", "en": "usage: {usage}"},
+        "option_not_number": {
+            "ja": "{option} の値 {value} は数値として読めません",
+            "en": "argument {option}: {value} is not a number",
+        },
+        "option_fraction": {
+            "ja": "{option} は 0〜1 の割合で指定してください（0.3 = 30%）: {value}",
+            "en": "argument {option}: must be a fraction between 0 and 1 (0.3 = 30%), got {value}",
+        },
+    }
+)
+
 # ---- reasons (a value is null because ...) --------------------------------------------------
 MESSAGES.update(
     {
@@ -779,6 +876,7 @@ def message(code: str, lang: str = "ja", **fields: Any) -> str:
     """
     templates = MESSAGES[code]
     template = templates.get(lang) or templates["en"]
+    fields = {k: v.render(lang) if isinstance(v, Text) else v for k, v in fields.items()}
     if code == "unparseable":
         ja, en = UNPARSEABLE_WHAT[fields.get("kind", "number")]
         fields = {"what_ja": ja, "what_en": en, **fields}

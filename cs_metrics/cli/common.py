@@ -214,6 +214,10 @@ def run_guarded(func: Callable[[argparse.Namespace], int | None], args: argparse
         print(redact(format_issues(e.issues, lang=lang, report=e.report)), file=sys.stderr)
         return 2
     except CsMetricsError as e:
+        usage = getattr(e, "usage", "")
+        if usage:  # a usage error: the command's usage line above the message
+            usage = usage.removeprefix("usage: ")
+            print(redact(message("usage_line", lang, usage=usage)), file=sys.stderr)
         print(f"{_prefix(lang)}{redact(e.message(lang))}", file=sys.stderr)
         return e.exit_code
     except BrokenPipeError:  # output piped into `head` and closed: not an error

@@ -42,7 +42,9 @@ Data problems are shown as a table (file, column, rows) and exit with status 2.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from cs_metrics.cli.usage import UsageParser
+
+    parser = UsageParser(
         prog="cs-metrics",
         description="Customer-success metrics for B2B SaaS: churn, NRR/GRR, LTV, health, risk, NPS.",
         epilog=EPILOG,
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from cs_metrics.cli.common import run_guarded
+    from cs_metrics.cli.usage import lang_from_argv
 
     def parse(_: argparse.Namespace) -> argparse.Namespace:
         parser = build_parser()
@@ -73,10 +76,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
         return args
 
-    # Parsing (and --help) runs guarded too: a bug there is "internal error", never a traceback.
-    # argparse's own exit (a usage error: status 2; --help: 0) passes through.
+    # Parsing (and --help) runs guarded too: a bug there is "internal error", never a traceback;
+    # a usage error is a message in the language asked for (--lang anywhere on the line), exit 2.
+    # argparse's own exit (--help, --version: 0) passes through.
     parsed: list[argparse.Namespace] = []
-    rc = run_guarded(lambda ns: parsed.append(parse(ns)), argparse.Namespace())
+    pre = argparse.Namespace(lang=lang_from_argv(sys.argv[1:] if argv is None else argv))
+    rc = run_guarded(lambda ns: parsed.append(parse(ns)), pre)
     if rc or not getattr(parsed[0], "func", None):
         return rc
     return run_guarded(parsed[0].func, parsed[0])

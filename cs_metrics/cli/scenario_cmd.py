@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from cs_metrics.cli.common import add_data_args, open_validated, print_json
+from cs_metrics.cli.usage import OptionValueError, shown_value
 
 __all__ = ["register", "render_scenario_table", "run"]
 
@@ -14,11 +15,9 @@ def _fraction(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise OptionValueError("option_not_number", value=shown_value(text)) from None
     if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(
-            f"must be a fraction between 0 and 1 (0.3 = 30%), got {text}"
-        )
+        raise OptionValueError("option_fraction", value=shown_value(text))
     return v
 
 

@@ -167,10 +167,6 @@ def test_sample_into_the_current_folder_is_not_an_internal_error(tmp_path, capsy
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="argparse usage errors print the argument as typed, unredacted (cli/main.py parse)",
-)
 @pytest.mark.parametrize(
     "argv",
     [
@@ -302,11 +298,6 @@ def test_kpis_json_reasons_have_codes_and_speak_the_language(tmp_path, capsys):
     assert not found, found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kpis --lang ja prints 'survival is 0 at the horizon: the log-log interval is "
-    "undefined' when every observed account churned (cli/kpis_cmd.py _reason)",
-)
 def test_kpis_table_when_everyone_churned_speaks_japanese(tmp_path, capsys):
     lines = [(f"A{i}", "2023-01-01", "2023-06-30") for i in range(5)]
     lines.append(("B1", "2023-01-01", "2024-06-30"))  # the last one at risk leaves too: KM 100%
@@ -397,11 +388,6 @@ def test_ltv_table_with_the_mixture_model_speaks_japanese(tmp_path, capsys):
     assert purity_problems(out, "ja", data_words(d)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="option errors raised by argparse types are English in --lang ja "
-    "(cli/scenario_cmd.py fraction type, argparse's own messages)",
-)
 @pytest.mark.parametrize(
     "argv",
     [
