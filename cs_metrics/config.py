@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cs_metrics.errors import ConfigError
+from cs_metrics.messages import Text
 
 __all__ = ["Config", "ConfigError", "default_config", "load_config", "thaw"]
 
@@ -31,8 +32,9 @@ OPEN_TABLES: set[str] = {"reasons.categories", "slack.members", "health.measures
 # Open tables whose entries are merged key by key with the default entry of the same name.
 MERGED_OPEN_TABLES: set[str] = {"health.measures"}
 
-# Extra checks per dotted key: a function returning an error message or None.
-VALIDATORS: dict[str, Callable[[Any], str | None]] = {}
+# Extra checks per dotted key: a function returning the problem (a catalogue :class:`Text`,
+# rendered in the reader's language as the detail of ``config_invalid``) or None.
+VALIDATORS: dict[str, Callable[[Any], Text | None]] = {}
 
 
 def _freeze(v: Any) -> Any:
@@ -78,7 +80,7 @@ class Config(Mapping[str, Any]):
 
     def updated(self, changes: Mapping[str, Any]) -> Config:
         """A new configuration with ``changes`` merged over this one, validated again."""
-        return _resolve(self.to_dict(), changes, "configuration")
+        return _resolve(self.to_dict(), changes, Text("cfg_source_given"))
 
 
 def _default_text() -> str:
@@ -90,15 +92,23 @@ def default_config() -> dict[str, Any]:
     return tomllib.loads(_default_text())
 
 
-def _type_name(v: Any) -> str:
-    return {
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        str: "string",
-        list: "list",
-        dict: "table",
-    }.get(type(v), type(v).__name__)
+_TYPE_NAMES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "list",
+    dict: "table",
+}
+
+
+def _type_name(v: Any) -> Text:
+    """The kind of ``v`` in words (``整数`` / ``integer``)."""
+    return Text(f"cfg_type_{_TYPE_NAMES.get(type(v), 'other')}")
+
+
+def _typed(v: Any) -> Text:
+    return Text("cfg_typed_value", kind=_type_name(v), value=repr(v))
 
 
 class _Problem(Exception):
@@ -116,18 +126,22 @@ def _merge(base: dict, user: Mapping, prefix: str) -> None:
             base[key] = value
             continue
         if key not in base:
-            known = ", ".join(sorted(base)) or "(none)"
+            known = ", ".join(sorted(base)) or Text("cfg_none")
             raise _Problem("config_unknown_key", dotted, known=known)
         default = base[key]
         if isinstance(default, dict):
             if not isinstance(value, Mapping):
-                raise _Problem("config_type", dotted, expected="table", value=_type_name(value))
+                raise _Problem("config_type", dotted, expected=_type_name({}), value=_typed(value))
             if dotted in MERGED_OPEN_TABLES:
                 merged = {k: dict(v) for k, v in default.items()}
                 for name, entry in value.items():
                     if not isinstance(entry, Mapping):
+                        expected = _type_name({})
                         raise _Problem(
-                            "config_type", f"{dotted}.{name}", expected="table", value=repr(entry)
+                            "config_type",
+                            f"{dotted}.{name}",
+                            expected=expected,
+                            value=_typed(entry),
                         )
                     merged.setdefault(name, {}).update(entry)
                 base[key] = merged
@@ -138,12 +152,7 @@ def _merge(base: dict, user: Mapping, prefix: str) -> None:
             continue
         ok = type(value) is type(default) or (isinstance(default, float) and type(value) is int)
         if not ok:
-            raise _Problem(
-                "config_type",
-                dotted,
-                expected=_type_name(default),
-                value=f"{_type_name(value)} {value!r}",
-            )
+            raise _Problem("config_type", dotted, expected=_type_name(default), value=_typed(value))
         base[key] = float(value) if isinstance(default, float) else value
 
 
@@ -152,25 +161,25 @@ def _merge(base: dict, user: Mapping, prefix: str) -> None:
 SPAN_LIMITS = {"_months": 1200, "_weeks": 5200, "_days": 36500}
 
 
-def _finite_problem(value: Any) -> str | None:
+def _finite_problem(value: Any) -> Text | None:
     """TOML allows ``inf`` and ``nan``: no setting may be either (nor hold one in a list)."""
     import math
 
     values = value if isinstance(value, list | tuple) else [value]
     for v in values:
         if isinstance(v, float) and not math.isfinite(v):
-            return f"must be a finite number, got {v}"
+            return Text("cfg_finite", value=v)
     return None
 
 
-def _span_problem(dotted: str, value: Any) -> str | None:
+def _span_problem(dotted: str, value: Any) -> Text | None:
     for suffix, limit in SPAN_LIMITS.items():
         if not dotted.endswith(suffix):
             continue
         values = value.values() if isinstance(value, dict) else [value]
         for v in values:
             if isinstance(v, int | float) and not isinstance(v, bool) and v > limit:
-                return f"must be at most {limit}, got {v}"
+                return Text("cfg_at_most", hi=limit, value=v)
     return None
 
 
@@ -189,71 +198,72 @@ def _check(cfg: dict, prefix: str = "") -> None:
             _check(value, dotted + ".")
 
 
-def _fraction(v: Any) -> str | None:
-    return None if 0 <= v <= 1 else f"must be between 0 and 1, got {v}"
+def _range(lo: Any, hi: Any) -> Callable[[Any], Text | None]:
+    """``lo <= v <= hi``."""
+    return lambda v: None if lo <= v <= hi else Text("cfg_range", lo=lo, hi=hi, value=v)
 
 
-def _positive(v: Any) -> str | None:
-    return None if v > 0 else f"must be > 0, got {v}"
+def _at_least(lo: Any) -> Callable[[Any], Text | None]:
+    """``v >= lo``."""
+    return lambda v: None if v >= lo else Text("cfg_at_least", lo=lo, value=v)
+
+
+def _one_of(*allowed: str) -> Callable[[Any], Text | None]:
+    """``v`` is one of ``allowed``."""
+    names = ", ".join(allowed)
+    return lambda v: None if v in allowed else Text("cfg_one_of", allowed=names, value=repr(v))
+
+
+_fraction = _range(0, 1)
+_non_negative = _at_least(0)
+
+
+def _positive(v: Any) -> Text | None:
+    return None if v > 0 else Text("cfg_above", lo=0, value=v)
+
+
+def _spark_master(v: Any) -> Text | None:
+    ok = v.strip() and not v.strip().startswith("-")
+    return None if ok else Text("cfg_spark_master", value=repr(v))
+
+
+def _categories(v: Any) -> Text | None:
+    for k, pats in v.items():
+        if not isinstance(pats, list) or not all(isinstance(p, str) for p in pats):
+            return Text("cfg_category_list", name=repr(k))
+    return None
 
 
 VALIDATORS.update(
     {
-        "general.lang": lambda v: None if v in ("ja", "en") else f"must be 'ja' or 'en', got {v!r}",
-        "general.display_unit": lambda v: (
-            None
-            if v in ("円", "千円", "万円", "億円")
-            else f"must be one of 円, 千円, 万円, 億円; got {v!r}"
-        ),
-        "general.fiscal_year_start_month": lambda v: (
-            None if 1 <= v <= 12 else f"must be a month 1..12, got {v}"
-        ),
+        "general.lang": _one_of("ja", "en"),
+        "general.display_unit": _one_of("円", "千円", "万円", "億円"),
+        "general.fiscal_year_start_month": _range(1, 12),
         "targets.churn_within_horizon_max": _fraction,
         "targets.nrr_trailing_12m_min": _positive,
         "revenue.churn_horizon_months": _positive,
-        "engine.spark_master": lambda v: (
-            None
-            if v.strip() and not v.strip().startswith("-")
-            else f"must be a Spark master URL such as 'local[*]' or 'spark://host:7077', got {v!r}"
-        ),
-        "revenue.reason_match_window_days": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
-        "reasons.categories": lambda v: next(
-            (
-                f"category {k!r} must be a list of strings"
-                for k, pats in v.items()
-                if not isinstance(pats, list) or not all(isinstance(p, str) for p in pats)
-            ),
-            None,
-        ),
+        "engine.spark_master": _spark_master,
+        "revenue.reason_match_window_days": _non_negative,
+        "reasons.categories": _categories,
         "ltv.gross_margin": _fraction,
         "ltv.annual_discount_rate": lambda v: (
-            None if 0 < v < 10 else f"must be > 0 and < 10 (a fraction: 0.1 = 10%), got {v}"
+            None if 0 < v < 10 else Text("cfg_discount_rate", value=v)
         ),
         "ltv.simple_ltv_window_months": _positive,
-        "ltv.period": lambda v: (
-            None
-            if v in ("auto", "month", "year")
-            else f"must be 'auto', 'month' or 'year', got {v!r}"
-        ),
-        "ltv.interval_samples": lambda v: (
-            None if 100 <= v <= 100_000 else f"must be between 100 and 100000, got {v}"
-        ),
-        "ltv.interval_seed": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
-        "scenario.min_group_accounts": lambda v: (
-            None if v >= 1 else f"must be a whole number of accounts >= 1, got {v}"
-        ),
-        "scenario.bootstrap_samples": lambda v: (
-            None if 100 <= v <= 100_000 else f"must be between 100 and 100000, got {v}"
-        ),
-        "scenario.default_reason": lambda v: None if v.strip() else "must not be empty",
-        "scenario.bootstrap_seed": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
-        "onboarding.sessions": lambda v: None if 1 <= v <= 100 else f"must be 1..100, got {v}",
+        "ltv.period": _one_of("auto", "month", "year"),
+        "ltv.interval_samples": _range(100, 100_000),
+        "ltv.interval_seed": _non_negative,
+        "scenario.min_group_accounts": _at_least(1),
+        "scenario.bootstrap_samples": _range(100, 100_000),
+        "scenario.default_reason": lambda v: None if v.strip() else Text("cfg_not_empty"),
+        "scenario.bootstrap_seed": _non_negative,
+        "onboarding.sessions": _range(1, 100),
         "onboarding.stalled_weeks": _positive,
         "onboarding.stalled_lookback_months": _positive,
-        "nps.window_months": lambda v: None if 1 <= v <= 1200 else f"must be 1..1200, got {v}",
+        "nps.window_months": _range(1, 1200),
         "validation.max_examples": _positive,
-        "validation.min_year": lambda v: None if 1 <= v <= 9999 else f"must be a year, got {v}",
-        "validation.max_year": lambda v: None if 1 <= v <= 9999 else f"must be a year, got {v}",
+        "validation.min_year": _range(1, 9999),
+        "validation.max_year": _range(1, 9999),
         "validation.max_mrr": _positive,
         "validation.max_amount": _positive,
         "validation.max_measure": _positive,
@@ -265,43 +275,56 @@ _MEASURE_KEYS = {"source", "weight", "direction", "rule", "thresholds", "missing
 _MEASURE_OPTIONAL = {"thresholds", "aggregate"}
 
 
-def _measures(v: Any) -> str | None:
-    if not v:
-        return "at least one measure is needed"
-    for name, m in v.items():
-        where = f"measure {name!r}"
-        unknown = set(m) - _MEASURE_KEYS
-        if unknown:
-            return f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_MEASURE_KEYS))}"
-        missing = _MEASURE_KEYS - set(m) - _MEASURE_OPTIONAL
-        if missing:
-            return f"{where}: missing key(s) {', '.join(sorted(missing))}"
-        src = m["source"]
-        if not isinstance(src, str) or not (
-            src == "touchpoints" or src.startswith("usage_weekly.")
-        ):
-            return f"{where}: source must be 'touchpoints' or 'usage_weekly.<column>', got {src!r}"
-        if not isinstance(m["weight"], int | float) or not 0 <= m["weight"] <= 1e6:
-            return (
-                f"{where}: weight must be a number 0..1e6 (0 switches it off), got {m['weight']!r}"
+def _measure_problem(name: str, m: Mapping[str, Any]) -> Text | None:
+    """The first problem of one ``[health.measures.<name>]`` entry, or None."""
+    where = repr(name)
+    unknown = set(m) - _MEASURE_KEYS
+    if unknown:
+        keys, known = ", ".join(sorted(unknown)), ", ".join(sorted(_MEASURE_KEYS))
+        return Text("cfg_measure_unknown_keys", name=where, keys=keys, known=known)
+    missing = _MEASURE_KEYS - set(m) - _MEASURE_OPTIONAL
+    if missing:
+        return Text("cfg_measure_missing_keys", name=where, keys=", ".join(sorted(missing)))
+    src = m["source"]
+    if not isinstance(src, str) or not (src == "touchpoints" or src.startswith("usage_weekly.")):
+        return Text("cfg_measure_source", name=where, value=repr(src))
+    if not isinstance(m["weight"], int | float) or not 0 <= m["weight"] <= 1e6:
+        return Text("cfg_measure_weight", name=where, value=repr(m["weight"]))
+    for field, allowed in _MEASURE_CHOICES.items():
+        value = m.get(field, allowed[0])
+        if value not in allowed:
+            names = " / ".join(allowed)
+            return Text(
+                "cfg_measure_one_of", name=where, field=field, allowed=names, value=repr(value)
             )
-        if m["direction"] not in ("higher", "lower"):
-            return f"{where}: direction must be 'higher' or 'lower', got {m['direction']!r}"
-        if m["rule"] not in ("thresholds", "percentile"):
-            return f"{where}: rule must be 'thresholds' or 'percentile', got {m['rule']!r}"
-        th = m.get("thresholds", [])
-        if not isinstance(th, list) or not all(isinstance(x, int | float) for x in th):
-            return f"{where}: thresholds must be a list of numbers"
-        if _finite_problem(th):
-            return f"{where}: thresholds must be finite numbers, got {th}"
-        if m["rule"] == "thresholds" and (not th or th != sorted(th) or len(set(th)) != len(th)):
-            return f"{where}: thresholds must be a non-empty, strictly increasing list, got {th}"
-        if m["missing"] not in ("reweight", "zero"):
-            return f"{where}: missing must be 'reweight' or 'zero', got {m['missing']!r}"
-        if m.get("aggregate", "mean") not in ("mean", "sum_per_week"):
-            return f"{where}: aggregate must be 'mean' or 'sum_per_week', got {m['aggregate']!r}"
+    th = m.get("thresholds", [])
+    if not isinstance(th, list) or not all(isinstance(x, int | float) for x in th):
+        return Text("cfg_measure_thresholds_type", name=where)
+    if _finite_problem(th):
+        return Text("cfg_measure_thresholds_finite", name=where, value=th)
+    if m["rule"] == "thresholds" and (not th or th != sorted(th) or len(set(th)) != len(th)):
+        return Text("cfg_measure_thresholds_order", name=where, value=th)
+    return None
+
+
+# Settings of a measure that take one of a few words (the first is the default, if optional).
+_MEASURE_CHOICES = {
+    "direction": ("higher", "lower"),
+    "rule": ("thresholds", "percentile"),
+    "missing": ("reweight", "zero"),
+    "aggregate": ("mean", "sum_per_week"),
+}
+
+
+def _measures(v: Any) -> Text | None:
+    if not v:
+        return Text("cfg_measures_empty")
+    for name, m in v.items():
+        problem = _measure_problem(name, m)
+        if problem:
+            return problem
     if not any(m["weight"] > 0 for m in v.values()):
-        return "at least one measure needs a weight > 0"
+        return Text("cfg_measures_no_weight")
     return None
 
 
@@ -320,25 +343,49 @@ RISK_RULE_NAMES = (
 )
 
 
-def _str_list(v: Any) -> str | None:
-    return None if all(isinstance(x, str) for x in v) else f"must be a list of strings, got {v!r}"
+def _str_list(v: Any) -> Text | None:
+    ok = all(isinstance(x, str) for x in v)
+    return None if ok else Text("cfg_str_list", value=repr(v))
 
 
-def _short_texts(v: Any) -> str | None:
+def _short_texts(v: Any) -> Text | None:
     long = [k for k, x in v.items() if len(x) > 200]
-    return f"{long[0]} must be at most 200 characters" if long else None
+    return Text("cfg_too_long", name=long[0], limit=200) if long else None
 
 
-def _known_rules(v: Any) -> str | None:
+def _known_rules(v: Any) -> Text | None:
     bad = [x for x in v if x not in RISK_RULE_NAMES]
-    return f"unknown rule(s) {bad}; known: {', '.join(RISK_RULE_NAMES)}" if bad else None
+    known = ", ".join(RISK_RULE_NAMES)
+    return Text("cfg_unknown_rules", bad=", ".join(map(str, bad)), known=known) if bad else None
 
 
-def _segment_row(v: Any) -> str | None:
+def _segment_row(v: Any) -> Text | None:
     if set(v) != {"green", "yellow", "red"}:
-        return f"needs exactly the bands green, yellow, red; got {', '.join(sorted(v))}"
+        return Text("cfg_segment_bands", got=", ".join(sorted(v)))
     bad = [x for x in v.values() if x not in ("S", "A", "B", "C")]
-    return f"segments must be S, A, B or C; got {bad}" if bad else None
+    return Text("cfg_segment_letters", bad=", ".join(map(repr, bad))) if bad else None
+
+
+def _each_days(v: Any) -> Text | None:
+    bad = [(k, d) for k, d in v.items() if d <= 0]
+    return Text("cfg_entry_days", name=bad[0][0], value=repr(bad[0][1])) if bad else None
+
+
+def _each_fraction(v: Any) -> Text | None:
+    bad = [(k, x) for k, x in v.items() if not 0 <= x <= 1]
+    return Text("cfg_entry_range", name=bad[0][0], lo=0, hi=1, value=bad[0][1]) if bad else None
+
+
+def _slack_members(v: Any) -> Text | None:
+    for k, i in v.items():
+        if not isinstance(i, str) or not _SLACK_ID.fullmatch(i):
+            return Text("cfg_slack_member", name=repr(k), value=repr(i))
+    return None
+
+
+def _edges(v: Any) -> Text | None:
+    ok = list(v) == sorted(v) and len(v) == 2
+    return None if ok else Text("cfg_edges", value=list(v))
 
 
 VALIDATORS.update(
@@ -346,57 +393,40 @@ VALIDATORS.update(
         "health.measures": _measures,
         "health.usage_window_weeks": _positive,
         "health.touchpoint_window_days": _positive,
-        "health.band_green": lambda v: None if 0 <= v <= 100 else f"must be within 0..100, got {v}",
-        "health.band_yellow": lambda v: (
-            None if 0 <= v <= 100 else f"must be within 0..100, got {v}"
-        ),
+        "health.band_green": _range(0, 100),
+        "health.band_yellow": _range(0, 100),
         "segments.high": _segment_row,
         "segments.mid": _segment_row,
         "segments.low": _segment_row,
-        "attributes.mrr_band_edges": lambda v: (
-            None if v == sorted(v) and len(v) == 2 else f"must be two increasing MRR edges, got {v}"
-        ),
+        "attributes.mrr_band_edges": _edges,
         "risk.no_login_days": _positive,
         "risk.usage_drop": _fraction,
-        "slack.max_retries": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "slack.max_retries": _non_negative,
         "slack.timeout_seconds": _positive,
         # issue 6: attribute score, risk rules, Slack member map
-        "attributes.high_effort_industries": lambda v: _str_list(v),
-        "attributes.onboarding_months": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
-        "attributes.adoption_months": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
-        "attributes.renewal_due_months": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
-        "risk.renewal_due_months": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "attributes.high_effort_industries": _str_list,
+        "attributes.onboarding_months": _non_negative,
+        "attributes.adoption_months": _non_negative,
+        "attributes.renewal_due_months": _non_negative,
+        "risk.renewal_due_months": _non_negative,
         "risk.usage_recent_weeks": _positive,
         "risk.usage_baseline_weeks": _positive,
         "risk.nps_recent_days": _positive,
-        "risk.usage_rise": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
-        "risk.no_touchpoint_days": lambda v: next(
-            (f"{k} must be a whole number of days > 0, got {d!r}" for k, d in v.items() if d <= 0),
-            None,
-        ),
-        "risk.disabled_rules": lambda v: _known_rules(v),
+        "risk.usage_rise": _non_negative,
+        "risk.no_touchpoint_days": _each_days,
+        "risk.disabled_rules": _known_rules,
         "risk.report_top_accounts": _positive,
-        "risk.recency_weight": lambda v: None if v >= 1 else f"must be >= 1 (1 = off), got {v}",
-        "risk.severity": lambda v: next(
-            (f"{k} must be between 0 and 1, got {x}" for k, x in v.items() if not 0 <= x <= 1),
-            None,
-        ),
-        "risk.next_action.ja": lambda v: _short_texts(v),
-        "risk.next_action.en": lambda v: _short_texts(v),
+        "risk.recency_weight": lambda v: None if v >= 1 else Text("cfg_recency", value=v),
+        "risk.severity": _each_fraction,
+        "risk.next_action.ja": _short_texts,
+        "risk.next_action.en": _short_texts,
         "slack.max_accounts_per_message": _positive,
         "backtest.horizon_months": _positive,
-        "backtest.lookback_months": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
+        "backtest.lookback_months": _non_negative,
         "backtest.min_flagged": _positive,
-        "backtest.weights_l2": lambda v: None if v >= 0 else f"must be >= 0, got {v}",
-        "backtest.weights_folds": lambda v: None if v >= 2 else f"must be >= 2, got {v}",
-        "slack.members": lambda v: next(
-            (
-                f'{k!r} must map to a Slack member ID such as "U0123ABCD", got {i!r}'
-                for k, i in v.items()
-                if not isinstance(i, str) or not _SLACK_ID.fullmatch(i)
-            ),
-            None,
-        ),
+        "backtest.weights_l2": _non_negative,
+        "backtest.weights_folds": _at_least(2),
+        "slack.members": _slack_members,
     }
 )
 
@@ -412,10 +442,10 @@ def _check_pairs(cfg: dict[str, Any]) -> None:
     for low, high in pairs:
         (s1, k1), (s2, k2) = low.split("."), high.split(".")
         if cfg[s1][k1] > cfg[s2][k2]:
-            raise _Problem("config_invalid", low, detail=f"must not exceed '{high}'")
+            raise _Problem("config_invalid", low, detail=Text("cfg_not_exceed", other=high))
 
 
-def _resolve(base: dict[str, Any], user: Mapping[str, Any], source: str) -> Config:
+def _resolve(base: dict[str, Any], user: Mapping[str, Any], source: str | Text) -> Config:
     try:
         _merge(base, copy.deepcopy(dict(user)), "")
         _check(base)
@@ -423,6 +453,17 @@ def _resolve(base: dict[str, Any], user: Mapping[str, Any], source: str) -> Conf
     except _Problem as p:
         raise ConfigError(p.code, source=source, key=p.key, **p.params) from None
     return Config(base)
+
+
+def _toml_detail(e: Exception) -> Text:
+    """Where a TOML file cannot be read, in the reader's language (the parser's own text is
+    English): ``line 3, column 7``, or not UTF-8."""
+    if isinstance(e, UnicodeDecodeError):
+        return Text("cfg_toml_encoding")
+    m = re.search(r"line (\d+), column (\d+)", str(e))
+    if m:
+        return Text("cfg_toml_at", line=int(m.group(1)), column=int(m.group(2)))
+    return Text("cfg_toml_syntax")
 
 
 def load_config(path: str | Path | Mapping | None = None) -> Config:
@@ -444,16 +485,16 @@ def load_config(path: str | Path | Mapping | None = None) -> Config:
     if isinstance(path, Config):
         return path
     if path is None:
-        return _resolve(default_config(), {}, "defaults")
+        return _resolve(default_config(), {}, Text("cfg_source_defaults"))
     if isinstance(path, Mapping):
-        return _resolve(default_config(), path, "configuration")
+        return _resolve(default_config(), path, Text("cfg_source_given"))
     p = Path(path)
     if not p.is_file():
         raise ConfigError("config_not_found", path=str(p))
     try:
         user = tomllib.loads(p.read_text("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError("config_not_toml", path=str(p), detail=str(e)) from None
-    except OSError as e:  # unreadable (permissions): a message, never "cannot write"
-        raise ConfigError("config_not_toml", path=str(p), detail=e.strerror or str(e)) from None
+        raise ConfigError("config_not_toml", path=str(p), detail=_toml_detail(e)) from None
+    except OSError:  # unreadable (permissions): a message, never "cannot write"
+        raise ConfigError("config_not_toml", path=str(p), detail=Text("cfg_unreadable")) from None
     return _resolve(default_config(), user, str(p))

@@ -454,6 +454,164 @@ MESSAGES.update(
     }
 )
 
+# ---- configuration values (cs_metrics.config validators: the detail of config_invalid) ------
+MESSAGES.update(
+    {
+        "cfg_range": {
+            "ja": "{lo}〜{hi} の範囲で指定してください（指定値 {value}）",
+            "en": "must be between {lo} and {hi}, got {value}",
+        },
+        "cfg_above": {
+            "ja": "{lo} より大きい値にしてください（指定値 {value}）",
+            "en": "must be > {lo}, got {value}",
+        },
+        "cfg_at_least": {
+            "ja": "{lo} 以上にしてください（指定値 {value}）",
+            "en": "must be >= {lo}, got {value}",
+        },
+        "cfg_at_most": {
+            "ja": "{hi} 以下にしてください（指定値 {value}）",
+            "en": "must be at most {hi}, got {value}",
+        },
+        "cfg_finite": {
+            "ja": "有限の数値にしてください（指定値 {value}）",
+            "en": "must be a finite number, got {value}",
+        },
+        "cfg_one_of": {
+            "ja": "{allowed} のどれかにしてください（指定値 {value}）",
+            "en": "must be one of {allowed}; got {value}",
+        },
+        "cfg_discount_rate": {
+            "ja": "0 より大きく 10 未満の割合にしてください（0.1 = 10%、指定値 {value}）",
+            "en": "must be > 0 and < 10 (a fraction: 0.1 = 10%), got {value}",
+        },
+        "cfg_recency": {
+            "ja": "1 以上にしてください（1 で無効、指定値 {value}）",
+            "en": "must be >= 1 (1 = off), got {value}",
+        },
+        "cfg_spark_master": {
+            "ja": "接続先の指定（例 local[*]、spark://host:7077）にしてください（指定値 {value}）",
+            "en": "must be a Spark master URL such as 'local[*]' or 'spark://host:7077', got {value}",
+        },
+        "cfg_not_empty": {"ja": "空にはできません", "en": "must not be empty"},
+        "cfg_str_list": {
+            "ja": "文字列のリストにしてください（指定値 {value}）",
+            "en": "must be a list of strings, got {value}",
+        },
+        "cfg_category_list": {
+            "ja": "理由カテゴリ {name} はキーワード（文字列）のリストにしてください",
+            "en": "category {name} must be a list of strings",
+        },
+        "cfg_too_long": {
+            "ja": "{name} は {limit} 文字以内にしてください",
+            "en": "{name} must be at most {limit} characters",
+        },
+        "cfg_unknown_rules": {
+            "ja": "ルール {bad} はありません（使えるもの: {known}）",
+            "en": "unknown rule(s) {bad}; known: {known}",
+        },
+        "cfg_segment_bands": {
+            "ja": "帯 green・yellow・red をちょうど1つずつ指定してください（指定: {got}）",
+            "en": "needs exactly the bands green, yellow, red; got {got}",
+        },
+        "cfg_segment_letters": {
+            "ja": "セグメントは S・A・B・C のどれかにしてください（指定: {bad}）",
+            "en": "segments must be S, A, B or C; got {bad}",
+        },
+        "cfg_edges": {
+            "ja": "増加する2つの MRR の境界にしてください（指定値 {value}）",
+            "en": "must be two increasing MRR edges, got {value}",
+        },
+        "cfg_entry_days": {
+            "ja": "{name} は 1 以上の日数（整数）にしてください（指定値 {value}）",
+            "en": "{name} must be a whole number of days > 0, got {value}",
+        },
+        "cfg_entry_range": {
+            "ja": "{name} は {lo}〜{hi} の範囲で指定してください（指定値 {value}）",
+            "en": "{name} must be between {lo} and {hi}, got {value}",
+        },
+        "cfg_slack_member": {
+            "ja": "{name} は Slack のメンバーID（例 U0123ABCD）にしてください（指定値 {value}）",
+            "en": '{name} must map to a Slack member ID such as "U0123ABCD", got {value}',
+        },
+        "cfg_not_exceed": {
+            "ja": "'{other}' 以下にしてください",
+            "en": "must not exceed '{other}'",
+        },
+        "cfg_measures_empty": {
+            "ja": "指標が1つ以上必要です",
+            "en": "at least one measure is needed",
+        },
+        "cfg_measures_no_weight": {
+            "ja": "重み（weight）が 0 より大きい指標が1つ以上必要です",
+            "en": "at least one measure needs a weight > 0",
+        },
+        "cfg_measure_unknown_keys": {
+            "ja": "指標 {name}: 使えないキー {keys}（使えるもの: {known}）",
+            "en": "measure {name}: unknown key(s) {keys}; known: {known}",
+        },
+        "cfg_measure_missing_keys": {
+            "ja": "指標 {name}: キー {keys} がありません",
+            "en": "measure {name}: missing key(s) {keys}",
+        },
+        "cfg_measure_source": {
+            "ja": "指標 {name}: 元データ（source）は touchpoints か usage_weekly.<列名> にしてください"
+            "（指定値 {value}）",
+            "en": "measure {name}: source must be 'touchpoints' or 'usage_weekly.<column>', "
+            "got {value}",
+        },
+        "cfg_measure_weight": {
+            "ja": "指標 {name}: 重み（weight）は 0〜1e6 の数値にしてください（0 で無効、指定値 {value}）",
+            "en": "measure {name}: weight must be a number 0..1e6 (0 switches it off), got {value}",
+        },
+        "cfg_measure_one_of": {
+            "ja": "指標 {name}: {field} は {allowed} のどれかにしてください（指定値 {value}）",
+            "en": "measure {name}: {field} must be {allowed}, got {value}",
+        },
+        "cfg_measure_thresholds_type": {
+            "ja": "指標 {name}: しきい値（thresholds）は数値のリストにしてください",
+            "en": "measure {name}: thresholds must be a list of numbers",
+        },
+        "cfg_measure_thresholds_finite": {
+            "ja": "指標 {name}: しきい値（thresholds）は有限の数値にしてください（指定値 {value}）",
+            "en": "measure {name}: thresholds must be finite numbers, got {value}",
+        },
+        "cfg_measure_thresholds_order": {
+            "ja": "指標 {name}: しきい値（thresholds）は空でない、厳密に増加するリストにしてください"
+            "（指定値 {value}）",
+            "en": "measure {name}: thresholds must be a non-empty, strictly increasing list, "
+            "got {value}",
+        },
+        "cfg_type_boolean": {"ja": "真偽値（true / false）", "en": "boolean"},
+        "cfg_type_integer": {"ja": "整数", "en": "integer"},
+        "cfg_type_number": {"ja": "数値", "en": "number"},
+        "cfg_type_string": {"ja": "文字列", "en": "string"},
+        "cfg_type_list": {"ja": "リスト", "en": "list"},
+        "cfg_type_table": {"ja": "テーブル（[見出し] の表）", "en": "table"},
+        "cfg_type_other": {"ja": "その他の値", "en": "other value"},
+        "cfg_typed_value": {"ja": "{kind} {value}", "en": "{kind} {value}"},
+        "cfg_source_defaults": {"ja": "既定の設定", "en": "defaults"},
+        "cfg_source_given": {"ja": "指定の設定", "en": "configuration"},
+        "cfg_none": {"ja": "なし", "en": "(none)"},
+        "cfg_toml_at": {
+            "ja": "{line} 行目 {column} 列目付近の書き方が正しくありません",
+            "en": "invalid syntax near line {line}, column {column}",
+        },
+        "cfg_toml_syntax": {
+            "ja": "書き方が正しくありません",
+            "en": "invalid syntax",
+        },
+        "cfg_toml_encoding": {
+            "ja": "UTF-8 の文字として読めません",
+            "en": "not UTF-8 text",
+        },
+        "cfg_unreadable": {
+            "ja": "ファイルを読み取れません（読み取り権限を確認してください）",
+            "en": "the file cannot be read (check its read permission)",
+        },
+    }
+)
+
 # ---- usage errors of the command line (cs_metrics.cli.usage; values shown redacted) --------
 MESSAGES.update(
     {

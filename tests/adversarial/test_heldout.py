@@ -582,11 +582,6 @@ def test_a_tiny_discount_rate_that_validation_accepts_computes_or_is_refused(tmp
     assert rc in (0, 2) and "内部エラー" not in err, err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="configuration errors are half English in --lang ja ('設定 ... が不正です: must be "
-    "between 0 and 1, got -0.5'; config.py validators)",
-)
 def test_configuration_errors_speak_the_language_asked_for(tmp_path, capsys):
     d = base(tmp_path)
     cfg = tmp_path / "config.toml"
