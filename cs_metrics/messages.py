@@ -23,6 +23,7 @@ __all__ = [
     "lang_of",
     "message",
     "reason_fields",
+    "table_text",
     "text",
 ]
 
@@ -292,7 +293,7 @@ MESSAGES.update(
             "en": "cannot break down by {by}; known: {known}",
         },
         "table_needed": {
-            "ja": "この集計には {table} テーブルが必要ですが、データにありません",
+            "ja": "この集計には{table}のデータ（表）が必要ですが、データにありません",
             "en": "this needs the {table} table, which the data does not have",
         },
         "output_not_empty": {
@@ -612,6 +613,45 @@ MESSAGES.update(
     }
 )
 
+# ---- data tables in words, and why a rule or a health measure cannot be evaluated -----------
+MESSAGES.update(
+    {
+        "table_accounts": {"ja": "顧客", "en": "accounts"},
+        "table_subscriptions": {"ja": "契約", "en": "subscriptions"},
+        "table_cancellations": {"ja": "解約連絡", "en": "cancellations"},
+        "table_usage_weekly": {"ja": "週次利用", "en": "weekly usage"},
+        "table_touchpoints": {"ja": "接点記録", "en": "touchpoints"},
+        "table_nps_responses": {"ja": "NPS回答", "en": "NPS responses"},
+        "table_onboarding_sessions": {"ja": "オンボーディング記録", "en": "onboarding sessions"},
+        "table_cs_costs": {"ja": "CSコスト", "en": "CS costs"},
+        "rule_no_table": {
+            "ja": "{table}のデータ（表）がありません",
+            "en": "no {table} table",
+        },
+        "rule_no_health": {"ja": "ヘルススコアのデータがありません", "en": "no health data"},
+        "measure_no_table": {
+            "ja": "{table}のデータ（表）がありません",
+            "en": "no {table} table",
+        },
+        "measure_no_column": {
+            "ja": "{table}のデータに列 {column} がありません",
+            "en": "the {table} table has no column {column}",
+        },
+        "measure_no_values": {
+            "ja": "{table}のデータの列 {column} に値がありません",
+            "en": "column {column} of the {table} table has no values",
+        },
+        "measure_no_values_yet": {
+            "ja": "{table}のデータの列 {column} にはこの月までの値がありません",
+            "en": "column {column} of the {table} table has no values yet",
+        },
+        "ltv_window_short": {
+            "ja": "直近{window}か月のうち、履歴があるのは{months}か月だけです",
+            "en": "only {months} of {window} months of history",
+        },
+    }
+)
+
 # ---- usage errors of the command line (cs_metrics.cli.usage; values shown redacted) --------
 MESSAGES.update(
     {
@@ -692,7 +732,7 @@ MESSAGES.update(
         },
         "no_accounts_acquired_h_before": {
             "ja": "{h}か月以上前に獲得した顧客がいません",
-            "en": "no account acquired {h}+ months before as_of",
+            "en": "no account acquired {h}+ months before the month reported",
         },
         "no_account_observed_h": {
             "ja": "{h}か月観測できた顧客がまだいません",
@@ -730,20 +770,20 @@ MESSAGES.update(
             "en": "no responses in the window",
         },
         "nps_no_table": {
-            "ja": "nps_responses テーブルがありません",
-            "en": "no nps_responses table",
+            "ja": "NPS回答のデータ（表）がありません",
+            "en": "no NPS responses in the data (the table is missing)",
         },
         "nps_period_without_responses": {
             "ja": "回答のない期間があります",
             "en": "a period without responses",
         },
         "onboarding_no_table": {
-            "ja": "onboarding_sessions テーブルがありません",
-            "en": "no onboarding_sessions table",
+            "ja": "オンボーディング記録のデータ（表）がありません",
+            "en": "no onboarding sessions in the data (the table is missing)",
         },
         "no_acquisition_cost": {
-            "ja": "accounts に獲得コスト（acquisition_cost）がありません",
-            "en": "no acquisition_cost in accounts",
+            "ja": "顧客データに獲得コストの列がありません",
+            "en": "the account data has no acquisition cost column",
         },
     }
 )
@@ -782,7 +822,7 @@ MESSAGES.update(
         "backtest_no_outcome": {"ja": "期間内に{target}なし", "en": "no {target} in the range"},
         "backtest_no_units": {"ja": "対象の顧客・月なし", "en": "no account-months in the range"},
         "backtest_no_hits": {
-            "ja": "的中0件: 対数尺度の区間は作れないため上限のみ（Wilson上限 / 基準率）",
+            "ja": "的中0件: 対数尺度の区間は作れないため上限のみ（精度の95%上限 ÷ 基準率）",
             "en": "no hits: no log-scale interval; upper bound only (Wilson upper / base rate)",
         },
         "backtest_one_account": {
@@ -814,14 +854,15 @@ MESSAGES.update(
 MESSAGES.update(
     {
         "sbg_geometric": {
-            "ja": "顧客間のばらつきは検出されず、一定の{unit}解約率 {x} で表せます（尤度比検定 p = {p}）。",
+            "ja": "顧客間のばらつきは検出されず、一定の{unit}解約率 {x} で表せます（尤度比検定 p {p}）。",
             "en": "No variation between customers was detected: a constant {unit} churn rate of {x} "
-            "describes the data (likelihood-ratio test p = {p}).",
+            "describes the data (likelihood-ratio test p {p}).",
         },
         "sbg_heterogeneous": {
-            "ja": "顧客間で解約しやすさにばらつきがあり、sBG モデルを使います（尤度比検定 p = {p}）。",
+            "ja": "顧客間で解約しやすさにばらつきがあり、継続率の混合モデル（シフト・ベータ幾何分布）を"
+            "使います（尤度比検定 p {p}）。",
             "en": "Customers differ in how likely they are to churn: the sBG model is used "
-            "(likelihood-ratio test p = {p}).",
+            "(likelihood-ratio test p {p}).",
         },
         "sbg_no_churn": {
             "ja": "解約が一度も観測されていません（{e} 期間分）。LTV は下限値（解約率の95%上限 {x} "
@@ -953,12 +994,12 @@ MESSAGES.update(
             "en": "no churn reason '{reason}'. Known reasons: {known}",
         },
         "scenario_no_cancellations": {
-            "ja": "cancellations（解約理由）の表がないため、理由別の施策は計算できません",
+            "ja": "解約連絡（解約理由）の表がないため、理由別の施策は計算できません",
             "en": "no cancellations table: churn reasons are unknown",
         },
         "scenario_no_onboarding": {
-            "ja": "onboarding_sessions の表がないため、卒業率の施策は計算できません",
-            "en": "no onboarding_sessions table: graduation is unknown",
+            "ja": "オンボーディング記録の表がないため、卒業率の施策は計算できません",
+            "en": "no onboarding sessions table: graduation is unknown",
         },
         "scenario_thin_save": {
             "ja": "{h}か月の観測が終わった顧客が {n} 社しかなく（{min} 社以上が必要）、解約理由の割合を"
@@ -1042,6 +1083,13 @@ def message(code: str, lang: str = "ja", **fields: Any) -> str:
 
 
 text = message
+
+
+def table_text(table: str) -> Text | str:
+    """A data table in words (``nps_responses`` -> ``NPS回答`` / ``NPS responses``), as a field
+    of another message; a table the catalogue does not know keeps its name."""
+    code = f"table_{table}"
+    return Text(code) if code in MESSAGES else table
 
 
 def reason_fields(key: str, code: str, lang: str = "ja", **fields: Any) -> dict[str, str]:

@@ -219,7 +219,7 @@ def test_hand_built_counts():
     for rule in ("nps_detractor", "cancellation_notice", "onboarding_stalled", "no_touchpoint"):
         x = sig[rule]
         assert x["flagged"] is None and x["flagged_reason_code"] == "backtest_unavailable"
-        assert "テーブルなし" in x["flagged_reason"] and x["lift"] is None
+        assert "のデータ（表）がありません" in x["flagged_reason"] and x["lift"] is None
 
 
 def test_disabled_rule_is_reported_not_zero():
@@ -490,7 +490,7 @@ def test_report_section_on_the_hand_built_dataset():
     html = backtest_section(r)
     assert "2024-01〜2024-08" in html
     assert "60日超ログインなし: 該当" in html and "のため判断できません" in html  # < 20 flags
-    assert "nps_responses テーブルなし" in html and "AUC" in html and "notice" in html
+    assert "NPS回答のデータ（表）がありません" in html and "AUC" in html and "notice" in html
     too_early = Report(ds, Month.parse("2024-02"))
     early = backtest_section(too_early)  # 2024-02 - 3 months is before the data: explained
     assert early.startswith('<div class="notice">') and "--to 2023-11" in early

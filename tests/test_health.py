@@ -395,7 +395,9 @@ def test_history_equals_each_month_on_its_own_and_availability_is_point_in_time(
             hist.details.filter(pl.col("month") == m).drop("month", "month_idx").equals(one.details)
         )
     may = health.health_scores(ds, "2025-05")
-    assert may.unavailable == {"outcome_rate": "usage_weekly.outcome_rate has no values yet"}
+    assert may.unavailable == {  # why, from the catalogue in the configured language
+        "outcome_rate": "週次利用のデータの列 outcome_rate にはこの月までの値がありません"
+    }
     assert health.health_scores(ds, "2025-06").unavailable == {}
     # May: logins 20/4 = 5 -> 2 of 4 thresholds, deliveries 6/4 = 1.5 -> 2 of 4, 1 touchpoint of
     # [1, 2, 4] -> 1/3; weights .3/.3/.2 of .8 -> 18.75 + 18.75 + 8.33 = 45.83
@@ -435,7 +437,7 @@ def test_only_accounts_and_subscriptions_give_no_score_no_band_and_no_health_red
     assert main(["risk", "--data", str(bare), "--as-of", "2025-06", "--format", "json"]) == 0
     got = capsys.readouterr()
     assert all(r["rule"] != "health_red" for r in json.loads(got.out))
-    assert "health_red: unavailable" in got.err
+    assert "ヘルススコア危険: 判定不可 — ヘルススコアのデータがありません" in got.err
 
 
 def test_an_account_with_nothing_counted_has_no_score_beside_scored_accounts():

@@ -136,7 +136,7 @@ def test_by_survey_segment_and_missing_table():
     bare = frames_dataset(subscriptions=subs("A", "B"), nps_responses=rows)
     assert {r["segment"] for r in nps(bare, "2025-06", by="segment")} == {"(未設定)"}
     none = nps(frames_dataset(subscriptions=subs("A")), "2025-06")[0]
-    assert none["nps"] is None and none["n"] == 0 and "nps_responses" in none["reason"]
+    assert none["nps"] is None and none["n"] == 0 and none["reason_code"] == "nps_no_table"
 
 
 def test_trend_per_month_and_change_between_periods():

@@ -302,7 +302,7 @@ def test_rules_with_missing_tables_are_unavailable_not_flagging_everyone():
     st_ = {r["rule"]: r for r in res.status.iter_rows(named=True)}
     assert {r for r, x in st_.items() if x["status"] == "unavailable"} == missing | {"health_red"}
     assert st_["health_red"]["accounts"] is None and st_["renewal_due"]["accounts"] == 0
-    assert st_["no_login"]["accounts"] is None and "usage_weekly" in st_["no_login"]["reason"]
+    assert st_["no_login"]["accounts"] is None and "週次利用" in st_["no_login"]["reason"]
 
 
 def test_disabled_rules_flag_nobody():

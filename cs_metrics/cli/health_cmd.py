@@ -24,6 +24,7 @@ __all__ = [
     "run_nps",
     "run_onboarding",
     "run_risk",
+    "unavailable_lines",
 ]
 
 EXAMPLES = {
@@ -195,8 +196,8 @@ def run_risk(args: argparse.Namespace) -> int:
                 for r in res.signals.iter_rows(named=True)
             ]
         )
-        for rule, why in res.unavailable.items():
-            print(f"{rule}: unavailable ({why})", file=sys.stderr)
+        for line in unavailable_lines(res, cfg):
+            print(line, file=sys.stderr)
         return 0
     print(risk_table(risk_list(ds, as_of), res, cfg))
     return 0
@@ -207,7 +208,7 @@ def risk_table(rl: Any, res: Any, cfg: Any) -> str:
     its signals (new ones marked) with their evidence and, for a green account, its health
     note. Unavailable rules are listed at the end."""
     from cs_metrics.format import fmt_count, fmt_money
-    from cs_metrics.labels import label, rule_label
+    from cs_metrics.labels import label
 
     lang = cfg["general"]["lang"]
     unit = cfg["general"]["display_unit"]
@@ -219,7 +220,8 @@ def risk_table(rl: Any, res: Any, cfg: Any) -> str:
         lines.append(f"■ {csm}: {count} / {label('kpi.mrr_at_risk', lang)} {total}")
         for r in rows.iter_rows(named=True):
             lines.append(
-                f"  {r['rank']}. {r['account_id']} {r['account_name'] or ''} [{r['segment']}] "
+                f"  {r['rank']}. {r['account_id']} {r['account_name'] or ''} "
+                f"[{r['segment'] or '—'}] "
                 f"MRR {fmt_money(r['mrr'], unit, lang)} / "
                 f"{label('column.priority', lang)} {fmt_money(r['priority'], unit, lang)}"
             )
@@ -229,10 +231,20 @@ def risk_table(rl: Any, res: Any, cfg: Any) -> str:
                 lines.append(f"      - {text}{mark}: {ev}")
             if r["health_note"]:
                 lines.append(f"      ※ {r['health_note']}")
-    for rule, why in res.unavailable.items():
-        status = label("status.unavailable", lang)
-        lines.append(f"({rule_label(rule, cfg['risk'], lang)}: {status} — {why})")
+    lines += unavailable_lines(res, cfg)
     return "\n".join(lines)
+
+
+def unavailable_lines(res: Any, cfg: Any) -> list[str]:
+    """One line per rule that cannot run on this data: the rule and why, in words."""
+    from cs_metrics.labels import label, rule_label
+
+    lang = cfg["general"]["lang"]
+    status = label("status.unavailable", lang)
+    return [
+        f"({rule_label(rule, cfg['risk'], lang)}: {status} — {why})"
+        for rule, why in res.unavailable.items()
+    ]
 
 
 def run_nps(args: argparse.Namespace) -> int:

@@ -143,14 +143,20 @@ def _usage_values(
 def _usage_source(ds: Dataset, col: str) -> tuple[tuple[str, dt.date | None] | None, pl.Expr]:
     """Why ``usage_weekly.<col>`` is unavailable (reason, available from) and the expression
     telling in which months it is available; reason None when the column can be read."""
+    from cs_metrics.messages import lang_of, message, table_text
+
+    lang, table = lang_of(ds.config), table_text("usage_weekly")
     if not ds.has("usage_weekly"):
-        return ("no usage_weekly table", None), pl.lit(False)
+        return (message("measure_no_table", lang, table=table), None), pl.lit(False)
     if col not in ds["usage_weekly"].collect_schema().names():
-        return (f"no column usage_weekly.{col}", None), pl.lit(False)
+        why = message("measure_no_column", lang, table=table, column=col)
+        return (why, None), pl.lit(False)
     first = _first_value_date(ds, col)
     if first is None:
-        return (f"usage_weekly.{col} has no values", None), pl.lit(False)
-    return (f"usage_weekly.{col} has no values yet", first), _end_expr() >= first
+        why = message("measure_no_values", lang, table=table, column=col)
+        return (why, None), pl.lit(False)
+    why = message("measure_no_values_yet", lang, table=table, column=col)
+    return (why, first), _end_expr() >= first
 
 
 def measure_values(
@@ -195,7 +201,10 @@ def measure_values(
         if m["source"] == "touchpoints":
             available[name] = pl.lit(ds.has("touchpoints"))
             if not ds.has("touchpoints"):
-                unavailable[name] = ("no touchpoints table", None)
+                from cs_metrics.messages import lang_of, message, table_text
+
+                why = message("measure_no_table", lang_of(ds.config), table=table_text(m["source"]))
+                unavailable[name] = (why, None)
             continue
         col = m["source"].split(".", 1)[1]
         why, available[name] = _usage_source(ds, col)

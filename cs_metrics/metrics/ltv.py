@@ -170,7 +170,9 @@ def simple_ltv(
     else:
         out["ltv"] = out["arpa"] * gm / out["monthly_churn"]
     if rates.height < window:
-        out["window_note"] = f"only {rates.height} of {window} months of history"
+        months = rates.height
+        out["window_note"] = message("ltv_window_short", lang, months=months, window=window)
+        out["window_note_code"] = "ltv_window_short"
     return out
 
 

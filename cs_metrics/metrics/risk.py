@@ -66,7 +66,20 @@ _COLUMNS = ["account_id", "rule", "kind", "value", "evidence"]
 
 
 class Unavailable(Exception):
-    """A rule cannot run on this dataset (its table is missing); the message says why."""
+    """A rule cannot run on this dataset (its table is missing): a catalogue ``code`` (and its
+    fields) that says why, rendered in the reader's language by :meth:`message`."""
+
+    def __init__(self, code: str, /, **params: Any) -> None:
+        from cs_metrics.messages import message
+
+        self.code, self.params = code, params
+        super().__init__(message(code, "en", **params))
+
+    def message(self, lang: str) -> str:
+        """Why, in ``lang``."""
+        from cs_metrics.messages import message
+
+        return message(self.code, lang, **self.params)
 
 
 @dataclass
@@ -81,6 +94,8 @@ class RiskResult:
     signals: pl.DataFrame
     unavailable: dict[str, str] = field(default_factory=dict)
     status: pl.DataFrame | None = None
+    #: rule -> catalogue code of its ``unavailable`` reason
+    unavailable_codes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,6 +129,7 @@ class _Ctx:
     cfg: dict[str, Any]
     ja: bool
     _ratio: pl.DataFrame | None = None  # usage_ratio_grid, shared by two rules
+    unavailable_codes: dict[str, str] = field(default_factory=dict)  # rule -> reason code
 
     @property
     def keys(self) -> pl.LazyFrame:
@@ -130,7 +146,9 @@ class _Ctx:
 
     def need(self, table: str) -> pl.LazyFrame:
         if not self.ds.has(table):
-            raise Unavailable(self.t(f"{table} テーブルなし", f"no {table} table"))
+            from cs_metrics.messages import table_text
+
+            raise Unavailable("rule_no_table", table=table_text(table))
         return self.ds[table]
 
 
@@ -444,7 +462,7 @@ def rule_health_red(c: _Ctx) -> pl.LazyFrame:
     """``health_red``: the account's health band is red. Value: the score. Unavailable when no
     active account has a health band (no measure has data: missing data is not bad health)."""
     if not c.seg.select(pl.col("band").is_not_null().any()).collect().item():
-        raise Unavailable(c.t("ヘルススコアのデータなし", "no health data"))
+        raise Unavailable("rule_no_health")
     return _rows(
         c.seg.filter(pl.col("band") == "red"),
         pl.col("score"),
@@ -592,8 +610,10 @@ def _evaluate(c: _Ctx) -> tuple[list[pl.LazyFrame], list[dict[str, Any]], dict[s
         try:
             rows = rule(c)
         except Unavailable as e:
-            unavailable[name] = str(e)
-            status.append({"rule": name, "kind": kind, "status": "unavailable", "reason": str(e)})
+            why = e.message("ja" if c.ja else "en")
+            unavailable[name] = why
+            c.unavailable_codes[name] = e.code
+            status.append({"rule": name, "kind": kind, "status": "unavailable", "reason": why})
             continue
         status.append({"rule": name, "kind": kind, "status": "ok", "reason": None})
         parts.append(
@@ -668,7 +688,7 @@ def risk_signals(ds: Dataset, as_of: MonthLike) -> RiskResult:
             pl.when(pl.col("status") == "ok").then(pl.col("mrr").fill_null(0.0)).alias("mrr"),
         )
     )
-    return RiskResult(signals, unavailable, status_df)
+    return RiskResult(signals, unavailable, status_df, dict(ctx.unavailable_codes))
 
 
 def risk_flags(

@@ -538,7 +538,7 @@ def _fit(c: _Counts) -> SBGFit:
     phi = float(x[1]) if use_sbg else 0.0
     theta = min(max(theta, THETA_MIN), 1.0 - THETA_MIN)
     cov = _covariance(c, theta, phi) if use_sbg else _geometric_cov(c, theta)
-    fmt_p = f"{p:.3f}" if p >= 0.001 else "< 0.001"
+    fmt_p = f"= {p:.3f}" if p >= 0.001 else "< 0.001"  # "p = 0.012", "p < 0.001"
     if churned == 0:
         up = -math.expm1(math.log(0.05) / exposure)
         notes.append(("sbg_no_churn", (("e", f"{exposure:,.0f}"), ("x", f"{up:.2%}"))))

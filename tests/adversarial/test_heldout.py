@@ -308,11 +308,6 @@ def test_kpis_table_when_everyone_churned_speaks_japanese(tmp_path, capsys):
     assert purity_problems(out, "ja", data_words(d)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="onboarding without the table prints 'no onboarding_sessions table' in --lang ja "
-    "(metrics/onboarding.py onboarding_summary; cli/health_cmd.py)",
-)
 def test_onboarding_without_its_table_speaks_japanese(tmp_path, capsys):
     d = only_required(tmp_path)
     rc, out, err = cli(["onboarding", "--data", d, "--as-of", "2025-06", "--lang", "ja"], capsys)
@@ -325,11 +320,6 @@ def test_onboarding_without_its_table_speaks_japanese(tmp_path, capsys):
     assert report["available"] is False and report.get("reason_code"), report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="risk --lang ja with only the required tables prints '[None]' as the segment and "
-    "table names (usage_weekly テーブルなし) (cli/health_cmd.py risk table)",
-)
 def test_risk_table_with_only_required_tables_has_no_none_and_no_identifiers(tmp_path, capsys):
     d = only_required(tmp_path)
     rc, out, err = cli(["risk", "--data", d, "--as-of", "2025-06", "--lang", "ja"], capsys)
@@ -338,11 +328,6 @@ def test_risk_table_with_only_required_tables_has_no_none_and_no_identifiers(tmp
     assert purity_problems(out, "ja", data_words(d)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scenario --lang en prints the identifier as_of "
-    "('no account acquired 24+ months before as_of') (messages.py)",
-)
 def test_scenario_table_in_english_has_no_identifiers(tmp_path, capsys):
     d = base(tmp_path)
     argv = [
@@ -361,11 +346,6 @@ def test_scenario_table_in_english_has_no_identifiers(tmp_path, capsys):
     assert purity_problems(out, "en", data_words(d)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ltv --lang ja names accounts/acquisition_cost when the cost column is absent "
-    "(messages.py no_acquisition_cost)",
-)
 def test_ltv_table_without_acquisition_cost_speaks_japanese(tmp_path, capsys):
     d = base(tmp_path)  # accounts.csv has no acquisition_cost column
     rc, out, err = cli(["ltv", "--data", d, "--as-of", "2025-06", "--lang", "ja"], capsys)
@@ -373,11 +353,6 @@ def test_ltv_table_without_acquisition_cost_speaks_japanese(tmp_path, capsys):
     assert purity_problems(out, "ja", data_words(d)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ltv --lang ja says 'sBG モデルを使います' when the mixture model is chosen "
-    "(messages.py; issue 15 lists sBG as English in Japanese output)",
-)
 def test_ltv_table_with_the_mixture_model_speaks_japanese(tmp_path, capsys):
     lines = [(f"A{i:02d}", "2024-01-01", "2024-01-31") for i in range(30)]  # all leave at once
     lines += [(f"B{i:02d}", "2024-01-01", None) for i in range(10)]  # the rest never leave
