@@ -71,7 +71,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def parse(_: argparse.Namespace) -> argparse.Namespace:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # reported with the usage of the command they were given to
+            sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+            sub.choices.get(getattr(args, "command", None), parser).error(
+                f"unrecognized arguments: {' '.join(extra)}"
+            )
         if not getattr(args, "func", None):
             parser.print_help()
         return args

@@ -717,6 +717,7 @@ def _residual_values(
                     "residual_value": value,
                     "residual_is_lower_bound": [bound] * sub.height,
                     "residual_reason": [None if code is None else message(code, lang)] * sub.height,
+                    "residual_reason_code": [code] * sub.height,
                 },
                 schema=_ACCOUNT_SCHEMA,
             ).with_columns(pl.col("residual_value").fill_nan(None))
@@ -738,6 +739,7 @@ _ACCOUNT_SCHEMA = {
     "residual_value": pl.Float64,
     "residual_is_lower_bound": pl.Boolean,
     "residual_reason": pl.String,
+    "residual_reason_code": pl.String,
 }
 
 
