@@ -84,4 +84,4 @@ def test_kpi_table_shows_the_catalogue_text_of_each_reason(capsys):
     assert "前月末に有効な顧客がいません" in text and "24か月以上前に獲得した顧客がいません" in text
     en = ds.with_config({"general": {"lang": "en"}})
     text = kpi_table(kpis.kpis(en, "2025-03"), en.config)
-    assert "no account acquired 24+ months before as_of" in text
+    assert "no account acquired 24+ months before the month reported" in text
