@@ -302,9 +302,10 @@ MESSAGES.update(
             "en": "{path} was not written by cs-metrics and is not overwritten: choose another --out",
         },
         "report_folder_foreign": {
-            "ja": "{path} には cs-metrics のレポートではないファイルがあります。上書きしません: 別の --out を指定してください",
+            "ja": "{path} には cs-metrics のレポートではないファイルがあります。上書きしません: 別の "
+            "--out を指定するか、--force でそれらのファイルの隣に書いてください（何も削除しません）",
             "en": "{path} holds files that are not a cs-metrics report and is not overwritten: "
-            "choose another --out",
+            "choose another --out, or write beside them with --force (nothing is deleted)",
         },
         "output_folder_not_empty": {
             "ja": "{path} は空のフォルダではありません: 新しいフォルダを指定してください",
@@ -751,6 +752,49 @@ MESSAGES.update(
     }
 )
 
+
+# ---- publishing: nothing overwritten or deleted that cs-metrics did not write (reports, Data
+# Docs) and no option silently ignored (report) ----
+MESSAGES.update(
+    {
+        "report_file_changed": {
+            "ja": "{path} の {names} は cs-metrics が書いた後に変更されたか、cs-metrics が書いたもの"
+            "ではありません。上書きしないため、レポートは作成していません: そのファイルを別の名前か"
+            "場所に移してから再実行するか、--force で再実行してください（あなたのファイルは "
+            "<名前>.orig.<拡張子>（例: risk_list.orig.csv）として新しいレポートの隣に残します）",
+            "en": "{names} in {path} changed since cs-metrics wrote it, or was not written by "
+            "cs-metrics: it is not overwritten and nothing was rendered. Move or rename it and run "
+            "again, or run again with --force (your file is then kept beside the new report as "
+            "<name>.orig.<ext>, e.g. risk_list.orig.csv)",
+        },
+        "report_target_not_folder": {
+            "ja": "{path} はファイルかシンボリックリンクで、cs-metrics が作ったレポートのフォルダでは"
+            "ありません。置き換えません: 移動するか、別の --out を指定してください",
+            "en": "{path} is a file or a symbolic link, not a report folder cs-metrics made: it is "
+            "not replaced; move it or choose another --out",
+        },
+        "report_option_backfill_only": {
+            "ja": "{option} は report backfill のオプションで、report {kind} では使えません（複数の月"
+            "は cs-metrics report backfill --report {kind} --from YYYY-MM --to YYYY-MM）",
+            "en": "{option} is an option of report backfill, not of report {kind} (several months: "
+            "cs-metrics report backfill --report {kind} --from YYYY-MM --to YYYY-MM)",
+        },
+        "report_option_not_for_backfill": {
+            "ja": "{option} は report backfill では使えません（月は --from YYYY-MM --to YYYY-MM で"
+            "指定します。1か月だけなら --from と --to に同じ月を指定してください）",
+            "en": "{option} is not an option of report backfill (its months are --from YYYY-MM "
+            "--to YYYY-MM; for one month give the same month to both)",
+        },
+        "data_docs_foreign": {
+            "ja": "{path} には cs-metrics の --data-docs が書いたものではない（または書いた後に変更"
+            "された）ものがあります（{names}）。上書きしないため Data Docs は書いていません: 新しい"
+            "フォルダか空のフォルダ、または以前の --data-docs の出力先を指定してください",
+            "en": "{path} holds entries that an earlier --data-docs run did not write, or that "
+            "changed since ({names}): nothing is overwritten and no Data Docs were written. Name a "
+            "new or empty folder, or one an earlier --data-docs run wrote",
+        },
+    }
+)
 
 UNPARSEABLE_WHAT = {
     "date": (

@@ -136,10 +136,6 @@ def cohort(folder: Path, lines: list[tuple], active_until: D = DATA_END) -> Path
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sample --out DIR deletes a user folder named .DIR.old beside it (fsutil.replace_dir)",
-)
 def test_sample_never_deletes_a_folder_named_like_its_backup_beside_out(tmp_path, capsys):
     backup = tmp_path / ".out.old"  # the user's own backup of an earlier "out"
     backup.mkdir()
@@ -149,9 +145,6 @@ def test_sample_never_deletes_a_folder_named_like_its_backup_beside_out(tmp_path
     assert (backup / "mine.txt").read_text("utf-8") == "precious"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="sample --out . (the current, empty folder) is an internal error"
-)
 def test_sample_into_the_current_folder_is_not_an_internal_error(tmp_path, capsys, monkeypatch):
     here = tmp_path / "here"
     here.mkdir()
@@ -472,11 +465,6 @@ def render(d: Path, out: Path, capsys) -> tuple[int, str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a re-render deletes any user file whose name starts with the report kind "
-    "(reporting/run.py own_file: name.startswith(f'{kind}.'), e.g. monthly.pptx)",
-)
 def test_report_rerender_keeps_a_user_file_named_after_the_report(tmp_path, capsys):
     d = base(tmp_path)
     month = tmp_path / "reports" / "2025-06"
@@ -489,11 +477,6 @@ def test_report_rerender_keeps_a_user_file_named_after_the_report(tmp_path, caps
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="reports/.YYYY-MM.old and any hidden folder named like .YYYY-MM-word- are deleted or "
-    "moved (fsutil.replace_dir; reporting/run.py remove_stale_temp matches by name only)",
-)
 def test_report_never_deletes_hidden_folders_it_did_not_make(tmp_path, capsys):
     d = base(tmp_path)
     out = tmp_path / "reports"
@@ -507,11 +490,6 @@ def test_report_never_deletes_hidden_folders_it_did_not_make(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a re-render overwrites a report CSV the user edited since (no record of what the "
-    "program wrote, unlike sample's manifest; reporting/run.py own_file)",
-)
 def test_report_rerender_keeps_a_csv_the_user_edited(tmp_path, capsys):
     d = base(tmp_path)
     out = tmp_path / "reports"
@@ -530,11 +508,6 @@ def test_report_rerender_keeps_a_csv_the_user_edited(tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report ignores options that belong to another kind: monthly --from/--to, "
-    "review --report, backfill --as-of (cli/report_cmd.py run)",
-)
 @pytest.mark.parametrize(
     "argv",
     [
@@ -567,11 +540,6 @@ def test_report_options_of_another_kind_are_refused_not_ignored(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate --data-docs DIR overwrites an index.html (and static/) already in DIR "
-    "(data/gx.py build_data_docs writes into any folder)",
-)
 def test_data_docs_never_overwrite_a_users_index_html(tmp_path, capsys):
     d = base(tmp_path)
     site = tmp_path / "site"
