@@ -208,12 +208,12 @@ def publish_month(tmp: Path, target: Path, kind: str, force: bool = False) -> No
     module docstring), the manifest is written, then the folders are swapped atomically
     (:func:`cs_metrics.fsutil.replace_dir`).
     """
+    if os.path.lexists(target) and not _real_dir(target):
+        raise OutputError("report_target_not_folder", path=str(target))
     (tmp / OWNER).unlink(missing_ok=True)
     written = {f.name for f in tmp.iterdir() if f.name != MANIFEST}
     files: dict[str, dict[str, str]] = {}
     if os.path.lexists(target):
-        if not _real_dir(target):
-            raise OutputError("report_target_not_folder", path=str(target))
         old = read_manifest(target) or {}
         carried = _carry_old(tmp, target, kind, written, force)
         files = {
