@@ -22,6 +22,7 @@ from cs_metrics.fsutil import (
     OWNER,
     dead_owned_folder,
     make_owned_temp,
+    recover_dir,
     replace_dir,
     sha256_file,
 )
@@ -91,6 +92,7 @@ def check_data_docs_dir(out_dir: str | Path) -> Path:
     if os.path.lexists(out) and not out.is_dir():
         raise OutputError("output_unwritable", path=str(out), detail="not a folder")
     out = out.resolve()
+    recover_dir(out)  # a swap killed half-way gives the old folder back first
     foreign = foreign_entries(out)
     if foreign:
         shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")

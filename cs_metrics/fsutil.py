@@ -23,6 +23,7 @@ __all__ = [
     "carry",
     "dead_owned_folder",
     "make_owned_temp",
+    "recover_dir",
     "replace_dir",
     "sha256_file",
     "umask",
@@ -130,7 +131,7 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _recover(target: Path) -> None:
+def recover_dir(target: Path) -> None:
     """Repair a swap killed between its two renames: a dead run's holder folder of ``target``
     (``.<name>-cs-metrics-old-*``, owner-marked) gives the old folder back when ``target`` is
     missing, and is removed once ``target`` exists."""
@@ -154,7 +155,7 @@ def replace_dir(
     folder, so a run killed between the two renames is repaired on the next call. Nothing but
     ``tmp``, the old ``target`` and that holder is ever moved or removed.
     """
-    _recover(target)
+    recover_dir(target)
     if not os.path.lexists(target):
         os.replace(tmp, target)
         return

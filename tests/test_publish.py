@@ -335,3 +335,17 @@ def test_data_docs_rerun_replaces_its_own_site_only(tmp_path, capsys):
     assert main(["validate", str(data), "--data-docs", str(link)]) == 2
     assert (site / "notes.txt").read_text("utf-8") == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "docs", "site"]
+
+
+def test_a_month_whose_swap_was_killed_keeps_your_files_on_the_next_render(tmp_path):
+    out = tmp_path / "r"
+    month = _render(out)
+    (month / "notes.txt").write_text("mine", "utf-8")
+    holder = make_owned_temp(out, f".{MONTH}-cs-metrics-old-")
+    (holder / OWNER).write_text(DEAD_PID, "utf-8")
+    os.replace(month, holder / "old")  # killed between the two renames: no 2025-06 at all
+    assert report_run.remove_stale_temp(out) == []  # the holder is not a render's temp folder
+    _render(out, tag="2")
+    assert (month / "notes.txt").read_text("utf-8") == "mine"
+    assert (month / "monthly.html").read_text("utf-8") == "monthly.html of run 2"
+    assert not holder.exists()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cs_metrics.errors import OutputError
-from cs_metrics.fsutil import OWNER, carry, replace_dir, sha256_file
+from cs_metrics.fsutil import OWNER, carry, recover_dir, replace_dir, sha256_file
 from cs_metrics.periods import Month
 from cs_metrics.reporting.outputs import dumps, json_name
 
@@ -208,6 +208,7 @@ def publish_month(tmp: Path, target: Path, kind: str, force: bool = False) -> No
     module docstring), the manifest is written, then the folders are swapped atomically
     (:func:`cs_metrics.fsutil.replace_dir`).
     """
+    recover_dir(target)  # first: a swap killed half-way gives the old folder back
     if os.path.lexists(target) and not _real_dir(target):
         raise OutputError("report_target_not_folder", path=str(target))
     (tmp / OWNER).unlink(missing_ok=True)

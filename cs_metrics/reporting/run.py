@@ -408,7 +408,7 @@ def _validate(data_dir: str | Path, mapping_path: Any, config_path: Any, lang: s
     return validation
 
 
-_TEMP_RE = re.compile(r"^\.\d{4}-\d{2}-[a-z]+-")
+_TEMP_RE = re.compile(rf"^\.\d{{4}}-\d{{2}}-({'|'.join(KINDS)})-")
 
 
 def _new_temp(out: Path, month: Month, kind: str) -> Path:
