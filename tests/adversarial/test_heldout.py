@@ -276,11 +276,6 @@ def test_risk_of_a_month_does_not_change_when_later_lines_are_added(tmp_path, ca
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kpis JSON *_reason texts are English in --lang ja and have no *_reason_code "
-    "(metrics/kpis.py, metrics/churn.py, metrics/retention.py)",
-)
 def test_kpis_json_reasons_have_codes_and_speak_the_language(tmp_path, capsys):
     d = base(tmp_path)  # 6 months of data: the trailing-12m and 24-month figures are null
     rc, out, err = cli(["kpis", "--data", d, "--format", "json", "--lang", "ja"], capsys)
@@ -300,11 +295,6 @@ def test_kpis_json_reasons_have_codes_and_speak_the_language(tmp_path, capsys):
     assert not found, found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kpis --lang ja prints 'survival is 0 at the horizon: the log-log interval is "
-    "undefined' when every observed account churned (cli/kpis_cmd.py _reason)",
-)
 def test_kpis_table_when_everyone_churned_speaks_japanese(tmp_path, capsys):
     lines = [(f"A{i}", "2023-01-01", "2023-06-30") for i in range(5)]
     lines.append(("B1", "2023-01-01", "2024-06-30"))  # the last one at risk leaves too: KM 100%
