@@ -749,7 +749,8 @@ def ltv_cac(
     """LTV:CAC and CAC payback months, overall and per group (SPEC §5).
 
     LTV:CAC = predictive LTV of a new account / mean CAC (mean ``acquisition_cost`` of the
-    accounts that have one). CAC payback months = mean CAC / (ARPA of new accounts x gross
+    accounts acquired by as_of - active in some month up to as_of, point in time - that have
+    one; ``cac_missing`` counts those acquired without one). CAC payback months = mean CAC / (ARPA of new accounts x gross
     margin - cost to serve per account), cost to serve = as_of's ``cs_costs`` / active accounts
     (:func:`cost_to_serve`, so a mid-month row counts as in cohort LTV). ``null`` with
     ``*_reason`` when CAC is unknown (never taken as 0), when the monthly contribution is <= 0,
@@ -763,7 +764,9 @@ def ltv_cac(
     pred = pred or predictive_ltv(ds, m, cfg, by=by)
     cts_rows = cost_to_serve(ds, m).filter(pl.col("month_idx") == m.index)
     cts = float(cts_rows["cost_per_account"][0]) if cts_rows.height else 0.0
-    acc = ds.accounts.select(ACCOUNT, "acquisition_cost").collect()
+    acquired = account_lifetimes(ds, m).select(ACCOUNT)
+    acc = ds.accounts.select(ACCOUNT, "acquisition_cost").join(acquired, on=ACCOUNT, how="semi")
+    acc = acc.collect()
     keys = by_keys(by)
     if keys:
         acc = with_by(acc.lazy(), ds, m, by).collect()

@@ -255,11 +255,6 @@ def test_an_amount_grouped_with_dots_is_not_read_as_a_decimal(tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="renewal_unconfirmed at m looks at lines starting after m "
-    "(metrics/risk.py rule_renewal_unconfirmed: next > E without an upper bound)",
-)
 def test_risk_of_a_month_does_not_change_when_later_lines_are_added(tmp_path, capsys):
     cut = base(tmp_path, "cut")
     replace(
