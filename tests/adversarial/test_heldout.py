@@ -582,12 +582,6 @@ def test_data_docs_never_overwrite_a_users_index_html(tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="annual_discount_rate = 1e-9 passes validation (> 0) and ltv ends in an internal "
-    "error (models/sbg.py _sums_batch: 'the lifetime sum needs too many terms'); 1e-6 runs "
-    "for minutes at 1.5 GB on the sample",
-)
 def test_a_tiny_discount_rate_that_validation_accepts_computes_or_is_refused(tmp_path, capsys):
     d = base(tmp_path)
     cfg = tmp_path / "config.toml"
