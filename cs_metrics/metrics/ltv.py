@@ -568,7 +568,10 @@ def predictive_ltv(
         ``discount_monthly, gross_margin, pooled (fit dict or null), pooled_reason, groups (per
         group: fit, fit_source, period_months, accounts, arpa_new, ltv_new, ltv_new_ci,
         ltv_new_no_expansion, ltv_new_no_expansion_ci, ltv_new_is_lower_bound, notes),
-        expansion, accounts (DataFrame), residual_value_total, residual_value_total_ci``.
+        expansion, accounts (DataFrame), residual_value_total, residual_value_total_ci,
+        residual_value_total_is_lower_bound`` (some current accounts are valued with a fit that
+        saw no churn: the total is a lower bound, ``residual_value_total_bound_reason`` and
+        ``_reason_code`` say so, and no interval is given).
     """
     cfg = config or ds.config
     lang = lang_of(cfg)
@@ -597,6 +600,7 @@ def predictive_ltv(
             draws[name] = rec.pop("_draws")
         groups["all" if name is None else str(name)] = rec
     accounts, total, total_ci = _residual_values(ds, m, lt, keys, fits, draws, gm, d, g, lang)
+    lower = total is not None and bool(accounts["residual_is_lower_bound"].any())
     out: dict[str, Any] = {
         "discount_monthly": d,
         "gross_margin": gm,
@@ -606,13 +610,17 @@ def predictive_ltv(
         "accounts": accounts,
         "residual_value_total": total,
         "residual_value_total_ci": total_ci,
+        "residual_value_total_is_lower_bound": lower,
     }
+    if lower:  # valued at the 95% upper bound of churn: the point and its interval say so
+        _reason(out, "residual_value_total_bound", "ltv_residual_lower_bound", lang)
     if pooled.fit is None:
         _reason(out, "pooled", pooled.reason_code, lang)
     if total is None:
         _reason(out, "residual_value_total", pooled.reason_code or "no_active_accounts_as_of", lang)
     elif total_ci is None:
-        _reason(out, "residual_value_total_ci", "ltv_interval_at_bound", lang)
+        code = "ltv_lower_bound_no_interval" if lower else "ltv_interval_at_bound"
+        _reason(out, "residual_value_total_ci", code, lang)
     return out
 
 
@@ -846,6 +854,7 @@ def ltv_summary(
         "groups": pred["groups"],
         "residual_value_total": pred["residual_value_total"],
         "residual_value_total_ci": pred["residual_value_total_ci"],
+        "residual_value_total_is_lower_bound": pred["residual_value_total_is_lower_bound"],
     }
     for key in ("pooled_reason", "pooled_reason_code"):
         if key in pred:

@@ -423,11 +423,6 @@ def test_option_errors_speak_the_language_asked_for(argv, tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with no churn at all, the residual value of current accounts is computed from the "
-    "same lower bound but shown as a plain figure (cli/ltv_cmd.py; metrics/ltv.py)",
-)
 def test_no_churn_residual_value_is_said_to_be_a_lower_bound(tmp_path, capsys):
     d = cohort(tmp_path / "d", [(f"A{i:02d}", "2024-01-01", None) for i in range(40)])
     rc, out, err = cli(["ltv", "--data", d, "--as-of", "2025-06", "--format", "json"], capsys)
