@@ -612,16 +612,23 @@ def predictive_ltv(
         "residual_value_total_ci": total_ci,
         "residual_value_total_is_lower_bound": lower,
     }
-    if lower:  # valued at the 95% upper bound of churn: the point and its interval say so
+    _total_reasons(out, pooled.reason_code, lang)
+    return out
+
+
+def _total_reasons(out: dict[str, Any], pooled_code: str | None, lang: str) -> None:
+    """Why the pooled fit, the residual total or its interval is missing, and whether the total
+    is a lower bound (valued at the 95% upper bound of churn: the point and interval say so)."""
+    total, lower = out["residual_value_total"], out["residual_value_total_is_lower_bound"]
+    if lower:
         _reason(out, "residual_value_total_bound", "ltv_residual_lower_bound", lang)
-    if pooled.fit is None:
-        _reason(out, "pooled", pooled.reason_code, lang)
+    if out["pooled"] is None:
+        _reason(out, "pooled", pooled_code, lang)
     if total is None:
-        _reason(out, "residual_value_total", pooled.reason_code or "no_active_accounts_as_of", lang)
-    elif total_ci is None:
+        _reason(out, "residual_value_total", pooled_code or "no_active_accounts_as_of", lang)
+    elif out["residual_value_total_ci"] is None:
         code = "ltv_lower_bound_no_interval" if lower else "ltv_interval_at_bound"
         _reason(out, "residual_value_total_ci", code, lang)
-    return out
 
 
 def _group_record(

@@ -434,11 +434,6 @@ def test_no_churn_residual_value_is_said_to_be_a_lower_bound(tmp_path, capsys):
     assert "下限" in line, line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scenario gives a zero-width 95% interval [1, 1] for 'all of a handful churned' "
-    "(percentile bootstrap at the boundary; metrics/scenarios.py _ci)",
-)
 def test_scenario_interval_for_everyone_churned_is_not_a_point(tmp_path, capsys):
     lines = [(f"A{i}", "2023-01-01", "2023-06-30") for i in range(8)]
     lines.append(("B1", "2024-09-01", None))
