@@ -227,7 +227,7 @@ VALIDATORS.update(
         ),
         "ltv.gross_margin": _fraction,
         "ltv.annual_discount_rate": lambda v: (
-            None if 0 < v < 10 else f"must be > 0 and < 10 (a fraction: 0.1 = 10%), got {v}"
+            None if 0.01 <= v < 10 else f"must be >= 0.01 and < 10 (a fraction: 0.1 = 10%), got {v}"
         ),
         "ltv.simple_ltv_window_months": _positive,
         "ltv.period": lambda v: (

@@ -796,6 +796,20 @@ MESSAGES.update(
     }
 )
 
+
+# ---- held-out metric fixes: LTV lower bounds, boundary-safe intervals (heldout-metrics) -------
+MESSAGES.update(
+    {
+        "ltv_residual_lower_bound": {
+            "ja": "解約が観測されていないため、既存顧客の残存価値合計は下限値です"
+            "（解約率の95%上限で計算）",
+            "en": "no churn observed: the residual value of current accounts is a lower bound "
+            "(valued at the 95% upper bound of churn)",
+        },
+    }
+)
+
+
 UNPARSEABLE_WHAT = {
     "date": (
         "日付として読めない値（年は4桁: YYYY-MM-DD または YYYY/M/D。24/9/5 のような2桁の年は不可）",

@@ -248,11 +248,6 @@ def test_an_amount_grouped_with_dots_is_not_read_as_a_decimal(tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="renewal_unconfirmed at m looks at lines starting after m "
-    "(metrics/risk.py rule_renewal_unconfirmed: next > E without an upper bound)",
-)
 def test_risk_of_a_month_does_not_change_when_later_lines_are_added(tmp_path, capsys):
     cut = base(tmp_path, "cut")
     replace(
@@ -411,11 +406,6 @@ def test_option_errors_speak_the_language_asked_for(argv, tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with no churn at all, the residual value of current accounts is computed from the "
-    "same lower bound but shown as a plain figure (cli/ltv_cmd.py; metrics/ltv.py)",
-)
 def test_no_churn_residual_value_is_said_to_be_a_lower_bound(tmp_path, capsys):
     d = cohort(tmp_path / "d", [(f"A{i:02d}", "2024-01-01", None) for i in range(40)])
     rc, out, err = cli(["ltv", "--data", d, "--as-of", "2025-06", "--format", "json"], capsys)
@@ -427,11 +417,6 @@ def test_no_churn_residual_value_is_said_to_be_a_lower_bound(tmp_path, capsys):
     assert "下限" in line, line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scenario gives a zero-width 95% interval [1, 1] for 'all of a handful churned' "
-    "(percentile bootstrap at the boundary; metrics/scenarios.py _ci)",
-)
 def test_scenario_interval_for_everyone_churned_is_not_a_point(tmp_path, capsys):
     lines = [(f"A{i}", "2023-01-01", "2023-06-30") for i in range(8)]
     lines.append(("B1", "2024-09-01", None))
@@ -545,12 +530,6 @@ def test_data_docs_never_overwrite_a_users_index_html(tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="annual_discount_rate = 1e-9 passes validation (> 0) and ltv ends in an internal "
-    "error (models/sbg.py _sums_batch: 'the lifetime sum needs too many terms'); 1e-6 runs "
-    "for minutes at 1.5 GB on the sample",
-)
 def test_a_tiny_discount_rate_that_validation_accepts_computes_or_is_refused(tmp_path, capsys):
     d = base(tmp_path)
     cfg = tmp_path / "config.toml"
