@@ -247,7 +247,7 @@ VALIDATORS.update(
         "reasons.categories": _categories,
         "ltv.gross_margin": _fraction,
         "ltv.annual_discount_rate": lambda v: (
-            None if 0 < v < 10 else Text("cfg_discount_rate", value=v)
+            None if 0.01 <= v < 10 else Text("cfg_discount_rate", value=v)
         ),
         "ltv.simple_ltv_window_months": _positive,
         "ltv.period": _one_of("auto", "month", "year"),

@@ -341,9 +341,10 @@ MESSAGES.update(
             "en": "{path} was not written by cs-metrics and is not overwritten: choose another --out",
         },
         "report_folder_foreign": {
-            "ja": "{path} には cs-metrics のレポートではないファイルがあります。上書きしません: 別の --out を指定してください",
+            "ja": "{path} には cs-metrics のレポートではないファイルがあります。上書きしません: 別の "
+            "--out を指定するか、--force でそれらのファイルの隣に書いてください（何も削除しません）",
             "en": "{path} holds files that are not a cs-metrics report and is not overwritten: "
-            "choose another --out",
+            "choose another --out, or write beside them with --force (nothing is deleted)",
         },
         "output_folder_not_empty": {
             "ja": "{path} は空のフォルダではありません: 新しいフォルダを指定してください",
@@ -483,8 +484,8 @@ MESSAGES.update(
             "en": "must be one of {allowed}; got {value}",
         },
         "cfg_discount_rate": {
-            "ja": "0 より大きく 10 未満の割合にしてください（0.1 = 10%、指定値 {value}）",
-            "en": "must be > 0 and < 10 (a fraction: 0.1 = 10%), got {value}",
+            "ja": "0.01 以上 10 未満の割合にしてください（0.1 = 10%、指定値 {value}）",
+            "en": "must be >= 0.01 and < 10 (a fraction: 0.1 = 10%), got {value}",
         },
         "cfg_recency": {
             "ja": "1 以上にしてください（1 で無効、指定値 {value}）",
@@ -1043,6 +1044,63 @@ MESSAGES.update(
             "区間は顧客の入れ替わりによるばらつきだけを表し、施策がどれだけ効くかの不確かさは含みません。",
             "en": "This is arithmetic on past outcomes, not a promise of what a programme will achieve. "
             "The intervals show sampling variation only, not uncertainty about the levers' effect.",
+        },
+    }
+)
+
+
+# ---- publishing: nothing overwritten or deleted that cs-metrics did not write (reports, Data
+# Docs) and no option silently ignored (report) ----
+MESSAGES.update(
+    {
+        "report_file_changed": {
+            "ja": "{path} の {names} は cs-metrics が書いた後に変更されたか、cs-metrics が書いたもの"
+            "ではありません。上書きしないため、レポートは作成していません: そのファイルを別の名前か"
+            "場所に移してから再実行するか、--force で再実行してください（あなたのファイルは "
+            "<名前>.orig.<拡張子>（例: risk_list.orig.csv）として新しいレポートの隣に残します）",
+            "en": "{names} in {path} changed since cs-metrics wrote it, or was not written by "
+            "cs-metrics: it is not overwritten and nothing was rendered. Move or rename it and run "
+            "again, or run again with --force (your file is then kept beside the new report as "
+            "<name>.orig.<ext>, e.g. risk_list.orig.csv)",
+        },
+        "report_target_not_folder": {
+            "ja": "{path} はファイルかシンボリックリンクで、cs-metrics が作ったレポートのフォルダでは"
+            "ありません。置き換えません: 移動するか、別の --out を指定してください",
+            "en": "{path} is a file or a symbolic link, not a report folder cs-metrics made: it is "
+            "not replaced; move it or choose another --out",
+        },
+        "report_option_backfill_only": {
+            "ja": "{option} は report backfill のオプションで、report {kind} では使えません（複数の月"
+            "は cs-metrics report backfill --report {kind} --from YYYY-MM --to YYYY-MM）",
+            "en": "{option} is an option of report backfill, not of report {kind} (several months: "
+            "cs-metrics report backfill --report {kind} --from YYYY-MM --to YYYY-MM)",
+        },
+        "report_option_not_for_backfill": {
+            "ja": "{option} は report backfill では使えません（月は --from YYYY-MM --to YYYY-MM で"
+            "指定します。1か月だけなら --from と --to に同じ月を指定してください）",
+            "en": "{option} is not an option of report backfill (its months are --from YYYY-MM "
+            "--to YYYY-MM; for one month give the same month to both)",
+        },
+        "data_docs_foreign": {
+            "ja": "{path} には cs-metrics の --data-docs が書いたものではない（または書いた後に変更"
+            "された）ものがあります（{names}）。上書きしないため Data Docs は書いていません: 新しい"
+            "フォルダか空のフォルダ、または以前の --data-docs の出力先を指定してください",
+            "en": "{path} holds entries that an earlier --data-docs run did not write, or that "
+            "changed since ({names}): nothing is overwritten and no Data Docs were written. Name a "
+            "new or empty folder, or one an earlier --data-docs run wrote",
+        },
+    }
+)
+
+
+# ---- held-out metric fixes: LTV lower bounds, boundary-safe intervals (heldout-metrics) -------
+MESSAGES.update(
+    {
+        "ltv_residual_lower_bound": {
+            "ja": "解約が観測されていないため、既存顧客の残存価値合計は下限値です"
+            "（解約率の95%上限で計算）",
+            "en": "no churn observed: the residual value of current accounts is a lower bound "
+            "(valued at the 95% upper bound of churn)",
         },
     }
 )

@@ -91,3 +91,49 @@ def test_period_settings_have_a_ceiling():
         load_config({"onboarding": {"stalled_lookback_months": 10**6}})
     with pytest.raises(ConfigError, match="health.measures"):
         load_config({"health": {"measures": {"logins": {"weight": 1e308}}}})
+
+
+MODEL_AREAS = ("ltv.", "scenario.", "backtest.", "revenue.churn_horizon_months")
+EDGE_FLOATS = [0.0, 1e-9, 0.0099, 0.01, 1.0 - 1e-9, 1.0, 9.999999, 1e300]
+EDGE_INTS = [0, 1, 100, 10**5, 10**5 + 1, 10**12]
+
+
+def test_settings_of_the_model_area_compute_at_their_limits_or_are_refused(dataset):
+    """Every numeric key of LTV / scenario / backtest (and the churn horizon), at values near
+    the limits of what validation accepts: refused naming the key, or every figure computes
+    with no internal error and no NaN/inf (issue 14: 1e-9 as the discount rate)."""
+    from cs_metrics.metrics.backtest import backtest
+    from cs_metrics.metrics.ltv import ltv_summary
+    from cs_metrics.metrics.scenarios import what_if
+
+    failures = []
+    for key, default in [(k, d) for k, d in KEYS if k.startswith(MODEL_AREAS)]:
+        for value in EDGE_INTS if isinstance(default, int) else EDGE_FLOATS:
+            try:
+                cfg = load_config(nested(key, value))
+            except ConfigError as e:
+                assert key in str(e), (key, value, str(e))
+                continue
+            ds = dataset.with_config(cfg)
+            figures = {
+                "ltv.": lambda ds=ds: ltv_summary(ds, "2025-06", ds.config),
+                "scenario.": lambda ds=ds: what_if(ds, "2025-06", 0.3, None, 0.9),
+                "backtest.": lambda ds=ds: backtest(ds).summary,
+            }
+            for name, fn in figures.items():
+                if not key.startswith((name, "revenue.")):
+                    continue
+                try:
+                    json.dumps(fn(), allow_nan=False, default=str)
+                except CsMetricsError:
+                    pass
+                except Exception as e:  # noqa: BLE001 - collected and reported below
+                    failures.append(f"{key}={value} {name}: {type(e).__name__}: {e}"[:200])
+    assert not failures, "\n".join(failures)
+
+
+def test_a_discount_rate_below_the_floor_is_refused_naming_the_key():
+    for rate in (1e-9, 1e-6, 0.001, 0.0):
+        with pytest.raises(ConfigError, match="ltv.annual_discount_rate"):
+            load_config({"ltv": {"annual_discount_rate": rate}})
+    assert load_config({"ltv": {"annual_discount_rate": 0.01}})["ltv"]["annual_discount_rate"]

@@ -283,6 +283,14 @@ def test_no_churn_gives_a_lower_bound_said_in_json_and_table():
     json.dumps(summ, allow_nan=False)
     text = render_ltv_table(summ, ds.config)
     assert "下限値" in text and "nan" not in text.lower()
+    # the residual value of the current accounts comes from the same bound: said, no interval
+    pred = summ["predictive"]
+    assert pred["residual_value_total_is_lower_bound"] is True
+    assert pred["residual_value_total_bound_reason_code"] == "ltv_residual_lower_bound"
+    assert pred["residual_value_total_ci"] is None
+    assert pred["residual_value_total_ci_reason_code"] == "ltv_lower_bound_no_interval"
+    line = next(x for x in text.splitlines() if x.startswith("既存顧客の残存価値合計"))
+    assert "下限値" in line
 
 
 def test_everyone_churning_in_period_one_pays_once_and_never_pays_back_cac():

@@ -129,24 +129,30 @@ def test_renewal_due_edges():
 
 
 def test_renewal_unconfirmed_is_its_own_signal():
-    # A: ended on as_of's last day, nothing after: unconfirmed. B: renewed (same product from
-    # 07-01). C: only another product starts later: unconfirmed. D: the later line is free (0):
-    # unconfirmed. E: ends a day later (renewal_due, not unconfirmed). F: renewed with a gap.
+    # A: ended on as_of's last day, nothing after: unconfirmed. B: renewed from 07-01, but that
+    # line is not known on 06-30 (point in time, SPEC §3): unconfirmed in June, not in July.
+    # C: only another product continues: unconfirmed. D: the later line is free (0). E: ends a
+    # day later (renewal_due, not unconfirmed). F: renewed with a gap. G: a line of the same
+    # product started by 06-30 runs on: renewed as known then, not flagged.
     subs = [
         sub("A", end="2025-06-30", mrr=120_000.0),
         sub("B", end="2025-06-30"),
         line("B", "core", "2025-07-01", None, 100_000.0),
         sub("C", end="2025-06-30"),
-        line("C", "addon", "2025-07-01", None, 20_000.0),
+        line("C", "addon", "2025-06-01", None, 20_000.0),
         sub("D", end="2025-06-30"),
-        line("D", "core", "2025-07-01", None, 0.0),
+        line("D", "core", "2025-06-15", None, 0.0),
         sub("E", end="2025-07-01"),
         sub("F", end="2025-06-30"),
         line("F", "core", "2025-08-01", None, 90_000.0),
+        sub("G", end="2025-06-30"),
+        line("G", "core", "2025-06-20", "2026-06-30", 110_000.0),
     ]
-    res = risk.risk_signals(frames_dataset(subscriptions=subs), "2025-06")
-    assert flagged(res, "renewal_unconfirmed") == {"A", "C", "D"}
+    ds = frames_dataset(subscriptions=subs)
+    res = risk.risk_signals(ds, "2025-06")
+    assert flagged(res, "renewal_unconfirmed") == {"A", "B", "C", "D", "F"}
     assert flagged(res, "renewal_due") == {"E"}
+    assert flagged(risk.risk_signals(ds, "2025-07"), "renewal_unconfirmed") == set()
     a = row(res, "renewal_unconfirmed", "A")
     assert (
         a["value"] == 120_000 and a["evidence"] == "契約終了 2025-06-30 (core) 以降の更新契約なし"

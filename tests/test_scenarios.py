@@ -79,9 +79,10 @@ def test_save_lever_hand_computed_worked_example():
     }
     _contains(b)
     _contains(p)
-    # the seeded bootstrap intervals of the docs' worked example
-    assert [round(x, 3) for x in b["rate_ci"]] == [0.071, 0.502]
-    assert [round(x, 3) for x in p["rate_ci"]] == [0.036, 0.429]
+    # the docs' worked example: the seeded bootstrap's lower ends, Wilson's upper ends (4 / 14:
+    # 0.117-0.546; 3 / 14: 0.076-0.476), the wider of the two each side
+    assert [round(x, 3) for x in b["rate_ci"]] == [0.071, 0.546]
+    assert [round(x, 3) for x in p["rate_ci"]] == [0.036, 0.476]
 
 
 def test_baseline_is_churn_within_and_trailing_nrr():
@@ -230,7 +231,24 @@ def test_bootstrap_is_seeded():
     other = save_example({**CFG, "scenario": {"min_group_accounts": 5, "bootstrap_seed": 7}})
     c = what_if(other, "2025-06", save_reason_pct=0.5)
     assert c["baseline"]["rate"] == a["baseline"]["rate"]
-    assert c["baseline"]["rate_ci"] != a["baseline"]["rate_ci"]
+    assert c["baseline"]["nrr_ci"] != a["baseline"]["nrr_ci"]
+
+
+@pytest.mark.parametrize("churned", [0, 8])
+def test_a_rate_of_none_or_all_of_a_handful_is_never_a_zero_width_interval(churned):
+    # 8 accounts acquired 2023-01, ``churned`` of them after 2 months (H = 3); one later account
+    lines = [
+        line(f"A{i}", "core", "2023-01-01", "2023-02-28" if i < churned else None, 100.0)
+        for i in range(8)
+    ]
+    lines.append(line("B1", "core", "2025-05-01", None, 100.0))  # too recent to be eligible
+    ds = frames_dataset(CFG, accounts=acct({x["account_id"] for x in lines}), subscriptions=lines)
+    b = what_if(ds, "2025-06")["baseline"]
+    assert b["rate"] == churned / 8 and b["km_rate"] == pytest.approx(churned / 8)
+    for key in ("rate_ci", "km_ci"):
+        lo, hi = b[key]
+        assert hi - lo > 0.2, (key, lo, hi)  # Wilson 0/8: 0-0.324; 8/8: 0.676-1
+        assert lo <= churned / 8 <= hi
 
 
 def test_scenario_cli_json_shape_table_and_refusals(capsys):

@@ -111,14 +111,14 @@ def render_ltv_table(s: dict[str, Any], cfg: dict[str, Any]) -> str:
         share = fmt_pct(rbs[k] / rbs["mrr"] if rbs["mrr"] else None)
         rows.append((f"MRR {label(f'source.{k}', lang)}", f"{fmt_money(rbs[k], unit)} ({share})"))
     total = pred["residual_value_total"]
-    rows.append(
-        (
-            "既存顧客の残存価値合計" if ja else "Residual value of current accounts",
-            fmt_money_ci(total, pred.get("residual_value_total_ci"), unit, lang)
-            if total is not None
-            else f"— ({pred.get('residual_value_total_reason', '')})",
-        )
+    value = (
+        fmt_money_ci(total, pred.get("residual_value_total_ci"), unit, lang)
+        if total is not None
+        else f"— ({pred.get('residual_value_total_reason', '')})"
     )
+    if total is not None and pred.get("residual_value_total_is_lower_bound"):
+        value += "（下限値: 解約未観測）" if ja else " (lower bound: no churn observed)"
+    rows.append(("既存顧客の残存価値合計" if ja else "Residual value of current accounts", value))
     return render_table(rows)
 
 

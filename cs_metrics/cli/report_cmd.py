@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["register", "run"]
+__all__ = ["BACKFILL_ONLY", "SINGLE_MONTH_ONLY", "check_options", "register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,14 +30,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data", required=True, metavar="DIR", help="dataset folder (one file per table)"
     )
-    p.add_argument("--as-of", metavar="YYYY-MM", help="default: latest complete month in the data")
-    p.add_argument("--from", dest="start", metavar="YYYY-MM", help="backfill: first month")
-    p.add_argument("--to", dest="end", metavar="YYYY-MM", help="backfill: last month")
+    p.add_argument(
+        "--as-of",
+        metavar="YYYY-MM",
+        help="monthly, review, explore: the month (default: latest complete month in the data)",
+    )
+    p.add_argument("--from", dest="start", metavar="YYYY-MM", help="backfill only: first month")
+    p.add_argument("--to", dest="end", metavar="YYYY-MM", help="backfill only: last month")
     p.add_argument(
         "--report",
         choices=["monthly", "review", "explore"],
-        default="monthly",
-        help="backfill: which report (default monthly)",
+        help="backfill only: which report (default monthly)",
     )
     p.add_argument(
         "--out", default="reports", metavar="DIR", help="output folder (default reports/)"
@@ -55,6 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="notebook parameter (repeatable)",
     )
     p.add_argument("--pdf", action="store_true", help="also print a PDF with headless Chromium")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="publish even where a file the report writes was changed since cs-metrics wrote it "
+        "(or was not written by it): your file is kept beside the new one as <name>.orig.<ext>",
+    )
     p.set_defaults(func=run)
 
 
@@ -67,10 +76,36 @@ def _value(text: str):
         return text
 
 
+BACKFILL_ONLY = (("start", "--from"), ("end", "--to"), ("report", "--report"))
+SINGLE_MONTH_ONLY = (("as_of", "--as-of"),)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse an option of another kind of report instead of ignoring it (``report monthly
+    --from 2025-01 --to 2025-03`` is not a backfill, ``report backfill --as-of`` picks no month).
+
+    Raises
+    ------
+    UsageError
+        ``report_option_backfill_only`` or ``report_option_not_for_backfill`` (exit 2).
+    """
+    from cs_metrics.errors import UsageError
+
+    if args.kind == "backfill":
+        for attr, option in SINGLE_MONTH_ONLY:
+            if getattr(args, attr, None) is not None:
+                raise UsageError("report_option_not_for_backfill", option=option)
+        return
+    for attr, option in BACKFILL_ONLY:
+        if getattr(args, attr, None) is not None:
+            raise UsageError("report_option_backfill_only", option=option, kind=args.kind)
+
+
 def run(args: argparse.Namespace) -> int:
     from cs_metrics.errors import UsageError
     from cs_metrics.reporting.run import backfill, render_report
 
+    check_options(args)
     params = {name: _value(v) for name, v in args.param}
     common = dict(
         out_dir=args.out,
@@ -79,11 +114,12 @@ def run(args: argparse.Namespace) -> int:
         mapping_path=args.mapping,
         params=params,
         pdf=args.pdf,
+        force=args.force,
     )
     if args.kind == "backfill":
         if not (args.start and args.end):
             raise UsageError("option_required", option="--from YYYY-MM --to YYYY-MM")
-        for path in backfill(args.report, args.data, args.start, args.end, **common):
+        for path in backfill(args.report or "monthly", args.data, args.start, args.end, **common):
             print(path.resolve().as_uri())
         return 0
     path = render_report(

@@ -48,7 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data-docs",
         metavar="OUT_DIR",
-        help="also run the suites in Great Expectations and write its Data Docs (HTML) there",
+        help="also run the suites in Great Expectations and write its Data Docs (HTML) there: "
+        "a new or empty folder, or one an earlier --data-docs run wrote (nothing of yours is "
+        "overwritten)",
     )
     p.add_argument(
         "--no-cache",
@@ -63,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     from cs_metrics.data.validate import validate_dataset
 
     cfg = config_from_args(args)
+    if getattr(args, "data_docs", None):
+        from cs_metrics.datadocs import check_data_docs_dir
+
+        check_data_docs_dir(args.data_docs)  # refused before anything runs
     report = validate_dataset(
         args.data,
         mapping=args.mapping,
@@ -71,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
         cache=not getattr(args, "no_cache", False),
     )
     if getattr(args, "data_docs", None) and report.dataset is not None:
-        from cs_metrics.data.gx import build_data_docs
+        from cs_metrics.datadocs import publish_data_docs
 
-        index = build_data_docs(report.dataset, args.data_docs)
+        index = publish_data_docs(report.dataset, args.data_docs)
         print(f"Data Docs: {index}", file=sys.stderr)
     if args.format == "json":
         print_json(report.to_dict())

@@ -570,7 +570,10 @@ def predictive_ltv(
         ``discount_monthly, gross_margin, pooled (fit dict or null), pooled_reason, groups (per
         group: fit, fit_source, period_months, accounts, arpa_new, ltv_new, ltv_new_ci,
         ltv_new_no_expansion, ltv_new_no_expansion_ci, ltv_new_is_lower_bound, notes),
-        expansion, accounts (DataFrame), residual_value_total, residual_value_total_ci``.
+        expansion, accounts (DataFrame), residual_value_total, residual_value_total_ci,
+        residual_value_total_is_lower_bound`` (some current accounts are valued with a fit that
+        saw no churn: the total is a lower bound, ``residual_value_total_bound_reason`` and
+        ``_reason_code`` say so, and no interval is given).
     """
     cfg = config or ds.config
     lang = lang_of(cfg)
@@ -599,6 +602,7 @@ def predictive_ltv(
             draws[name] = rec.pop("_draws")
         groups["all" if name is None else str(name)] = rec
     accounts, total, total_ci = _residual_values(ds, m, lt, keys, fits, draws, gm, d, g, lang)
+    lower = total is not None and bool(accounts["residual_is_lower_bound"].any())
     out: dict[str, Any] = {
         "discount_monthly": d,
         "gross_margin": gm,
@@ -608,14 +612,25 @@ def predictive_ltv(
         "accounts": accounts,
         "residual_value_total": total,
         "residual_value_total_ci": total_ci,
+        "residual_value_total_is_lower_bound": lower,
     }
-    if pooled.fit is None:
-        _reason(out, "pooled", pooled.reason_code, lang)
-    if total is None:
-        _reason(out, "residual_value_total", pooled.reason_code or "no_active_accounts_as_of", lang)
-    elif total_ci is None:
-        _reason(out, "residual_value_total_ci", "ltv_interval_at_bound", lang)
+    _total_reasons(out, pooled.reason_code, lang)
     return out
+
+
+def _total_reasons(out: dict[str, Any], pooled_code: str | None, lang: str) -> None:
+    """Why the pooled fit, the residual total or its interval is missing, and whether the total
+    is a lower bound (valued at the 95% upper bound of churn: the point and interval say so)."""
+    total, lower = out["residual_value_total"], out["residual_value_total_is_lower_bound"]
+    if lower:
+        _reason(out, "residual_value_total_bound", "ltv_residual_lower_bound", lang)
+    if out["pooled"] is None:
+        _reason(out, "pooled", pooled_code, lang)
+    if total is None:
+        _reason(out, "residual_value_total", pooled_code or "no_active_accounts_as_of", lang)
+    elif out["residual_value_total_ci"] is None:
+        code = "ltv_lower_bound_no_interval" if lower else "ltv_interval_at_bound"
+        _reason(out, "residual_value_total_ci", code, lang)
 
 
 def _group_record(
@@ -753,7 +768,8 @@ def ltv_cac(
     """LTV:CAC and CAC payback months, overall and per group (SPEC §5).
 
     LTV:CAC = predictive LTV of a new account / mean CAC (mean ``acquisition_cost`` of the
-    accounts that have one). CAC payback months = mean CAC / (ARPA of new accounts x gross
+    accounts acquired by as_of - active in some month up to as_of, point in time - that have
+    one; ``cac_missing`` counts those acquired without one). CAC payback months = mean CAC / (ARPA of new accounts x gross
     margin - cost to serve per account), cost to serve = as_of's ``cs_costs`` / active accounts
     (:func:`cost_to_serve`, so a mid-month row counts as in cohort LTV). ``null`` with
     ``*_reason`` when CAC is unknown (never taken as 0), when the monthly contribution is <= 0,
@@ -767,7 +783,9 @@ def ltv_cac(
     pred = pred or predictive_ltv(ds, m, cfg, by=by)
     cts_rows = cost_to_serve(ds, m).filter(pl.col("month_idx") == m.index)
     cts = float(cts_rows["cost_per_account"][0]) if cts_rows.height else 0.0
-    acc = ds.accounts.select(ACCOUNT, "acquisition_cost").collect()
+    acquired = account_lifetimes(ds, m).select(ACCOUNT)
+    acc = ds.accounts.select(ACCOUNT, "acquisition_cost").join(acquired, on=ACCOUNT, how="semi")
+    acc = acc.collect()
     keys = by_keys(by)
     if keys:
         acc = with_by(acc.lazy(), ds, m, by).collect()
@@ -847,6 +865,7 @@ def ltv_summary(
         "groups": pred["groups"],
         "residual_value_total": pred["residual_value_total"],
         "residual_value_total_ci": pred["residual_value_total_ci"],
+        "residual_value_total_is_lower_bound": pred["residual_value_total_is_lower_bound"],
     }
     for key in ("pooled_reason", "pooled_reason_code"):
         if key in pred:

@@ -375,24 +375,21 @@ def rule_renewal_due(c: _Ctx) -> pl.LazyFrame:
 
 def rule_renewal_unconfirmed(c: _Ctx) -> pl.LazyFrame:
     """``renewal_unconfirmed`` (更新未確認): a paid line of an active account ends on the month's
-    last day E and no paid line of the same product starts after E (the contract ran out and no
-    renewal is recorded). Value: the MRR of such lines. Evidence: the end date and products."""
+    last day E and no paid line of the same product known at E (started by E) runs past E: as
+    of E the contract runs out and no renewal is recorded. Point in time (SPEC §3): a renewal
+    line that starts after E is not known at E, so it never hides the signal (the figure of a
+    month does not change when later lines are added). Value: the MRR of such lines. Evidence:
+    the end date and products."""
     paid = c.ds.subscriptions.filter(pl.col("mrr") > 0)
-    ending = c.keys.join(
+    known = c.keys.join(
         paid.select(ACCOUNT, "product", "start_date", "end_date", "mrr"), on=ACCOUNT
-    ).filter((pl.col("end_date") == E) & (pl.col("start_date") <= E))
-    renewed = (
-        ending.select(ACCOUNT, "month_idx", "month_end", "product")
-        .join(
-            paid.select(ACCOUNT, "product", pl.col("start_date").alias("next")),
-            on=[ACCOUNT, "product"],
-        )
-        .filter(pl.col("next") > E)
-        .select(ACCOUNT, "month_idx", "product")
-        .unique()
+    ).filter(pl.col("start_date") <= E)
+    ending = known.filter(pl.col("end_date") == E)
+    continuing = known.filter(pl.col("end_date").is_null() | (pl.col("end_date") > E)).select(
+        ACCOUNT, "month_idx", "product"
     )
     lines = (
-        ending.join(renewed, on=[ACCOUNT, "month_idx", "product"], how="anti")
+        ending.join(continuing, on=[ACCOUNT, "month_idx", "product"], how="anti")
         .group_by(ACCOUNT, "month_idx", "month_end")
         .agg(pl.col("mrr").sum(), pl.col("product").unique().sort().str.join(", "))
     )

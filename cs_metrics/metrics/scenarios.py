@@ -17,7 +17,10 @@ churn rates it uses have at least ``scenario.min_group_accounts`` eligible accou
 Every figure (baseline and projected) comes with a 95% interval from one seeded bootstrap over
 accounts: a (draws x accounts) matrix of multinomial resampling weights multiplies per-account
 contributions, so every replicate is a few matrix products, not a loop over frames; the
-percentile interval is widened to contain the estimate. Baseline and projection use the same
+percentile interval is widened to contain the estimate, and for the two churn rates also the
+Wilson interval at the rate's effective number of accounts (Kish's for reweighted groups;
+S(1-S)/Greenwood for Kaplan-Meier, the accounts at risk where that is 0), so that "all of a
+handful churned" (or none) is never a zero-width interval. Baseline and projection use the same
 replicates.
 """
 
@@ -32,6 +35,7 @@ import polars as pl
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.errors import UsageError
 from cs_metrics.messages import lang_of, message, reason_fields
+from cs_metrics.metrics.backtest import wilson_interval
 from cs_metrics.metrics.churn import account_lifetimes, churn_events
 from cs_metrics.metrics.revenue import ACCOUNT, account_segments
 from cs_metrics.periods import Month, MonthLike
@@ -232,7 +236,32 @@ def _evaluate(w: np.ndarray, d: _Design, x: float, y: float | None) -> dict[str,
     surv = np.prod(1.0 - np.clip(frac, 0.0, 1.0), axis=1)
     km = np.where((n[:, -1] > 0) | (surv <= 0), 1.0 - surv, np.nan)
     nrr = _ratio(w @ (d.now + x * d.back), w @ d.then)
-    return {"rate": rate, "km_rate": km, "nrr_trailing_12m": nrr}
+    out = {"rate": rate, "km_rate": km, "nrr_trailing_12m": nrr}
+    if len(w) == 1:  # the point estimate: the effective sizes behind its Wilson intervals
+        rate_w = d.e if y is None else d.e * (d.groups @ _omega(w @ d.groups, y)[0])
+        out["rate_n"] = _kish(rate_w)
+        out["km_rate_n"] = _km_effective_n(n[0], dd[0], float(surv[0]))
+    return out
+
+
+def _kish(weights: np.ndarray) -> np.ndarray:
+    """Kish's effective number of accounts of a weighted proportion, (Σw)² / Σw² (= n with
+    equal weights)."""
+    sq = float(np.sum(weights**2))
+    return np.array([float(np.sum(weights)) ** 2 / sq if sq > 0 else 0.0])
+
+
+def _km_effective_n(n: np.ndarray, dd: np.ndarray, surv: float) -> np.ndarray:
+    """Effective number of accounts behind 1 - S(H): S(1-S) / Greenwood's variance when 0 < S
+    < 1; at S = 0 the accounts at risk when the curve reached 0, at S = 1 those at risk at H
+    (no event: Greenwood's variance is 0 there, so a Wilson interval at this n replaces it)."""
+    ok = (n > 0) & (n > dd)
+    var = surv**2 * float(np.sum(np.divide(dd, n * (n - dd), out=np.zeros_like(n), where=ok)))
+    if 0 < surv < 1 and var > 0:
+        return np.array([surv * (1 - surv) / var])
+    events = np.flatnonzero(dd > 0)
+    at = n[events[-1]] if surv <= 0 and events.size else n[-1]
+    return np.array([float(at)])
 
 
 def _omega(counts: np.ndarray, y: float) -> np.ndarray:
@@ -263,12 +292,19 @@ def _bootstrap(
     return {k: {s: np.concatenate([r[s] for r in v]) for s in v[0]} for k, v in out.items() if v}
 
 
-def _ci(draws: np.ndarray, value: float) -> list[float] | None:
+def _ci(draws: np.ndarray, value: float, n_eff: float | None = None) -> list[float] | None:
+    """95% percentile interval of the replicates, widened to contain the estimate; for a rate
+    (``n_eff`` given) also to contain the Wilson interval at its effective number of accounts,
+    so that 0 of n or n of n is never a zero-width interval (a bootstrap cannot vary there)."""
     ok = draws[np.isfinite(draws)]
+    wilson = wilson_interval(value * n_eff, n_eff) if n_eff else None
     if ok.size < max(0.5 * draws.size, 1):
-        return None
+        return None if wilson is None else [float(wilson[0]), float(wilson[1])]
     lo, hi = np.percentile(ok, [2.5, 97.5])
-    return [float(min(lo, value)), float(max(hi, value))]
+    lo, hi = min(lo, value), max(hi, value)
+    if wilson is not None:
+        lo, hi = min(lo, wilson[0]), max(hi, wilson[1])
+    return [float(lo), float(hi)]
 
 
 _CI_KEY = {"rate": "rate_ci", "km_rate": "km_ci", "nrr_trailing_12m": "nrr_ci"}
@@ -291,7 +327,8 @@ def _figures(
             out.update(reason_fields(key, _UNDEFINED[key], lang, h=h))
             continue
         out[key] = v
-        out[ci_key] = _ci(draws[key], v)
+        n_eff = point.get(f"{key}_n")
+        out[ci_key] = _ci(draws[key], v, None if n_eff is None else float(n_eff[0]))
         if out[ci_key] is None:
             out.update(reason_fields(ci_key, "scenario_ci_undefined", lang))
     return out

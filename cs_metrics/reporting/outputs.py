@@ -3,8 +3,8 @@ and the monthly report's Excel CSVs.
 
 They are written by the notebook's kernel from the figures it has already computed for the
 sections (the last cell: ``write_files(r, output_dir, "monthly")``), so a report computes its
-figures once; ``cs-metrics report`` then only adds the list of reports that share the month's
-folder. A notebook run by hand (``output_dir`` None) writes nothing.
+figures once; ``cs-metrics report`` then only publishes them (``reporting/publish.py``). A
+notebook run by hand (``output_dir`` None) writes nothing.
 """
 
 from __future__ import annotations

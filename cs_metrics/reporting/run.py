@@ -2,8 +2,9 @@
 
 A report for month ``YYYY-MM`` lives in ``<out>/YYYY-MM/``: ``<kind>.html``, ``<kind>.ipynb``
 (executed), ``metrics.json`` and the Excel CSVs. Everything is built in a temporary folder next
-to it and renamed into place, so a failed or killed run leaves the previous report untouched.
-``<out>/index.html`` lists every month.
+to it and swapped into place, so a failed or killed run leaves the previous report untouched; a
+re-render replaces only the files its previous render wrote and nobody changed since
+(:mod:`cs_metrics.reporting.publish`). ``<out>/index.html`` lists every month.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,9 +33,21 @@ from cs_metrics.errors import (
     ReportFailed,
     redact,
 )
-from cs_metrics.fsutil import replace_dir
+from cs_metrics.fsutil import (
+    atomic_write_bytes,
+    dead_owned_folder,
+    make_owned_temp,
+)
 from cs_metrics.periods import Month, MonthLike, months_between
 from cs_metrics.reporting.outputs import dumps, json_name, metrics_payload
+from cs_metrics.reporting.publish import (
+    REPORT_JSONS,
+    check_month_folder,
+    is_month_name,
+    is_report_folder,
+    publish_month,
+    recorded_kinds,
+)
 
 # papermill and nbconvert import nbformat -> jsonschema, which compiles the optional
 # rfc3987_syntax grammar at import (10+ s on a busy 2-core machine) only to check "iri" string
@@ -252,6 +264,7 @@ def render_report(
     pdf: bool = False,
     progress: Callable[[str], None] | None = None,
     validation: Any = None,
+    force: bool = False,
 ) -> Path:
     """Render one report and return the path of its HTML file.
 
@@ -260,6 +273,8 @@ def render_report(
     range, execute the notebook in a temporary folder beside the target (its last cell writes
     metrics.json and the CSVs from the figures it computed), export offline HTML (optionally a
     PDF), then publish atomically. ``render_report.last_timings`` holds each step's seconds.
+    ``force``: publish even over files of the month that were changed since cs-metrics wrote them
+    (they are kept as ``<stem>.orig<suffix>``) or into a folder that is not a report.
 
     Raises
     ------
@@ -270,6 +285,8 @@ def render_report(
     ReportError
         Bad parameters (exit 2), or :class:`~cs_metrics.errors.ReportFailed` when a section
         failed (exit 1; the traceback is in ``<out_dir>/logs/``; the previous report untouched).
+    OutputError
+        The output folder would overwrite what cs-metrics did not write (:func:`check_out_dir`).
     """
     from cs_metrics.labels import label
 
@@ -286,8 +303,8 @@ def render_report(
         month = validation.dataset.resolve_month(as_of)
         timings["validation"] = time.perf_counter() - t0
         out = Path(out_dir)
+        check_out_dir(out, month, kind, pdf, force)
         out.mkdir(parents=True, exist_ok=True)
-        check_out_dir(out, month)
         remove_stale_temp(out)
         tmp = _new_temp(out, month, kind)
         try:
@@ -302,7 +319,17 @@ def render_report(
                 **params,
             }
             _render_in(
-                kind, validation, month, nb_params, tmp, out, pdf, kernel, say, words, timings
+                kind,
+                validation,
+                month,
+                nb_params,
+                tmp,
+                out,
+                (pdf, force),
+                kernel,
+                say,
+                words,
+                timings,
             )
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -319,16 +346,17 @@ def _render_in(
     nb_params: dict[str, Any],
     tmp: Path,
     out: Path,
-    pdf: bool,
+    pdf_force: tuple[bool, bool],
     kernel: dict[str, Any],
     say: Callable[[str], None],
     words: str,
     timings: dict[str, float],
 ) -> None:
-    """Execute, export and publish one report built in ``tmp`` (see :func:`render_report`);
-    each step's seconds go into ``timings``."""
+    """Execute, export and publish one report built in ``tmp`` (see :func:`render_report`;
+    ``pdf_force``: its ``pdf`` and ``force``); each step's seconds go into ``timings``."""
     from cs_metrics.labels import label
 
+    pdf, force = pdf_force
     nb_in = notebook_path(kind)
     (tmp / "validation.json").write_text(dumps(validation.to_dict()), encoding="utf-8")
     say(label("progress.executing", words, name=nb_in.name))
@@ -341,12 +369,10 @@ def _render_in(
         timings["execution"] = time.perf_counter() - t1
         say(label("progress.exporting", words))
         t2 = time.perf_counter()
-        _write_outputs(
-            kind, validation.dataset, month, executed, tmp, out / str(month), pdf, _ready(exporter)
-        )
+        _write_outputs(kind, validation.dataset, month, executed, tmp, pdf, _ready(exporter))
     timings["export"] = time.perf_counter() - t2
     t3 = time.perf_counter()
-    replace_dir(tmp, out / str(month), keep_from_old=lambda name: not own_file(kind, name))
+    publish_month(tmp, out / str(month), kind, force)
     write_index(out)
     timings["publish"] = time.perf_counter() - t3
 
@@ -382,44 +408,24 @@ def _validate(data_dir: str | Path, mapping_path: Any, config_path: Any, lang: s
     return validation
 
 
-_TEMP_RE = re.compile(r"^\.\d{4}-\d{2}-[a-z]+-")
-_OWNER = ".owner-pid"
+_TEMP_RE = re.compile(rf"^\.\d{{4}}-\d{{2}}-({'|'.join(KINDS)})-")
 
 
 def _new_temp(out: Path, month: Month, kind: str) -> Path:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{month}-{kind}-", dir=out))
-    os.chmod(tmp, 0o755)
-    (tmp / _OWNER).write_text(str(os.getpid()), encoding="utf-8")
-    return tmp
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return make_owned_temp(out, f".{month}-{kind}-")
 
 
 def remove_stale_temp(out: Path) -> list[Path]:
-    """Delete the temporary folders of runs that were killed (their owner process is gone).
-
-    A run in progress (owner alive) is left alone. Returns the folders removed.
+    """Delete the temporary folders of runs that were killed: hidden ``.YYYY-MM-<kind>-*``
+    folders holding the owner marker of a process that is gone. A folder without the marker
+    (yours, whatever its name), a link, or a run in progress is left alone. Returns the folders
+    removed.
     """
     removed = []
     for d in out.iterdir() if out.is_dir() else []:
-        if not (d.is_dir() and _TEMP_RE.match(d.name)):
-            continue
-        try:
-            pid = int((d / _OWNER).read_text("utf-8").strip())
-        except (OSError, ValueError):
-            pid = -1
-        if pid == os.getpid() or (pid > 0 and _alive(pid)):
-            continue
-        shutil.rmtree(d, ignore_errors=True)
-        removed.append(d)
+        if _TEMP_RE.match(d.name) and dead_owned_folder(d):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
     return removed
 
 
@@ -458,29 +464,16 @@ def _execute(
     return executed
 
 
-def own_file(kind: str, name: str) -> bool:
-    """Whether ``name`` in a month's folder belongs to report ``kind`` (re-rendering it replaces
-    them all, so a PDF of an earlier run does not stay beside the new HTML)."""
-    monthly_csvs = {"kpi_summary.csv", "mrr_bridge.csv", "churned_accounts.csv", "risk_list.csv"}
-    return (
-        name.startswith(f"{kind}.")
-        or name == json_name(kind)
-        or (kind == "monthly" and name in monthly_csvs)
-    )
-
-
 def _write_outputs(
     kind: str,
     ds: Any,
     month: Month,
     executed: Path,
     tmp: Path,
-    target: Path,
     pdf: bool,
     exporter: Any = None,
 ) -> None:
-    """HTML (offline), the report's JSON with the list of reports sharing the month's folder,
-    and the optional PDF. The JSON and the monthly CSVs are the kernel's (its last cell); a
+    """HTML (offline), the report's JSON and the optional PDF. The JSON and the monthly CSVs are the kernel's (its last cell); a
     notebook without that cell (explore) gets them computed here."""
     from cs_metrics.labels import label
 
@@ -493,7 +486,6 @@ def _write_outputs(
     footer = f"{stamp} · cs-metrics {cs_metrics.__version__}"
     export_html(executed, html_path, footer, title, exporter)
     (tmp / "validation.json").unlink()
-    (tmp / _OWNER).unlink()
     name = json_name(kind)  # metrics.json is the monthly report's contract; the others their own
     if (tmp / name).is_file():
         payload = json.loads((tmp / name).read_text("utf-8"))
@@ -503,13 +495,6 @@ def _write_outputs(
 
             write_report_csvs(ds, month, tmp)
         payload = metrics_payload(ds, month, cfg, kind)
-    prev_json = target / name
-    if prev_json.exists():
-        try:
-            prev = json.loads(prev_json.read_text("utf-8"))
-            payload["reports"] = sorted(set(prev.get("reports", [])) | {kind})
-        except ValueError:
-            pass
     (tmp / name).write_text(dumps(payload), encoding="utf-8")
     if pdf:
         _pdf(
@@ -533,43 +518,73 @@ def _pdf(html_path: Path, pdf_path: Path, title: str = "", month_label: str = ""
 
 
 def _month_json(folder: Path) -> dict[str, Any] | None:
-    """The figures of a month's folder: its metrics.json, else a review.json or explore.json."""
-    for name in ("metrics.json", "review.json", "explore.json"):
+    """The figures of a month's folder: its metrics.json, else a review.json or explore.json
+    (None when none is a JSON object)."""
+    for name in REPORT_JSONS:
         path = folder / name
         if path.is_file():
             try:
-                return json.loads(path.read_text("utf-8"))
-            except ValueError:
+                data = json.loads(path.read_text("utf-8"))
+            except (OSError, ValueError):
                 return None
+            return data if isinstance(data, dict) else None
     return None
 
 
 INDEX_MARK = "<meta name='generator' content='cs-metrics'>"
-REPORT_JSONS = ("metrics.json", "review.json", "explore.json")
 
 
-def check_out_dir(out: Path, month: Month) -> None:
-    """Refuse to publish where it would overwrite files the program did not make: an
-    ``index.html`` that is not cs-metrics' own, or a non-empty ``YYYY-MM`` folder that holds no
-    cs-metrics report. (A cs-metrics month folder keeps the user's other files on re-render.)
+def check_out_dir(
+    out: Path,
+    month: Month | str,
+    kind: str | None = None,
+    pdf: bool = False,
+    force: bool = False,
+) -> None:
+    """Refuse to publish where it would overwrite or remove what the program did not make:
+    ``--out`` that is a file, an ``index.html`` that is not cs-metrics' own (or is a link or a
+    folder), and a month folder the render of ``kind`` would damage
+    (:func:`cs_metrics.reporting.publish.check_month_folder`).
 
     Raises
     ------
     OutputError
-        ``report_index_foreign`` or ``report_folder_foreign`` (exit 2, nothing written).
+        ``output_unwritable``, ``report_index_foreign``, ``report_target_not_folder``,
+        ``report_folder_foreign`` or ``report_file_changed`` (exit 2, nothing written).
     """
+    out = Path(out)
+    if os.path.lexists(out) and not out.is_dir():
+        raise OutputError("output_unwritable", path=str(out), detail="not a folder")
     index = out / "index.html"
-    if index.is_file():
+    if os.path.lexists(index):
         try:
-            head = index.read_text("utf-8", errors="replace")[:2000]
+            regular = index.is_file() and not index.is_symlink()
+            head = index.read_text("utf-8", errors="replace")[:2000] if regular else ""
         except OSError:
             head = ""
         if INDEX_MARK not in head and "<title>cs-metrics reports</title>" not in head:
             raise OutputError("report_index_foreign", path=str(index))
-    target = out / str(month)
-    if target.is_dir() and any(target.iterdir()):
-        if not any((target / name).is_file() for name in REPORT_JSONS):
-            raise OutputError("report_folder_foreign", path=str(target))
+    check_month_folder(out, month, kind, pdf, force)
+
+
+def _dig(m: Any, *keys: str) -> Any:
+    for key in keys:
+        m = m.get(key) if isinstance(m, dict) else None
+    return m
+
+
+def published_months(out: Path) -> list[tuple[Path, dict[str, Any], list[str]]]:
+    """The published reports of ``out``, newest month first: (folder, its JSON, its report
+    kinds). Only real ``YYYY-MM`` folders with a cs-metrics report count: no hidden, temporary
+    or backup folder, no link, no folder of yours named like a month."""
+    found = []
+    for folder in sorted(out.iterdir() if out.is_dir() else [], reverse=True):
+        if not (is_month_name(folder.name) and is_report_folder(folder)):
+            continue
+        m, kinds = _month_json(folder), recorded_kinds(folder)
+        if m is not None and kinds:
+            found.append((folder, m, kinds))
+    return found
 
 
 def write_index(out_dir: str | Path, lang: str | None = None) -> Path:
@@ -581,19 +596,18 @@ def write_index(out_dir: str | Path, lang: str | None = None) -> Path:
     from cs_metrics.reporting.html import CSS, esc
 
     out = Path(out_dir)
-    months = [(p, _month_json(p)) for p in sorted(out.glob("[0-9]*-[0-9]*"), reverse=True)]
-    months = [(p, m) for p, m in months if p.is_dir() and m is not None]
+    months = published_months(out)
     if lang is None:
-        lang = months[0][1].get("config", {}).get("general", {}).get("lang") if months else None
+        lang = _dig(months[0][1], "config", "general", "lang") if months else None
         lang = lang if lang in ("ja", "en") else "ja"
     ja = lang == "ja"
     rows = []
-    for folder, m in months:
-        unit = m.get("config", {}).get("general", {}).get("display_unit", "円")
+    for folder, m, kinds in months:
+        unit = _dig(m, "config", "general", "display_unit")
+        unit = unit if isinstance(unit, str) else "円"
         titles = {k: v[0] if ja else v[1] for k, v in TITLES.items()}
         links = " ".join(
-            f'<a href="{esc(folder.name)}/{esc(f.name)}">{esc(titles.get(f.stem, f.stem))}</a>'
-            for f in sorted(folder.glob("*.html"))
+            f'<a href="{esc(folder.name)}/{esc(k)}.html">{esc(titles[k])}</a>' for k in kinds
         )
         cw = next(
             (v for k, v in m.items() if k.startswith("churn_within_") and isinstance(v, dict)), {}
@@ -636,9 +650,7 @@ def write_index(out_dir: str | Path, lang: str | None = None) -> Path:
         + "</tbody></table></body></html>\n"
     )
     path = out / "index.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_bytes(path, body.encode("utf-8"))
     return path
 
 
@@ -647,14 +659,17 @@ def backfill(
 ) -> list[Path]:
     """Render ``kind`` for every month from ``start`` to ``end`` with a progress bar.
 
-    The data is validated once; both months are checked against the data's range before any
-    report is rendered.
+    The data is validated once; both months are checked against the data's range, and every
+    month's folder against what it would overwrite (:func:`check_out_dir`), before any report is
+    rendered.
 
     Raises
     ------
     PeriodError
         ``month_range_reversed`` when ``start`` is after ``end``; ``month_out_of_range`` when
         either is outside the data.
+    OutputError
+        A month's folder holds files the render would overwrite (see :func:`check_out_dir`).
     """
     from tqdm import tqdm
 
@@ -666,6 +681,9 @@ def backfill(
     )
     ds = validation.dataset
     ds.resolve_month(first), ds.resolve_month(last)
+    out = Path(kwargs.get("out_dir", "reports"))
+    for month in months_between(first, last):
+        check_out_dir(out, month, kind, kwargs.get("pdf", False), kwargs.get("force", False))
     paths = []
     from cs_metrics.labels import label
 

@@ -136,10 +136,6 @@ def cohort(folder: Path, lines: list[tuple], active_until: D = DATA_END) -> Path
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sample --out DIR deletes a user folder named .DIR.old beside it (fsutil.replace_dir)",
-)
 def test_sample_never_deletes_a_folder_named_like_its_backup_beside_out(tmp_path, capsys):
     backup = tmp_path / ".out.old"  # the user's own backup of an earlier "out"
     backup.mkdir()
@@ -149,9 +145,6 @@ def test_sample_never_deletes_a_folder_named_like_its_backup_beside_out(tmp_path
     assert (backup / "mine.txt").read_text("utf-8") == "precious"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="sample --out . (the current, empty folder) is an internal error"
-)
 def test_sample_into_the_current_folder_is_not_an_internal_error(tmp_path, capsys, monkeypatch):
     here = tmp_path / "here"
     here.mkdir()
@@ -251,11 +244,6 @@ def test_an_amount_grouped_with_dots_is_not_read_as_a_decimal(tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="renewal_unconfirmed at m looks at lines starting after m "
-    "(metrics/risk.py rule_renewal_unconfirmed: next > E without an upper bound)",
-)
 def test_risk_of_a_month_does_not_change_when_later_lines_are_added(tmp_path, capsys):
     cut = base(tmp_path, "cut")
     replace(
@@ -384,11 +372,6 @@ def test_option_errors_speak_the_language_asked_for(argv, tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with no churn at all, the residual value of current accounts is computed from the "
-    "same lower bound but shown as a plain figure (cli/ltv_cmd.py; metrics/ltv.py)",
-)
 def test_no_churn_residual_value_is_said_to_be_a_lower_bound(tmp_path, capsys):
     d = cohort(tmp_path / "d", [(f"A{i:02d}", "2024-01-01", None) for i in range(40)])
     rc, out, err = cli(["ltv", "--data", d, "--as-of", "2025-06", "--format", "json"], capsys)
@@ -400,11 +383,6 @@ def test_no_churn_residual_value_is_said_to_be_a_lower_bound(tmp_path, capsys):
     assert "下限" in line, line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scenario gives a zero-width 95% interval [1, 1] for 'all of a handful churned' "
-    "(percentile bootstrap at the boundary; metrics/scenarios.py _ci)",
-)
 def test_scenario_interval_for_everyone_churned_is_not_a_point(tmp_path, capsys):
     lines = [(f"A{i}", "2023-01-01", "2023-06-30") for i in range(8)]
     lines.append(("B1", "2024-09-01", None))
@@ -428,11 +406,6 @@ def render(d: Path, out: Path, capsys) -> tuple[int, str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a re-render deletes any user file whose name starts with the report kind "
-    "(reporting/run.py own_file: name.startswith(f'{kind}.'), e.g. monthly.pptx)",
-)
 def test_report_rerender_keeps_a_user_file_named_after_the_report(tmp_path, capsys):
     d = base(tmp_path)
     month = tmp_path / "reports" / "2025-06"
@@ -445,11 +418,6 @@ def test_report_rerender_keeps_a_user_file_named_after_the_report(tmp_path, caps
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="reports/.YYYY-MM.old and any hidden folder named like .YYYY-MM-word- are deleted or "
-    "moved (fsutil.replace_dir; reporting/run.py remove_stale_temp matches by name only)",
-)
 def test_report_never_deletes_hidden_folders_it_did_not_make(tmp_path, capsys):
     d = base(tmp_path)
     out = tmp_path / "reports"
@@ -463,11 +431,6 @@ def test_report_never_deletes_hidden_folders_it_did_not_make(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a re-render overwrites a report CSV the user edited since (no record of what the "
-    "program wrote, unlike sample's manifest; reporting/run.py own_file)",
-)
 def test_report_rerender_keeps_a_csv_the_user_edited(tmp_path, capsys):
     d = base(tmp_path)
     out = tmp_path / "reports"
@@ -486,11 +449,6 @@ def test_report_rerender_keeps_a_csv_the_user_edited(tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report ignores options that belong to another kind: monthly --from/--to, "
-    "review --report, backfill --as-of (cli/report_cmd.py run)",
-)
 @pytest.mark.parametrize(
     "argv",
     [
@@ -523,11 +481,6 @@ def test_report_options_of_another_kind_are_refused_not_ignored(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate --data-docs DIR overwrites an index.html (and static/) already in DIR "
-    "(data/gx.py build_data_docs writes into any folder)",
-)
 def test_data_docs_never_overwrite_a_users_index_html(tmp_path, capsys):
     d = base(tmp_path)
     site = tmp_path / "site"
@@ -543,12 +496,6 @@ def test_data_docs_never_overwrite_a_users_index_html(tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="annual_discount_rate = 1e-9 passes validation (> 0) and ltv ends in an internal "
-    "error (models/sbg.py _sums_batch: 'the lifetime sum needs too many terms'); 1e-6 runs "
-    "for minutes at 1.5 GB on the sample",
-)
 def test_a_tiny_discount_rate_that_validation_accepts_computes_or_is_refused(tmp_path, capsys):
     d = base(tmp_path)
     cfg = tmp_path / "config.toml"
