@@ -136,10 +136,6 @@ def cohort(folder: Path, lines: list[tuple], active_until: D = DATA_END) -> Path
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sample --out DIR deletes a user folder named .DIR.old beside it (fsutil.replace_dir)",
-)
 def test_sample_never_deletes_a_folder_named_like_its_backup_beside_out(tmp_path, capsys):
     backup = tmp_path / ".out.old"  # the user's own backup of an earlier "out"
     backup.mkdir()
@@ -149,9 +145,6 @@ def test_sample_never_deletes_a_folder_named_like_its_backup_beside_out(tmp_path
     assert (backup / "mine.txt").read_text("utf-8") == "precious"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="sample --out . (the current, empty folder) is an internal error"
-)
 def test_sample_into_the_current_folder_is_not_an_internal_error(tmp_path, capsys, monkeypatch):
     here = tmp_path / "here"
     here.mkdir()
@@ -621,11 +614,6 @@ def test_configuration_errors_speak_the_language_asked_for(tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sample --out and load --out publish a folder made by tempfile.mkdtemp: mode 0700 "
-    "whatever the umask (data/sample.py generate_sample, cli/load_cmd.py; reports chmod 755)",
-)
 @pytest.mark.parametrize("command", ["sample", "load"])
 def test_published_folders_follow_the_umask(command, tmp_path, capsys):
     import os
