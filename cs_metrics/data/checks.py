@@ -29,12 +29,17 @@ class RowCheck:
     severity: str = "error"
 
 
-def raw_values(ds: Dataset, table: str, columns: list[str]) -> pl.LazyFrame:
+def raw_values(
+    ds: Dataset, table: str, columns: list[str], rows: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
     """``_row`` and the value(s) of ``columns`` as written in the file, joined by ", " (the
-    parsed values for a table without raw text)."""
+    parsed values for a table without raw text); for the ``_row`` of ``rows`` only when given
+    (no text is built for the other rows)."""
     source = ds.raw.get(table)
     if source is None:
         source = ds.frames[table]
+    if rows is not None:
+        source = source.join(rows.select(ROW), on=ROW, how="semi")
     schema = source.collect_schema()
     parts = [pl.col(c).cast(pl.String).fill_null("") for c in columns if c in schema]
     value = pl.concat_str(parts, separator=", ") if parts else pl.lit(None, pl.String)
@@ -45,7 +50,7 @@ def flagged_rows(ds: Dataset, table: str, condition: pl.Expr, columns: list[str]
     """The rows of ``table`` where ``condition`` holds (null: not flagged), with the values of
     ``columns`` as written, in file order."""
     rows = ds.frames[table].filter(condition.fill_null(False)).select(ROW)
-    return rows.join(raw_values(ds, table, columns), on=ROW, how="left").sort(ROW)
+    return rows.join(raw_values(ds, table, columns, rows), on=ROW, how="left").sort(ROW)
 
 
 def collect_issues(ds: Dataset, checks: list[RowCheck]) -> list[Issue]:

@@ -164,11 +164,8 @@ def _overlap_rule(ds: Dataset) -> list[RowCheck]:
     if "subscriptions" not in ds.frames:
         return []
     cols = ["subscription_id", "product", "start_date", "end_date", "mrr"]
-    rows = (
-        overlapping_lines(ds.frames["subscriptions"])
-        .join(raw_values(ds, "subscriptions", cols), on=ROW, how="left")
-        .sort(ROW)
-    )
+    lines = overlapping_lines(ds.frames["subscriptions"])
+    rows = lines.join(raw_values(ds, "subscriptions", cols, lines), on=ROW, how="left").sort(ROW)
     return [
         RowCheck("subscriptions", "overlapping_lines", "account_id, product", rows, {}, "warning")
     ]

@@ -248,13 +248,13 @@ def cross_table_issues(ds: Dataset) -> list[Issue]:
         for name, lf in ds.frames.items():
             if name == "accounts" or TABLES[name].column("account_id") is None:
                 continue
-            rows = (
+            unknown = (
                 lf.filter(pl.col("account_id").is_not_null())
                 .join(known, on="account_id", how="anti")
                 .select(ROW)
-                .join(raw_values(ds, name, ["account_id"]), on=ROW, how="left")
-                .sort(ROW)
             )
+            values = raw_values(ds, name, ["account_id"], unknown)
+            rows = unknown.join(values, on=ROW, how="left").sort(ROW)
             checks.append(
                 RowCheck(
                     name, "unknown_account", "account_id", rows, {"accounts_file": accounts_file}
