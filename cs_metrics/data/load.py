@@ -60,7 +60,9 @@ def _cp932_private_use(text: str) -> int | None:
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode CSV bytes; returns (text, encoding). UTF-8 BOM, UTF-16 BOM, UTF-16 without a BOM
-    (NUL bytes: no UTF-8 or CP932 text has them), UTF-8, then CP932.
+    (NUL bytes: no UTF-8 or CP932 text has them), ISO-2022-JP (7-bit bytes with its escape
+    sequences: valid UTF-8 too, but read as UTF-8 its names would be escape codes), UTF-8,
+    CP932, then EUC-JP (only when CP932 cannot read the bytes).
 
     Raises UnicodeDecodeError when none fits: the error of the encoding that read furthest
     (so its ``start`` points at the bad bytes of a file that is mostly CP932, or mostly UTF-8).
@@ -73,12 +75,18 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("utf-16"), "utf-16"
     if b"\x00" in data:
         return _decode_utf16_without_bom(data)
+    if _ISO2022_ESCAPE.search(data) and max(data) < 0x80:
+        return _decode_iso2022(data)
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as utf8_error:
         try:
             text = data.decode("cp932")
         except UnicodeDecodeError as cp932_error:
+            try:  # EUC-JP (older Unix exports): only when CP932 cannot read it
+                return data.decode("euc_jp"), "euc-jp"
+            except UnicodeDecodeError:
+                pass
             raise (cp932_error if cp932_error.start > utf8_error.start else utf8_error) from None
         bad = _cp932_private_use(text)
         if bad is None:
@@ -89,6 +97,29 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
                 "cp932", data, start, start + 1, "not a character of CP932 text"
             ) from None
         raise utf8_error from None
+
+
+# The escape sequences that switch ISO-2022-JP (JIS, 7-bit mail encoding) to a Japanese set:
+# JIS X 0208 (ESC $ @, ESC $ B), JIS X 0212/0213 (ESC $ ( D/O/P/Q), JIS X 0201 (ESC ( I/J).
+_ISO2022_ESCAPE = re.compile(rb"\x1b(?:\$[@B]|\$\([DOPQ]|\([IJ])")
+ISO2022_CODECS = ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2004", "iso2022_jp_2")
+
+
+def _decode_iso2022(data: bytes) -> tuple[str, str]:
+    """7-bit text with ISO-2022-JP escape sequences: decoded as ISO-2022-JP (also its JIS X 0212
+    / 0213 and half-width kana variants); UnicodeDecodeError naming ISO-2022-JP otherwise, never
+    read as UTF-8 with the escape sequences in the names."""
+    error: UnicodeDecodeError | None = None
+    for codec in ISO2022_CODECS:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError as e:
+            error = e if error is None or e.start > error.start else error
+            continue
+        if "\x1b" not in text:
+            return text, "iso-2022-jp"
+    start = error.start if error is not None else data.find(b"\x1b")
+    raise UnicodeDecodeError("iso2022_jp", data, start, start + 1, "not ISO-2022-JP text")
 
 
 def _decode_utf16_without_bom(data: bytes) -> tuple[str, str]:
@@ -458,6 +489,8 @@ def _guess_name(encoding: str) -> str:
     enc = encoding.lower().replace("_", "").replace("-", "")
     if enc in ("cp932", "shiftjis"):
         return "CP932"
+    if enc.startswith("iso2022"):
+        return "ISO-2022-JP"
     if enc.startswith("utf16"):
         return "UTF-32 / binary"
     return "UTF-8"

@@ -662,11 +662,6 @@ def test_an_optional_table_in_a_file_that_is_not_read_is_reported(name, tmp_path
     assert rc == 2 or said or "usage_weekly" in report["encodings"], report["warnings"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an ISO-2022-JP (JIS) file is 7-bit, decodes as UTF-8 and is read with escape "
-    "sequences as names ('\\x1b$B3t<02q<R\\x1b(B'), exit 0 (data/load.py encoding detection)",
-)
 def test_an_iso_2022_jp_file_is_not_read_as_mojibake(tmp_path, capsys):
     d = base(tmp_path)
     text = (d / "accounts.csv").read_text("utf-8")
