@@ -805,3 +805,17 @@ def lang_of(config: Any) -> str:
     except (KeyError, TypeError):
         return "ja"
     return lang if lang in ("ja", "en") else "ja"
+
+
+# ---- heldout-data: loader, gate and the data's months (one block) ------------------------
+MESSAGES.update(
+    {
+        "file_not_read": {
+            "ja": "{file} は読み込みません（{table} は {table}.csv または {table}.parquet から"
+            "読みます。{used}）。使うファイルならその名前で CSV か Parquet として保存してください",
+            "en": "{file} is not read ({table} is read from {table}.csv or {table}.parquet; "
+            "{used}); if it holds the data, save it under that name as CSV or Parquet",
+        },
+    }
+)
+VALIDATION_RULES = VALIDATION_RULES | {"file_not_read"}

@@ -713,8 +713,60 @@ def _mapping_example(t: Table, missing: list[str], found: list[str]) -> str:
     return f'"<your column>" = "{missing[0]}"'
 
 
+def table_of_name(name: str) -> str | None:
+    """The table a file name looks like it holds, read or not: its NFKC, lower-case name starts
+    with the table's name followed by nothing alphanumeric (``usage_weekly.tsv``,
+    ``usage_weekly (1).csv``, ``Usage_Weekly_2025.xlsx``); None for other names, hidden files
+    and mapping files (``.toml``)."""
+    norm = unicodedata.normalize("NFKC", name).strip().lower()
+    if norm.startswith(".") or norm.endswith(".toml"):
+        return None
+    for table in sorted(TABLES, key=len, reverse=True):
+        if norm.startswith(table):
+            rest = norm[len(table) :]
+            if not rest or not (rest[0].isalnum()):
+                return table
+    return None
+
+
+def _files_like(folder: Path, table: str) -> list[str]:
+    return sorted(
+        f.name for f in folder.iterdir() if f.is_file() and table_of_name(f.name) == table
+    )
+
+
+def unread_file_issues(
+    folder: Path, read: Mapping[str, str], hinted: set[str], lang: str = "ja"
+) -> list[Issue]:
+    """Warnings ``file_not_read``: a file of the folder named like a table (see
+    :func:`table_of_name`) that the loader does not read, naming it and what is read for that
+    table (another file, or nothing: the table is then absent). ``read`` maps table -> file read;
+    files already named in an error (``hinted``) are left out."""
+    out = []
+    read_files = set(read.values())
+    for f in sorted(folder.iterdir(), key=lambda p: p.name):
+        table = table_of_name(f.name)
+        if table is None or not f.is_file() or f.name in read_files or f.name in hinted:
+            continue
+        what = read.get(table)
+        if lang == "ja":
+            used = f"{what} を読みます" if what else "このテーブルはないものとして扱います"
+        else:
+            used = f"{what} is read" if what else "the table is treated as absent"
+        out.append(
+            Issue(
+                table,
+                f.name,
+                "file_not_read",
+                message("file_not_read", lang, file=f.name, table=table, used=used),
+                severity="warning",
+            )
+        )
+    return out
+
+
 def _other_files_hint(folder: Path, t: Table, lang: str) -> str:
-    others = sorted(f.name for f in folder.iterdir() if f.is_file() and f.stem.lower() == t.name)
+    others = _files_like(folder, t.name)
     if not others:
         return ""
     names = ", ".join(others)
@@ -921,6 +973,8 @@ def load_dataset(
         )
     if issues:
         raise DataError(issues)
+    read = {name: src.file for name, src in sources.items()}
+    warnings += unread_file_issues(folder, read, set(), lang)
     return Dataset(folder, frames, sources, raws, cfg, tuple(warnings))
 
 

@@ -637,12 +637,6 @@ def test_published_folders_follow_the_umask(command, tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an optional table in a file the loader does not read (usage_weekly.tsv / .xlsx, a "
-    "browser's 'usage_weekly (1).csv') is silently absent: '問題はありません', health without "
-    "usage (data/load.py: the not-readable hint is given for required tables only)",
-)
 @pytest.mark.parametrize("name", ["usage_weekly.tsv", "usage_weekly.xlsx", "usage_weekly (1).csv"])
 def test_an_optional_table_in_a_file_that_is_not_read_is_reported(name, tmp_path, capsys):
     d = base(tmp_path)
