@@ -227,6 +227,52 @@ def _grid(spine: nw.LazyFrame, groups: nw.LazyFrame | None) -> nw.LazyFrame:
     return spine if groups is None else groups.join(spine, how="cross")
 
 
+def _movement_amounts(moves: nw.LazyFrame, keys: list[str]) -> nw.LazyFrame:
+    """The MRR of each movement per ``keys`` group and month."""
+    return moves.group_by(*keys, "month_idx").agg(
+        *[
+            nw.when(nw.col("movement") == m).then(nw.col("amount")).otherwise(0.0).sum().alias(m)
+            for m in MOVEMENTS
+        ]
+    )
+
+
+def _movement_accounts(moves: nw.LazyFrame, keys: list[str]) -> nw.LazyFrame:
+    """Distinct accounts per movement, per ``keys`` group and month.
+
+    One pass over the distinct (account, month, movement) rows instead of a distinct count of
+    account IDs per movement (six hash passes); typed as a distinct count is on each engine.
+    """
+    count_type = nw.UInt32 if is_polars(moves) else nw.Int64
+    return (
+        moves.filter(~nw.col(ACCOUNT).is_null())
+        .select(*keys, "month_idx", "movement", ACCOUNT)
+        .unique()
+        .group_by(*keys, "month_idx")
+        .agg(
+            *[
+                (nw.col("movement") == m)
+                .cast(nw.Int64)
+                .sum()
+                .cast(count_type)
+                .alias(f"accounts_{m}")
+                for m in MOVEMENTS
+            ]
+        )
+    )
+
+
+def _level_changes(seg: nw.LazyFrame, keys: list[str]) -> nw.LazyFrame:
+    """The change of MRR and of active accounts per ``keys`` group at each segment start."""
+    level = seg.group_by(*keys, "idx").agg(
+        (nw.col("mrr") - nw.col("prev_mrr")).sum().alias("d_mrr"),
+        ((nw.col("mrr") > 0).cast(nw.Int64) - (nw.col("prev_mrr") > 0).cast(nw.Int64))
+        .sum()
+        .alias("d_active"),
+    )
+    return level.rename({"idx": "month_idx"})
+
+
 def bridge(
     moves: nw.LazyFrame,
     seg: nw.LazyFrame,
@@ -248,39 +294,9 @@ def bridge(
         accounts_end, accounts_upsell, accounts_cross_sell, accounts_contraction``.
     """
     keys = list(keys)
-    amounts = moves.group_by(*keys, "month_idx").agg(
-        *[
-            nw.when(nw.col("movement") == m).then(nw.col("amount")).otherwise(0.0).sum().alias(m)
-            for m in MOVEMENTS
-        ]
-    )
-    # distinct accounts per movement: one pass over the distinct (account, month, movement)
-    # rows instead of a distinct count of account IDs per movement (six hash passes); typed as
-    # a distinct count is on each engine
-    count_type = nw.UInt32 if is_polars(moves) else nw.Int64
-    counts = (
-        moves.filter(~nw.col(ACCOUNT).is_null())
-        .select(*keys, "month_idx", "movement", ACCOUNT)
-        .unique()
-        .group_by(*keys, "month_idx")
-        .agg(
-            *[
-                (nw.col("movement") == m)
-                .cast(nw.Int64)
-                .sum()
-                .cast(count_type)
-                .alias(f"accounts_{m}")
-                for m in MOVEMENTS
-            ]
-        )
-    )
-    level = seg.group_by(*keys, "idx").agg(
-        (nw.col("mrr") - nw.col("prev_mrr")).sum().alias("d_mrr"),
-        ((nw.col("mrr") > 0).cast(nw.Int64) - (nw.col("prev_mrr") > 0).cast(nw.Int64))
-        .sum()
-        .alias("d_active"),
-    )
-    level = level.rename({"idx": "month_idx"})
+    amounts = _movement_amounts(moves, keys)
+    counts = _movement_accounts(moves, keys)
+    level = _level_changes(seg, keys)
     grid = _grid(spine, seg.select(*keys).unique() if keys else None)
     zero = ["d_mrr", "d_active", *MOVEMENTS, *[f"accounts_{m}" for m in MOVEMENTS]]
     out = (
@@ -316,6 +332,21 @@ def bridge(
 
 def _ratio(num: nw.Expr, den: nw.Expr) -> nw.Expr:
     return nw.when(den > 0).then(num / den)
+
+
+def _range_steps(frame: nw.LazyFrame, keys: list[str], cols: dict[str, nw.Expr]) -> nw.LazyFrame:
+    """``[lo, hi)`` month ranges of ``frame`` as +value at lo and -value at hi, summed per month."""
+    up = frame.select(
+        *keys, nw.col("lo").alias("month_idx"), *[e.alias(n) for n, e in cols.items()]
+    )
+    down = frame.select(
+        *keys, nw.col("hi").alias("month_idx"), *[(-e).alias(n) for n, e in cols.items()]
+    )
+    return (
+        nw.concat([up, down], how="vertical")
+        .group_by(*keys, "month_idx")
+        .agg(*[nw.col(n).sum() for n in cols])
+    )
 
 
 def trailing_retention(
@@ -365,23 +396,14 @@ def trailing_retention(
         .filter(nw.col("lo") < nw.col("hi"))
     )
 
-    def steps(frame: nw.LazyFrame, cols: dict[str, nw.Expr]) -> nw.LazyFrame:
-        up = frame.select(
-            *keys, nw.col("lo").alias("month_idx"), *[e.alias(n) for n, e in cols.items()]
-        )
-        down = frame.select(
-            *keys, nw.col("hi").alias("month_idx"), *[(-e).alias(n) for n, e in cols.items()]
-        )
-        return (
-            nw.concat([up, down], how="vertical")
-            .group_by(*keys, "month_idx")
-            .agg(*[nw.col(n).sum() for n in cols])
-        )
-
-    base = steps(
-        shifted, {"cohort_accounts": nw.lit(1, dtype=nw.Int64), "cohort_mrr_start": nw.col("m0")}
+    base = _range_steps(
+        shifted,
+        keys,
+        {"cohort_accounts": nw.lit(1, dtype=nw.Int64), "cohort_mrr_start": nw.col("m0")},
     )
-    grown = steps(pairs, {"cohort_mrr_end": nw.col("m1"), "cohort_mrr_capped": nw.col("cap")})
+    grown = _range_steps(
+        pairs, keys, {"cohort_mrr_end": nw.col("m1"), "cohort_mrr_capped": nw.col("cap")}
+    )
     grid = _grid(spine, active_seg.select(*keys).unique() if keys else None)
     suffix = "_12m" if months == 12 else ""
     values = ["cohort_accounts", "cohort_mrr_start", "cohort_mrr_end", "cohort_mrr_capped"]

@@ -276,11 +276,6 @@ def test_risk_of_a_month_does_not_change_when_later_lines_are_added(tmp_path, ca
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kpis JSON *_reason texts are English in --lang ja and have no *_reason_code "
-    "(metrics/kpis.py, metrics/churn.py, metrics/retention.py)",
-)
 def test_kpis_json_reasons_have_codes_and_speak_the_language(tmp_path, capsys):
     d = base(tmp_path)  # 6 months of data: the trailing-12m and 24-month figures are null
     rc, out, err = cli(["kpis", "--data", d, "--format", "json", "--lang", "ja"], capsys)
