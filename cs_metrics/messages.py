@@ -810,6 +810,14 @@ def lang_of(config: Any) -> str:
 # ---- heldout-data: loader, gate and the data's months (one block) ------------------------
 MESSAGES.update(
     {
+        "ambiguous_amount": {
+            "ja": "{file} の列 {column}: ピリオドが桁区切りか小数点か分からない値が {n} 行あります"
+            "（80.000 は 80 円にも 80,000 円にも読めます）。桁区切りはカンマ（80,000）か"
+            "区切りなし（80000）にしてください",
+            "en": "{file}: column {column}: {n} row(s) where a point may group thousands or mark "
+            "decimals (80.000 could be 80 or 80,000); write thousands with commas (80,000) or "
+            "without separators (80000)",
+        },
         "file_not_read": {
             "ja": "{file} は読み込みません（{table} は {table}.csv または {table}.parquet から"
             "読みます。{used}）。使うファイルならその名前で CSV か Parquet として保存してください",
@@ -818,4 +826,4 @@ MESSAGES.update(
         },
     }
 )
-VALIDATION_RULES = VALIDATION_RULES | {"file_not_read"}
+VALIDATION_RULES = VALIDATION_RULES | {"file_not_read", "ambiguous_amount"}

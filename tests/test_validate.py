@@ -417,3 +417,23 @@ def test_custom_suite_with_warning_severity(tmp_path):
     assert report.ok
     [w] = report.warnings
     assert (w.rule, w.column, w.examples) == ("not_in_set", "industry", [(4, "小売")])
+
+
+@pytest.mark.parametrize("engine", ["polars", "gx"])
+def test_dot_grouped_amounts_are_refused_ordinary_decimals_kept(tmp_path, engine):
+    from health_fixtures import write_cli_dataset
+
+    d = write_cli_dataset(tmp_path / "d")
+    path = d / "subscriptions.csv"
+    lines = path.read_text("utf-8").splitlines()
+    values = ["80.000", "¥1.234.567", "80000.5", "0.500"]
+    for k, v in enumerate(values, 1):
+        head, _, _ = lines[k].rpartition(",")
+        lines[k] = f'{head},"{v}"'
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    report = validate_dataset(d, engine=engine, cache=False)
+    found = [i for i in report.errors if i.rule == "ambiguous_amount"]
+    assert len(found) == 1 and found[0].file == "subscriptions.csv", report.format("en")
+    assert found[0].column == "mrr" and found[0].n_rows == 2
+    assert [v for _, v in found[0].examples] == ["80.000", "¥1.234.567"]
+    assert not [i for i in report.errors if i.rule == "unparseable"]

@@ -32,7 +32,7 @@ import polars as pl
 
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.issues import Issue
-from cs_metrics.data.load import ROW
+from cs_metrics.data.load import AMBIGUOUS_KINDS, ROW, ambiguous_amount_expr
 from cs_metrics.data.schema import TABLES
 from cs_metrics.messages import lang_of, message
 
@@ -195,18 +195,36 @@ def _parse_checks(ds: Dataset, name: str, raw_schema: pl.Schema) -> list[_Check]
     for c in TABLES[name].columns:
         if c.name in raw_schema and c.kind in ("date", "money", "number", "int"):
             nulls = pl.col(c.name).is_null()
+            present = _raw_nonempty(c.name, raw_schema[c.name], nulls)
+            dots = None
+            if c.kind in AMBIGUOUS_KINDS and raw_schema[c.name] == pl.String:
+                dots = ambiguous_amount_expr(pl.col(_RAW + c.name).filter(nulls))
+                present = present & ~dots
             checks.append(
                 _Check(
                     name,
                     "unparseable",
                     c.name,
-                    _raw_nonempty(c.name, raw_schema[c.name], nulls),
+                    present,
                     [c.name],
                     {"kind": c.kind},
                     kind="parse",
                     subset=nulls,
                 )
             )
+            if dots is not None:
+                checks.append(
+                    _Check(
+                        name,
+                        "ambiguous_amount",
+                        c.name,
+                        dots,
+                        [c.name],
+                        {"kind": c.kind},
+                        kind="parse",
+                        subset=nulls,
+                    )
+                )
     return checks
 
 

@@ -153,6 +153,13 @@ _FILLERS = frozenset("\u034f\u115f\u1160\u3164\uffa0") | {
 # ("1200000"); an optional decimal part with a point and an exponent. "80000,50" (a decimal
 # comma) or "1,20,000" are not amounts: refused, never read as 8,000,050 or 120,000.
 _AMOUNT_RE = r"^[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
+# Amounts whose dot may be a thousands separator (as in German or Indonesian exports): one to
+# three digits, not starting with 0, then groups of exactly three after each dot ("80.000",
+# "1.234.567"). Read as a decimal they would be 1,000 times too small, silently: refused with
+# the rule ``ambiguous_amount`` (money and integers; "80000.5", "0.500", "1200.000" stay
+# ordinary decimals).
+AMBIGUOUS_AMOUNT_RE = r"^[+-]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+$"
+AMBIGUOUS_KINDS = ("money", "int")
 # Dates: a four-digit year first (2026-09-05, 2026/9/5, 2026.9.5, 2026年9月5日), optionally a
 # time after a space or "T". "24/9/5" or "5/9/2024" are refused, never read as the year 0024.
 _DATE_RE = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"
@@ -263,14 +270,28 @@ def parse_expr(
         s = pl.when(s.str.contains(_DATE_RE)).then(s)
         return s.str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias(name)
     if kind in ("money", "number", "int"):
-        s = _nfkc(e).str.replace(r"^JPY", "").str.replace_all(r"[¥\\円]", "").str.strip_chars()
-        s = pl.when(s.str.contains(_AMOUNT_RE)).then(s.str.replace_all(",", ""))
+        s = amount_text_expr(e)
+        ok = s.str.contains(_AMOUNT_RE)
+        if kind in AMBIGUOUS_KINDS:
+            ok = ok & ~s.str.contains(AMBIGUOUS_AMOUNT_RE)
+        s = pl.when(ok).then(s.str.replace_all(",", ""))
         f = _empty_to_null(s).cast(pl.Float64, strict=False)
         f = pl.when(f.is_finite()).then(f).otherwise(None)  # "nan", "inf" are not amounts
         if kind == "int":
             return pl.when(_whole(f)).then(f).otherwise(None).cast(pl.Int64).alias(name)
         return f.alias(name)
     raise ValueError(f"unknown column kind {kind!r}")
+
+
+def amount_text_expr(e: pl.Expr) -> pl.Expr:
+    """The text of an amount without its currency marks (NFKC, ``JPY``, ``¥``, ``\\``, ``円``)."""
+    return _nfkc(e).str.replace(r"^JPY", "").str.replace_all(r"[¥\\円]", "").str.strip_chars()
+
+
+def ambiguous_amount_expr(raw: pl.Expr) -> pl.Expr:
+    """True where the raw text of an amount or integer has dots that may group thousands
+    (:data:`AMBIGUOUS_AMOUNT_RE`): such a value is not read (rule ``ambiguous_amount``)."""
+    return amount_text_expr(raw.cast(pl.String)).str.contains(AMBIGUOUS_AMOUNT_RE).fill_null(False)
 
 
 def reason_category_expr(reason: pl.Expr, categories: Mapping[str, list[str]]) -> pl.Expr:
@@ -1007,7 +1028,12 @@ def parse_issues(ds: Dataset, required_values: bool = True) -> list[Issue]:
                     pl.col("__raw").str.strip_chars().str.len_chars().gt(0)
                     & pl.col("__parsed").is_null()
                 )
-                checks.append((name, c, "unparseable", bad))
+                if c.kind in AMBIGUOUS_KINDS:
+                    dots = ambiguous_amount_expr(pl.col("__raw"))
+                    checks.append((name, c, "unparseable", bad.filter(~dots)))
+                    checks.append((name, c, "ambiguous_amount", bad.filter(dots)))
+                else:
+                    checks.append((name, c, "unparseable", bad))
             if required_values and c.required and (name, c.name) not in NULLABLE_REQUIRED:
                 checks.append((name, c, "required_value", empty_required_rows(raw, c.name)))
     if not checks:
