@@ -818,6 +818,14 @@ MESSAGES.update(
             "decimals (80.000 could be 80 or 80,000); write thousands with commas (80,000) or "
             "without separators (80000)",
         },
+        "currency_mismatch": {  # an error since heldout-data: not added to the reporting currency
+            "ja": "{file} の列 currency: 設定の通貨 {currency} と異なる行が {n} 行あります。"
+            "換算の設定がないため {currency} の金額と合算できません（{currency} に換算した金額に"
+            "するか、その行を除いてください）",
+            "en": "{file}: column currency: {n} row(s) in another currency than the configured "
+            "{currency}; with no conversion configured they cannot be added to {currency} amounts "
+            "(convert them to {currency} or remove those lines)",
+        },
         "file_not_read": {
             "ja": "{file} は読み込みません（{table} は {table}.csv または {table}.parquet から"
             "読みます。{used}）。使うファイルならその名前で CSV か Parquet として保存してください",

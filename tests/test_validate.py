@@ -218,7 +218,7 @@ def test_warnings_exit_0(capsys, tmp_path):
     subs = folder / "subscriptions.csv"
     subs.write_text(
         subs.read_text("utf-8").replace(
-            "S004,A003,core,2024-03-01,,50000,pro,JPY", "S004,A003,core,2024-03-01,,50000,pro,USD"
+            "S004,A003,core,2024-03-01,,50000,pro,JPY", "S004,A003,core,2024-03-01,,50000,pro,円"
         ),
         "utf-8",
     )
@@ -233,8 +233,7 @@ def test_warnings_exit_0(capsys, tmp_path):
     )
     rc, out = run_cli(capsys, folder)
     assert rc == 0, out
-    assert "警告: 3 件" in out
-    assert "currency_mismatch" in out and " 5: USD" in out
+    assert "警告: 2 件" in out  # 円 is the configured JPY written another way
     assert "month_not_first_day" in out and " 2: 2024-05-15" in out
     assert "column_ignored" in out and "industy" in out
 
@@ -437,3 +436,17 @@ def test_dot_grouped_amounts_are_refused_ordinary_decimals_kept(tmp_path, engine
     assert found[0].column == "mrr" and found[0].n_rows == 2
     assert [v for _, v in found[0].examples] == ["80.000", "¥1.234.567"]
     assert not [i for i in report.errors if i.rule == "unparseable"]
+
+
+@pytest.mark.parametrize("engine", ["polars", "gx"])
+def test_a_line_in_another_currency_is_refused(tmp_path, capsys, engine):
+    folder = tmp_path / "usd"
+    shutil.copytree(TINY, folder)
+    subs = folder / "subscriptions.csv"
+    text = subs.read_text("utf-8")
+    subs.write_text(text.replace(",pro,JPY", ",pro,usd", 1).replace(",JPY", ",￥", 1), "utf-8")
+    report = validate_dataset(folder, engine=engine, cache=False)
+    found = [i for i in report.errors if i.rule == "currency_mismatch"]
+    assert len(found) == 1 and found[0].n_rows == 1, report.format("en")
+    assert found[0].file == "subscriptions.csv" and found[0].examples[0][1] == "usd"
+    assert not report.ok

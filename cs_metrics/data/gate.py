@@ -32,7 +32,7 @@ import polars as pl
 
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.issues import Issue
-from cs_metrics.data.load import AMBIGUOUS_KINDS, ROW, ambiguous_amount_expr
+from cs_metrics.data.load import AMBIGUOUS_KINDS, ROW, ambiguous_amount_expr, other_currency_expr
 from cs_metrics.data.schema import TABLES
 from cs_metrics.messages import lang_of, message
 
@@ -327,7 +327,7 @@ def _warning_checks(ds: Dataset, name: str) -> list[_Check]:
     checks: list[_Check] = []
     if name == "subscriptions":
         cur = str(ds.config.get("general", {}).get("currency", "JPY"))
-        cond = pl.col("currency").is_not_null() & (pl.col("currency").str.to_uppercase() != cur)
+        cond = other_currency_expr(pl.col("currency"), cur)
         checks.append(
             _Check(
                 name,
@@ -336,7 +336,7 @@ def _warning_checks(ds: Dataset, name: str) -> list[_Check]:
                 cond,
                 ["currency"],
                 {"currency": cur},
-                "warning",
+                "error",  # amounts in another currency cannot be added to the reporting one
             )
         )
     if name == "cs_costs":

@@ -294,6 +294,21 @@ def ambiguous_amount_expr(raw: pl.Expr) -> pl.Expr:
     return amount_text_expr(raw.cast(pl.String)).str.contains(AMBIGUOUS_AMOUNT_RE).fill_null(False)
 
 
+# Other ways exports write the reporting currency in a currency column (compared after NFKC
+# and upper-casing): a line in 円 is a JPY line.
+CURRENCY_ALIASES: dict[str, tuple[str, ...]] = {"JPY": ("円", "¥", "YEN", "日本円", "\\")}
+
+
+def other_currency_expr(currency: pl.Expr, reporting: str) -> pl.Expr:
+    """True where a line's ``currency`` is given and is not the reporting currency (or one of
+    its :data:`CURRENCY_ALIASES`): such amounts cannot be added to the others (error
+    ``currency_mismatch``; nothing is converted)."""
+    cur = reporting.strip().upper()
+    same = [cur, *(a.upper() for a in CURRENCY_ALIASES.get(cur, ()))]
+    text = currency.str.normalize("NFKC").str.strip_chars().str.to_uppercase()
+    return currency.is_not_null() & (text.str.len_chars() > 0) & ~text.is_in(same)
+
+
 def reason_category_expr(reason: pl.Expr, categories: Mapping[str, list[str]]) -> pl.Expr:
     """Map free-text reasons to configured categories (first matching category wins)."""
     text = reason.str.normalize("NFKC")

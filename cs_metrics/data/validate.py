@@ -25,7 +25,7 @@ from cs_metrics.data.cache import load_entry, store_entry, validation_key
 from cs_metrics.data.checks import RowCheck, collect_issues, flagged_rows, raw_values
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.issues import Issue
-from cs_metrics.data.load import ROW, load_dataset, parse_issues
+from cs_metrics.data.load import ROW, load_dataset, other_currency_expr, parse_issues
 from cs_metrics.data.schema import TABLES
 from cs_metrics.errors import DataError
 from cs_metrics.messages import lang_of
@@ -308,7 +308,7 @@ def warning_issues(ds: Dataset) -> list[Issue]:
     checks: list[RowCheck] = []
     cur = str(ds.config["general"]["currency"])
     if "subscriptions" in ds.frames:
-        cond = pl.col("currency").is_not_null() & (pl.col("currency").str.to_uppercase() != cur)
+        cond = other_currency_expr(pl.col("currency"), cur)
         checks.append(
             RowCheck(
                 "subscriptions",
@@ -316,7 +316,7 @@ def warning_issues(ds: Dataset) -> list[Issue]:
                 "currency",
                 flagged_rows(ds, "subscriptions", cond, ["currency"]),
                 {"currency": cur},
-                "warning",
+                "error",  # amounts in another currency cannot be added to the reporting one
             )
         )
     if "cs_costs" in ds.frames:

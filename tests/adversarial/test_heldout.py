@@ -681,11 +681,6 @@ def test_usage_export_ending_early_does_not_make_everyone_red(tmp_path, capsys):
         assert a1["band"] != "red", a1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a USD line is added to yen MRR with only a warning (currency_mismatch: 'amounts are "
-    "not converted'); the gate should refuse what cannot be a yen figure (data/validate.py)",
-)
 def test_a_line_in_another_currency_is_not_added_to_yen(tmp_path, capsys):
     d = base(tmp_path)
     path = d / "subscriptions.csv"
