@@ -826,6 +826,12 @@ MESSAGES.update(
             "{currency}; with no conversion configured they cannot be added to {currency} amounts "
             "(convert them to {currency} or remove those lines)",
         },
+        "duplicate_rows": {
+            "ja": "{file}: すべての列が他の行と同じ行が {n} 行あります（同じデータを2回貼り付けた"
+            "可能性があります）。このままでは二重に数えられます",
+            "en": "{file}: {n} row(s) are equal to another row in every column (the same data "
+            "pasted twice?); as they are, they are counted twice",
+        },
         "file_not_read": {
             "ja": "{file} は読み込みません（{table} は {table}.csv または {table}.parquet から"
             "読みます。{used}）。使うファイルならその名前で CSV か Parquet として保存してください",
@@ -834,4 +840,4 @@ MESSAGES.update(
         },
     }
 )
-VALIDATION_RULES = VALIDATION_RULES | {"file_not_read", "ambiguous_amount"}
+VALIDATION_RULES = VALIDATION_RULES | {"file_not_read", "ambiguous_amount", "duplicate_rows"}

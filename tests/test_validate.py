@@ -450,3 +450,20 @@ def test_a_line_in_another_currency_is_refused(tmp_path, capsys, engine):
     assert len(found) == 1 and found[0].n_rows == 1, report.format("en")
     assert found[0].file == "subscriptions.csv" and found[0].examples[0][1] == "usd"
     assert not report.ok
+
+
+@pytest.mark.parametrize("engine", ["polars", "gx"])
+def test_rows_appended_twice_are_flagged_in_every_table(tmp_path, engine):
+    from health_fixtures import write_cli_dataset
+
+    d = write_cli_dataset(tmp_path / "d")
+    for table in ("cancellations", "nps_responses", "accounts"):
+        path = d / f"{table}.csv"
+        text = path.read_text("utf-8")
+        path.write_text(text + text.split("\n", 1)[1], "utf-8")  # every row twice
+    report = validate_dataset(d, engine=engine, cache=False)
+    dup = {i.file: i for i in report.warnings if i.rule == "duplicate_rows"}
+    assert set(dup) == {"cancellations.csv", "nps_responses.csv", "accounts.csv"}
+    assert dup["cancellations.csv"].n_rows == 2 and dup["accounts.csv"].n_rows == 8
+    assert [r for r, _ in dup["cancellations.csv"].examples] == [2, 3]
+    assert dup["cancellations.csv"].examples[0][1].startswith("A2, 2025-06-10, 施策終了")

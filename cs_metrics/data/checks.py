@@ -14,7 +14,15 @@ from cs_metrics.data.issues import Issue
 from cs_metrics.data.load import ROW
 from cs_metrics.messages import lang_of, message
 
-__all__ = ["RowCheck", "collect_issues", "flagged_rows", "raw_values"]
+__all__ = [
+    "RowCheck",
+    "collect_issues",
+    "duplicate_rows_mask",
+    "duplicate_rows_screen",
+    "flagged_rows",
+    "raw_values",
+    "row_columns",
+]
 
 
 @dataclass
@@ -44,6 +52,25 @@ def raw_values(
     parts = [pl.col(c).cast(pl.String).fill_null("") for c in columns if c in schema]
     value = pl.concat_str(parts, separator=", ") if parts else pl.lit(None, pl.String)
     return source.select(pl.col(ROW), value.alias("__val"))
+
+
+def row_columns(ds: Dataset, table: str) -> list[str]:
+    """The columns that make up a row of ``table`` as read: every column of the parsed frame
+    but the row number (canonical columns, kept extra measures, derived ones)."""
+    return [c for c in ds.frames[table].collect_schema().names() if c != ROW]
+
+
+def duplicate_rows_mask(columns: list[str]) -> pl.Expr:
+    """Rows equal to another row in every one of ``columns`` (empty cells equal too): a file
+    appended to itself, an export pasted twice. Every occurrence is flagged."""
+    return pl.struct(columns).is_duplicated()
+
+
+def duplicate_rows_screen(columns: list[str]) -> pl.Expr:
+    """0 when no two rows share a hash of ``columns`` (then :func:`duplicate_rows_mask` flags
+    nothing): sorting 64-bit hashes is much cheaper than the exact search."""
+    h = pl.struct(columns).hash(seed=7)
+    return (h.sort().reinterpret(signed=True).diff() == 0).sum()
 
 
 def flagged_rows(ds: Dataset, table: str, condition: pl.Expr, columns: list[str]) -> pl.LazyFrame:

@@ -30,6 +30,7 @@ from typing import Any
 
 import polars as pl
 
+from cs_metrics.data.checks import duplicate_rows_mask, duplicate_rows_screen, row_columns
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.issues import Issue
 from cs_metrics.data.load import AMBIGUOUS_KINDS, ROW, ambiguous_amount_expr, other_currency_expr
@@ -322,8 +323,8 @@ def _cross_checks(ds: Dataset, name: str, known: pl.Series | None) -> list[_Chec
 
 
 def _warning_checks(ds: Dataset, name: str) -> list[_Check]:
-    """currency_mismatch, month_not_first_day (shown, never blocking); dates outside the
-    plausible years are errors of :mod:`cs_metrics.data.plausibility`."""
+    """currency_mismatch (an error), month_not_first_day and duplicate_rows (warnings); dates
+    outside the plausible years are errors of :mod:`cs_metrics.data.plausibility`."""
     checks: list[_Check] = []
     if name == "subscriptions":
         cur = str(ds.config.get("general", {}).get("currency", "JPY"))
@@ -342,6 +343,20 @@ def _warning_checks(ds: Dataset, name: str) -> list[_Check]:
     if name == "cs_costs":
         cond = pl.col("month").dt.day() != 1
         checks.append(_Check(name, "month_not_first_day", "month", cond, ["month"], {}, "warning"))
+    cols = row_columns(ds, name)
+    shown = [c.name for c in TABLES[name].columns if c.name in ds.raw[name].collect_schema()]
+    checks.append(
+        _Check(
+            name,
+            "duplicate_rows",
+            None,
+            duplicate_rows_mask(cols),
+            shown,
+            {},
+            "warning",
+            screen=duplicate_rows_screen(cols),
+        )
+    )
     return checks
 
 

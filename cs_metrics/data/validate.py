@@ -22,7 +22,14 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.cache import load_entry, store_entry, validation_key
-from cs_metrics.data.checks import RowCheck, collect_issues, flagged_rows, raw_values
+from cs_metrics.data.checks import (
+    RowCheck,
+    collect_issues,
+    duplicate_rows_mask,
+    flagged_rows,
+    raw_values,
+    row_columns,
+)
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.issues import Issue
 from cs_metrics.data.load import ROW, load_dataset, other_currency_expr, parse_issues
@@ -35,6 +42,7 @@ __all__ = [
     "REPORT_SCHEMA_VERSION",
     "ValidationReport",
     "cross_table_issues",
+    "duplicate_row_issues",
     "format_issues",
     "validate_dataset",
     "warning_issues",
@@ -221,6 +229,7 @@ def _gx_gate(ds: Dataset, expectations: str | Path | None) -> list[Issue]:
     issues += run_suites(ds, expectations)
     issues += cross_table_issues(ds)
     issues += warning_issues(ds)
+    issues += duplicate_row_issues(ds)
     issues += plausibility_issues(ds)  # issue 13: bounds as errors, overlap/invisible warnings
     issues += list(ds.warnings)
     order = {name: i for i, name in enumerate(TABLES)}
@@ -329,6 +338,17 @@ def warning_issues(ds: Dataset) -> list[Issue]:
                 severity="warning",
             )
         )
+    return collect_issues(ds, checks)
+
+
+def duplicate_row_issues(ds: Dataset) -> list[Issue]:
+    """``duplicate_rows`` (warning), every table: rows equal to another row in every column
+    (a file appended to itself): each such row would be counted twice."""
+    checks = []
+    for name in ds.frames:
+        shown = [c.name for c in TABLES[name].columns if c.name in ds.raw[name].collect_schema()]
+        rows = flagged_rows(ds, name, duplicate_rows_mask(row_columns(ds, name)), shown)
+        checks.append(RowCheck(name, "duplicate_rows", None, rows, {}, "warning"))
     return collect_issues(ds, checks)
 
 

@@ -210,11 +210,6 @@ def test_only_required_tables_a_month_long_after_the_data_is_refused(tmp_path, c
     assert rc == 2 and "2025-12" in err, out  # month_out_of_range, naming the data's range
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a file appended twice doubles every touchpoint and changes health scores, "
-    "without a warning (touchpoints has no key and no duplicate check)",
-)
 def test_duplicated_touchpoint_rows_are_flagged_or_change_nothing(tmp_path, capsys):
     d = base(tmp_path)
     append(d, "touchpoints", "A3,2025-05-20,email\n")  # A3 gets a touchpoint to count
