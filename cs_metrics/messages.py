@@ -832,6 +832,14 @@ MESSAGES.update(
             "en": "{file}: {n} row(s) are equal to another row in every column (the same data "
             "pasted twice?); as they are, they are counted twice",
         },
+        "stray_rows": {
+            "ja": "{file} の列 {column}: 他のデータが {end} で終わってから {gap} 日以上あとの日付の行が"
+            " {n} 行あります（年の入力ミスや後からの追加とみなし、データの最終日・既定の月には"
+            "使いません）",
+            "en": "{file}: column {column}: {n} row(s) dated more than {gap} days after the rest "
+            "of the data ends ({end}); taken as typos or a late import, they do not set the "
+            "data's last day or the default month",
+        },
         "file_not_read": {
             "ja": "{file} は読み込みません（{table} は {table}.csv または {table}.parquet から"
             "読みます。{used}）。使うファイルならその名前で CSV か Parquet として保存してください",
@@ -840,4 +848,9 @@ MESSAGES.update(
         },
     }
 )
-VALIDATION_RULES = VALIDATION_RULES | {"file_not_read", "ambiguous_amount", "duplicate_rows"}
+VALIDATION_RULES = VALIDATION_RULES | {
+    "file_not_read",
+    "ambiguous_amount",
+    "duplicate_rows",
+    "stray_rows",
+}

@@ -186,11 +186,6 @@ def test_a_usage_error_never_prints_the_webhook_url(argv, tmp_path, capsys, monk
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="one touchpoint dated months after the data makes its month the default "
-    "(Dataset.export_date takes the max date of any activity table)",
-)
 def test_one_stray_row_months_later_does_not_move_the_default_month(tmp_path, capsys):
     d = base(tmp_path)  # usage, NPS, touchpoints and onboarding all end in 2025-06
     append(d, "touchpoints", "A1,2025-09-20,email\n")  # a typo'd year-month, or a late import
