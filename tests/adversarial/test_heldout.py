@@ -654,12 +654,6 @@ def test_an_iso_2022_jp_file_is_not_read_as_mojibake(tmp_path, capsys):
 # ============================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when the usage export ends months before the other tables, the default month is "
-    "past it and every account scores 0.0 red (no usage rows counted as zero logins; "
-    "metrics/health.py missing='zero', Dataset.export_date)",
-)
 def test_usage_export_ending_early_does_not_make_everyone_red(tmp_path, capsys):
     d = base(tmp_path)
     path = d / "usage_weekly.csv"
