@@ -212,6 +212,17 @@ class Dataset:
             return False
         return table != "usage_weekly" or m.index in act.usage_months
 
+    def coverage_expr(self, table: str, today: dt.date | None = None) -> pl.Expr:
+        """:meth:`covers` as an expression over a ``month_idx`` column (month indexes)."""
+        act = self.activity(today)
+        span = act.tables.get(table)
+        if span is None:
+            return pl.lit(False)
+        covered = pl.col("month_idx") >= Month.parse(span[0]).index
+        if table == "usage_weekly":
+            covered = covered & pl.col("month_idx").is_in(sorted(act.usage_months))
+        return covered
+
     def first_active_month(self) -> Month | None:
         """The first month with an active account (a paid line active on its last day)."""
         return self.memo(("first_active_month",), lambda: _first_active_month(self))

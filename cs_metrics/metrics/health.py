@@ -162,7 +162,7 @@ def _usage_source(ds: Dataset, col: str) -> tuple[Unavailable | None, pl.Expr]:
     if first is None:
         return (f"usage_weekly.{col} has no values", None, None), pl.lit(False)
     covered = ds.activity().usage_months
-    expr = (_end_expr() >= first) & pl.col("month_idx").is_in(sorted(covered))
+    expr = (_end_expr() >= first) & ds.coverage_expr("usage_weekly")
     return (f"usage_weekly.{col} has no values yet", first, covered), expr
 
 
@@ -174,7 +174,7 @@ def _touchpoint_source(ds: Dataset) -> tuple[Unavailable | None, pl.Expr]:
     span = ds.activity().tables.get("touchpoints")
     if span is None:
         return ("no touchpoints recorded", None, None), pl.lit(False)
-    return ("no touchpoints recorded yet", span[0], None), _end_expr() >= span[0]
+    return ("no touchpoints recorded yet", span[0], None), ds.coverage_expr("touchpoints")
 
 
 def unavailable_reason(why: Unavailable, month: Month) -> str | None:
