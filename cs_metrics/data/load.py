@@ -26,6 +26,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,33 @@ from cs_metrics.data.issues import Issue
 from cs_metrics.data.schema import NULLABLE_REQUIRED, TABLES, Column, Table
 from cs_metrics.errors import DataError, MappingError
 from cs_metrics.messages import lang_of, message
+
+__all__ = [
+    "AMBIGUOUS_AMOUNT_RE",
+    "AMBIGUOUS_KINDS",
+    "COMMON_HEADERS",
+    "CURRENCY_ALIASES",
+    "ENCODINGS",
+    "INVISIBLE_CHARS",
+    "ISO2022_CODECS",
+    "ROW",
+    "ambiguous_amount_expr",
+    "amount_text_expr",
+    "decode_bytes",
+    "detect_separator",
+    "empty_required_rows",
+    "inside_folder",
+    "load_dataset",
+    "load_mapping",
+    "other_currency_expr",
+    "parse_expr",
+    "parse_issues",
+    "reason_category_expr",
+    "salesforce_id_expr",
+    "strip_invisible",
+    "table_of_name",
+    "unread_file_issues",
+]
 
 ROW = "_row"
 ENCODINGS = ("utf-8", "cp932")
@@ -811,6 +839,187 @@ def _other_files_hint(folder: Path, t: Table, lang: str) -> str:
     return f" ({names} is not a supported format: save it as CSV or Parquet)"
 
 
+@dataclass
+class _Opened:
+    """A table's file read (not yet checked against the schema)."""
+
+    file: Path
+    frame: pl.LazyFrame
+    encoding: str | None  # None: Parquet
+    first_row: int  # row number of the first data row as in the file
+    n_rows: int | None  # known for CSV (before dropping empty rows)
+
+
+@dataclass
+class _Loaded:
+    """A table loaded: its canonical frame, its raw text, where it came from."""
+
+    frame: pl.LazyFrame
+    raw: pl.LazyFrame
+    source: SourceInfo
+    warnings: list[Issue]
+
+
+def _file_missing_issue(folder: Path, t: Table, lang: str) -> Issue:
+    extra = _other_files_hint(folder, t, lang)
+    return Issue(
+        t.name,
+        f"{t.name}.csv",
+        "file_missing",
+        message("file_missing", lang, table=t.name, folder=folder, extra=extra),
+    )
+
+
+def _open_table(
+    folder: Path, t: Table, tmap: dict[str, Any], lang: str
+) -> tuple[_Opened | None, Issue | None]:
+    """Find and read the table's file: (None, None) for an absent optional table."""
+    file, problem = _find_file(folder, t, tmap, lang)
+    if problem:
+        return None, problem
+    if file is None:
+        return None, _file_missing_issue(folder, t, lang) if t.required else None
+    if file.suffix.lower() == ".parquet":
+        lf, problem = _read_parquet(file, t, lang)
+        opened = _Opened(file, lf, None, 1, None) if lf is not None else None
+        return opened, problem
+    df, encoding, problem = _read_csv(file, t, lang)
+    if problem:
+        return None, problem
+    assert df is not None
+    if df.height == 0:
+        return None, Issue(t.name, file.name, "no_rows", message("no_rows", lang, file=file.name))
+    return _Opened(file, df.lazy(), encoding, 2, df.height), None
+
+
+def _missing_column_issue(
+    file: Path, t: Table, missing: list[str], found: list[str], lang: str
+) -> Issue:
+    shown = [unicodedata.normalize("NFKC", c).lstrip("\ufeff").strip() for c in found]
+    text = message(
+        "missing_column",
+        lang,
+        file=file.name,
+        table=t.name,
+        missing=", ".join(missing),
+        found=", ".join(shown) or "-",
+        example=_mapping_example(t, missing, found),
+    )
+    return Issue(t.name, file.name, "missing_column", text, column=", ".join(missing))
+
+
+def _unreadable_types(schema: pl.Schema, t: Table) -> list[str]:
+    """Columns of the schema whose type cannot be read as values (nested, binary, duration)."""
+    return [
+        f"{c.name} ({schema[c.name]})"
+        for c in t.columns
+        if c.name in schema
+        and (
+            schema[c.name].is_nested()
+            or schema[c.name] in (pl.Binary, pl.Object)
+            or isinstance(schema[c.name], pl.Duration)
+        )
+    ]
+
+
+def _canonical_names(
+    opened: _Opened, t: Table, tmap: dict[str, Any], lang: str
+) -> tuple[pl.LazyFrame, list[str], dict[str, str], Issue | None]:
+    """The frame with canonical column names: (frame, headers found, renames, problem):
+    duplicate columns after mapping, a missing required column, an unreadable column type."""
+    file = opened.file
+    found = list(opened.frame.collect_schema().names())
+    renames, problem = _rename(found, t, tmap.get("columns", {}), lang)
+    if problem:
+        problem.file = file.name
+        problem.message = message("duplicate_column", lang, file=file.name, columns=problem.column)
+        return opened.frame, found, renames, problem
+    lf = opened.frame.rename(renames)
+    schema = lf.collect_schema()
+    missing = [c for c in t.required_columns if c not in schema]
+    if missing:
+        return lf, found, renames, _missing_column_issue(file, t, missing, found, lang)
+    bad = _unreadable_types(schema, t)
+    if bad:
+        text = message("column_type", lang, file=file.name, columns=", ".join(bad))
+        column = ", ".join(b.split(" (")[0] for b in bad)
+        return lf, found, renames, Issue(t.name, file.name, "column_type", text, column=column)
+    return lf, found, renames, None
+
+
+def _numbered_rows(
+    lf: pl.LazyFrame, opened: _Opened, t: Table, lang: str
+) -> tuple[pl.LazyFrame, Issue | None]:
+    """Rows numbered as in the file (``_row``); in CSV a row with every cell empty (",,,,")
+    carries no data and is dropped; a table left without rows is ``no_rows``."""
+    names = lf.collect_schema().names()
+    lf = lf.with_row_index(ROW, offset=opened.first_row).with_columns(pl.col(ROW).cast(pl.Int64))
+    n_rows = opened.n_rows
+    if opened.encoding is not None:
+        cells = [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in names]
+        lf = lf.filter(~pl.all_horizontal(cells))
+        n_rows = None
+    if n_rows is None and lf.select(pl.len()).collect().item() == 0:
+        name = opened.file.name
+        return lf, Issue(t.name, name, "no_rows", message("no_rows", lang, file=name))
+    return lf, None
+
+
+def _parsed_table(
+    lf: pl.LazyFrame, schema: pl.Schema, t: Table, extras: list[str], cfg: Any
+) -> pl.LazyFrame:
+    """The canonical frame: every column parsed by its kind (absent optional columns null),
+    Salesforce IDs reduced, kept extra measures, cancellations' reason categories."""
+    exprs = [parse_expr(c, source_dtype=schema[c.name]) for c in t.columns if c.name in schema]
+    exprs += [pl.lit(None, dtype=c.dtype).alias(c.name) for c in t.columns if c.name not in schema]
+    kept = extras if t.extra_numeric else []
+    exprs += [parse_expr(c, "number", schema[c]) for c in kept]
+    ids = [salesforce_id_expr(pl.col(c.name)).alias(c.name) for c in t.columns if c.kind == "id"]
+    parsed = (
+        lf.with_columns(exprs).with_columns(ids).select([ROW, *[c.name for c in t.columns], *kept])
+    )
+    if t.name == "cancellations":
+        categories = cfg["reasons"]["categories"]
+        category = reason_category_expr(pl.col("reason"), categories).alias("reason_category")
+        parsed = parsed.with_columns(category)
+    return parsed
+
+
+def _load_table(
+    folder: Path, t: Table, tmap: dict[str, Any], cfg: Any, lang: str
+) -> tuple[_Loaded | None, Issue | None]:
+    """One table, read, named, numbered and parsed: (None, None) when an optional table is
+    absent; (None, issue) for a file-level problem."""
+    opened, problem = _open_table(folder, t, tmap, lang)
+    if opened is None or problem:
+        return None, problem
+    lf, found, renames, problem = _canonical_names(opened, t, tmap, lang)
+    if problem:
+        return None, problem
+    schema = lf.collect_schema()
+    lf, problem = _numbered_rows(lf, opened, t, lang)
+    if problem:
+        return None, problem
+    file = opened.file
+    known = {c.name for c in t.columns}
+    extras = [c for c in schema.names() if c not in known]
+    warnings = []
+    if extras and not t.extra_numeric:
+        text = message("column_ignored", lang, file=file.name, columns=", ".join(extras))
+        warnings.append(Issue(t.name, file.name, "column_ignored", text, severity="warning"))
+    source = SourceInfo(
+        t.name,
+        file.name,
+        file.suffix.lower().lstrip("."),
+        opened.encoding,
+        _sha256(file),
+        tuple(found),
+        {k: v for k, v in renames.items() if k != v},
+        opened.first_row,
+    )
+    return _Loaded(_parsed_table(lf, schema, t, extras, cfg), lf, source, warnings), None
+
+
 def load_dataset(
     path: str | Path,
     mapping: str | Path | Mapping | None = None,
@@ -832,7 +1041,8 @@ def load_dataset(
     -------
     Dataset
         ``frames`` holds a LazyFrame per table present, with canonical columns and ``_row``;
-        cancellations gain ``reason_category``. ``warnings`` lists ignored columns.
+        cancellations gain ``reason_category``. ``warnings`` lists ignored columns and files
+        named like a table that are not read (``file_not_read``).
 
     Raises
     ------
@@ -847,171 +1057,26 @@ def load_dataset(
         raise DataError([Issue("dataset", str(folder), rule, message(rule, lang, path=folder))])
     maps = load_mapping(mapping, lang)
     issues: list[Issue] = []
-    warnings: list[Issue] = []
-    frames: dict[str, pl.LazyFrame] = {}
-    raws: dict[str, pl.LazyFrame] = {}
-    sources: dict[str, SourceInfo] = {}
+    loaded: dict[str, _Loaded] = {}
     for t in TABLES.values():
-        tmap = maps.get(t.name, {})
-        file, problem = _find_file(folder, t, tmap, lang)
+        table, problem = _load_table(folder, t, maps.get(t.name, {}), cfg, lang)
         if problem:
             issues.append(problem)
-            continue
-        if file is None:
-            if t.required:
-                issues.append(
-                    Issue(
-                        t.name,
-                        f"{t.name}.csv",
-                        "file_missing",
-                        message(
-                            "file_missing",
-                            lang,
-                            table=t.name,
-                            folder=folder,
-                            extra=_other_files_hint(folder, t, lang),
-                        ),
-                    )
-                )
-            continue
-        encoding = None
-        if file.suffix.lower() == ".parquet":
-            lf, problem = _read_parquet(file, t, lang)
-            first_row = 1
-            n_rows = None
-        else:
-            df, encoding, problem = _read_csv(file, t, lang)
-            lf = df.lazy() if df is not None else None
-            first_row = 2
-            n_rows = df.height if df is not None else None
-            if df is not None and df.height == 0:
-                problem = Issue(
-                    t.name, file.name, "no_rows", message("no_rows", lang, file=file.name)
-                )
-        if problem:
-            issues.append(problem)
-            continue
-        assert lf is not None
-        schema = lf.collect_schema()
-        found = list(schema.names())
-        renames, problem = _rename(found, t, tmap.get("columns", {}), lang)
-        if problem:
-            problem.file = file.name
-            problem.message = message(
-                "duplicate_column", lang, file=file.name, columns=problem.column
-            )
-            issues.append(problem)
-            continue
-        lf = lf.rename(renames)
-        schema = lf.collect_schema()
-        missing = [c for c in t.required_columns if c not in schema]
-        if missing:
-            shown = [unicodedata.normalize("NFKC", c).lstrip("\ufeff").strip() for c in found]
-            issues.append(
-                Issue(
-                    t.name,
-                    file.name,
-                    "missing_column",
-                    message(
-                        "missing_column",
-                        lang,
-                        file=file.name,
-                        table=t.name,
-                        missing=", ".join(missing),
-                        found=", ".join(shown) or "-",
-                        example=_mapping_example(t, missing, found),
-                    ),
-                    column=", ".join(missing),
-                )
-            )
-            continue
-        bad_types = [
-            f"{c.name} ({schema[c.name]})"
-            for c in t.columns
-            if c.name in schema
-            and (
-                schema[c.name].is_nested()
-                or schema[c.name] in (pl.Binary, pl.Object)
-                or isinstance(schema[c.name], pl.Duration)
-            )
-        ]
-        if bad_types:
-            issues.append(
-                Issue(
-                    t.name,
-                    file.name,
-                    "column_type",
-                    message("column_type", lang, file=file.name, columns=", ".join(bad_types)),
-                    column=", ".join(b.split(" (")[0] for b in bad_types),
-                )
-            )
-            continue
-        known = {c.name for c in t.columns}
-        extras = [c for c in schema.names() if c not in known]
-        lf = lf.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))
-        if encoding is not None:  # CSV: a row with every cell empty (",,,,") carries no data
-            cells = [
-                pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in schema.names()
-            ]
-            lf = lf.filter(~pl.all_horizontal(cells))
-            n_rows = None
-        if n_rows is None:
-            n_rows = lf.select(pl.len()).collect().item()
-            if n_rows == 0:
-                issues.append(
-                    Issue(t.name, file.name, "no_rows", message("no_rows", lang, file=file.name))
-                )
-                continue
-        if extras and not t.extra_numeric:
-            warnings.append(
-                Issue(
-                    t.name,
-                    file.name,
-                    "column_ignored",
-                    message("column_ignored", lang, file=file.name, columns=", ".join(extras)),
-                    severity="warning",
-                )
-            )
-        exprs = [parse_expr(c, source_dtype=schema[c.name]) for c in t.columns if c.name in schema]
-        exprs += [
-            pl.lit(None, dtype=c.dtype).alias(c.name) for c in t.columns if c.name not in schema
-        ]
-        if t.extra_numeric:
-            exprs += [parse_expr(c, "number", schema[c]) for c in extras]
-        parsed = (
-            lf.with_columns(exprs)
-            .with_columns(
-                [
-                    salesforce_id_expr(pl.col(c.name)).alias(c.name)
-                    for c in t.columns
-                    if c.kind == "id"
-                ]
-            )
-            .select([ROW, *[c.name for c in t.columns], *(extras if t.extra_numeric else [])])
-        )
-        if t.name == "cancellations":
-            parsed = parsed.with_columns(
-                reason_category_expr(pl.col("reason"), cfg["reasons"]["categories"]).alias(
-                    "reason_category"
-                )
-            )
-        frames[t.name] = parsed
-        raws[t.name] = lf
-        sources[t.name] = SourceInfo(
-            t.name,
-            file.name,
-            file.suffix.lower().lstrip("."),
-            encoding,
-            _sha256(file),
-            tuple(found),
-            {k: v for k, v in renames.items() if k != v},
-            first_row,
-        )
+        elif table is not None:
+            loaded[t.name] = table
     if issues:
         raise DataError(issues)
-    read = {name: src.file for name, src in sources.items()}
+    warnings = [w for table in loaded.values() for w in table.warnings]
+    read = {name: table.source.file for name, table in loaded.items()}
     warnings += unread_file_issues(folder, read, set(), lang)
-    return Dataset(folder, frames, sources, raws, cfg, tuple(warnings))
+    return Dataset(
+        folder,
+        {name: table.frame for name, table in loaded.items()},
+        {name: table.source for name, table in loaded.items()},
+        {name: table.raw for name, table in loaded.items()},
+        cfg,
+        tuple(warnings),
+    )
 
 
 def parse_issues(ds: Dataset, required_values: bool = True) -> list[Issue]:
