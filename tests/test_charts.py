@@ -103,3 +103,19 @@ def test_charts_refuse_unaggregated_data():
 def test_png_rendering_offline(built):
     png = charts.to_png(built["bridge"])
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+
+
+def test_rendered_charts_are_cached_by_their_spec(built, tmp_path, monkeypatch):
+    """A chart drawn again from the same spec is read from the cache (identical SVG); a chart
+    that differs in anything is a different entry; an unwritable cache is simply not used."""
+    monkeypatch.setenv("CS_METRICS_CACHE_DIR", str(tmp_path / "cache"))
+    first = charts.to_svg(built["km"])
+    stored = list((tmp_path / "cache" / "charts").glob("*.svg"))
+    assert len(stored) == 1 and stored[0].read_text("utf-8") == first
+    assert charts.to_svg(built["km"]) == first
+    other = charts.to_svg(built["km"].properties(title="別の題"))
+    assert other != first and "別の題" in other
+    assert len(list((tmp_path / "cache" / "charts").glob("*.svg"))) == 2
+    (tmp_path / "ro").write_text("a file where the cache folder would be")
+    monkeypatch.setenv("CS_METRICS_CACHE_DIR", str(tmp_path / "ro"))
+    assert charts.to_svg(built["bars"]).startswith("<svg")

@@ -252,3 +252,15 @@ def test_data_docs_on_demand(tmp_path, capsys):
     assert (tmp_path / "docs" / "index.html").is_file()
     pages = [p.name for p in (tmp_path / "docs" / "validations").rglob("*.html")]
     assert len(pages) == 8  # one validation page per table
+
+
+def test_data_docs_show_only_this_run(tmp_path, capsys):
+    """The GX context lives as long as the process: a second build lists only its own results."""
+    from cs_metrics.cli.main import main
+
+    bad = str(ROOT / "tests" / "fixtures" / "bad" / "negative_mrr")
+    for name in ("one", "two"):
+        assert main(["validate", bad, "--data-docs", str(tmp_path / name)]) == 2
+        pages = list((tmp_path / name / "validations").rglob("*.html"))
+        assert len(pages) == 8, name
+    capsys.readouterr()

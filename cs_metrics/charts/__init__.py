@@ -18,8 +18,12 @@ Rules every chart follows (tests/test_charts.py checks them):
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sys
+import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
 # jsonschema (imported by altair) compiles the rfc3987_syntax grammar at import when that optional
@@ -34,6 +38,7 @@ from cs_metrics.format import cohort_label, fmt_money, fmt_pct, money_axis  # no
 from cs_metrics.labels import band_label, label  # noqa: E402
 
 __all__ = [
+    "SVG_CACHE_ENTRIES",
     "BAND_COLORS",
     "MAX_MARKS",
     "PALETTE",
@@ -187,8 +192,55 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     """
     import vl_convert as vlc
 
-    svg = vlc.vegalite_to_svg(chart.to_json(validate=False))
-    return svg.replace(f'font-family="{CELL_FONT}"', f'font-family="{FONT}"')
+    spec = chart.to_json(validate=False)
+    key = hashlib.sha256(
+        "\0".join((spec, vlc.__version__, FONT, CELL_FONT)).encode("utf-8")
+    ).hexdigest()
+    cached = _cached_svg(key)
+    if cached is not None:
+        return cached
+    svg = vlc.vegalite_to_svg(spec)
+    svg = svg.replace(f'font-family="{CELL_FONT}"', f'font-family="{FONT}"')
+    _store_svg(key, svg)
+    return svg
+
+
+SVG_CACHE_ENTRIES = 512  # oldest rendered charts beyond this are removed when one is stored
+
+
+def _svg_dir() -> Path:
+    from cs_metrics.data.cache import cache_dir
+
+    return cache_dir() / "charts"
+
+
+def _cached_svg(key: str) -> str | None:
+    """A chart rendered before from the same spec (content-addressed: the spec, vl-convert's
+    version and the fonts make the key, so a changed chart is never read from the cache)."""
+    try:
+        return (_svg_dir() / f"{key}.svg").read_text("utf-8")
+    except (OSError, UnicodeError):
+        return None
+
+
+def _store_svg(key: str, svg: str) -> None:
+    """Store a rendered chart atomically; a cache that cannot be written is not used."""
+    folder = _svg_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".svg", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(svg)
+            os.replace(tmp, folder / f"{key}.svg")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        entries = sorted(folder.glob("*.svg"), key=lambda p: p.stat().st_mtime)
+        for p in entries[:-SVG_CACHE_ENTRIES]:
+            p.unlink(missing_ok=True)
+    except OSError:
+        return
 
 
 _WARM_UP: list[threading.Thread] = []

@@ -362,6 +362,10 @@ def build_data_docs(ds: Dataset, out_dir: str | Path, directory: str | Path | No
     gx, ctx = st["gx"], st["ctx"]
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    # the context lives as long as the process: earlier runs' results would become pages too
+    store = ctx.validation_results_store
+    for key in store.list_keys():
+        store.remove_key(key)
     site = f"cs_metrics_docs_{len(st.setdefault('sites', []))}"
     st["sites"].append(site)
     ctx.add_data_docs_site(

@@ -283,11 +283,6 @@ def test_kpis_json_reasons_have_codes_and_speak_the_language(tmp_path, capsys):
     assert not found, found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kpis --lang ja prints 'survival is 0 at the horizon: the log-log interval is "
-    "undefined' when every observed account churned (cli/kpis_cmd.py _reason)",
-)
 def test_kpis_table_when_everyone_churned_speaks_japanese(tmp_path, capsys):
     lines = [(f"A{i}", "2023-01-01", "2023-06-30") for i in range(5)]
     lines.append(("B1", "2023-01-01", "2024-06-30"))  # the last one at risk leaves too: KM 100%
