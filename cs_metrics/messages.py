@@ -827,10 +827,10 @@ MESSAGES.update(
             "(convert them to {currency} or remove those lines)",
         },
         "duplicate_rows": {
-            "ja": "{file}: すべての列が他の行と同じ行が {n} 行あります（同じデータを2回貼り付けた"
-            "可能性があります）。このままでは二重に数えられます",
-            "en": "{file}: {n} row(s) are equal to another row in every column (the same data "
-            "pasted twice?); as they are, they are counted twice",
+            "ja": "{file}: 前の行と全列同じ行が同じ順に繰り返されています（{n} 行。同じデータを"
+            "2回貼り付けた可能性があります）。このままでは二重に数えられます",
+            "en": "{file}: {n} row(s) repeat earlier rows in every column and in the same order "
+            "(the same data pasted twice?); as they are, they are counted twice",
         },
         "stray_rows": {
             "ja": "{file} の列 {column}: 他のデータが {end} で終わってから {gap} 日以上あとの日付の行が"

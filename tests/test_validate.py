@@ -464,6 +464,22 @@ def test_rows_appended_twice_are_flagged_in_every_table(tmp_path, engine):
     report = validate_dataset(d, engine=engine, cache=False)
     dup = {i.file: i for i in report.warnings if i.rule == "duplicate_rows"}
     assert set(dup) == {"cancellations.csv", "nps_responses.csv", "accounts.csv"}
-    assert dup["cancellations.csv"].n_rows == 2 and dup["accounts.csv"].n_rows == 8
-    assert [r for r, _ in dup["cancellations.csv"].examples] == [2, 3]
+    assert dup["cancellations.csv"].n_rows == 1 and dup["accounts.csv"].n_rows == 4
+    assert [r for r, _ in dup["cancellations.csv"].examples] == [3]  # the later copy
     assert dup["cancellations.csv"].examples[0][1].startswith("A2, 2025-06-10, 施策終了")
+
+
+@pytest.mark.parametrize("engine", ["polars", "gx"])
+def test_a_block_pasted_twice_is_flagged_equal_rows_by_chance_are_not(tmp_path, engine):
+    from health_fixtures import write_cli_dataset
+
+    d = write_cli_dataset(tmp_path / "d")
+    rows = [f"A{1 + k % 3},2025-0{1 + k % 6}-1{k % 9},email" for k in range(12)]
+    chance = ["A1,2025-06-02,support", "A1,2025-06-02,support"]  # two contacts on one day
+    block = rows[4:8]  # four rows of an export pasted again at the end
+    text = "account_id,occurred_on,kind\n" + "\n".join(rows + chance + block) + "\n"
+    (d / "touchpoints.csv").write_text(text, "utf-8")
+    report = validate_dataset(d, engine=engine, cache=False)
+    dup = [i for i in report.warnings if i.rule == "duplicate_rows"]
+    assert len(dup) == 1 and dup[0].file == "touchpoints.csv", report.format("en")
+    assert [r for r, _ in dup[0].examples] == [16, 17, 18, 19]  # the copies, as in the file

@@ -15,6 +15,7 @@ from cs_metrics.data.load import ROW
 from cs_metrics.messages import lang_of, message
 
 __all__ = [
+    "DUPLICATE_BLOCK_ROWS",
     "RowCheck",
     "collect_issues",
     "duplicate_rows_mask",
@@ -60,10 +61,25 @@ def row_columns(ds: Dataset, table: str) -> list[str]:
     return [c for c in ds.frames[table].collect_schema().names() if c != ROW]
 
 
+# A block of rows repeated in the same order is a paste, not chance: a run of at least this
+# many consecutive copies, or copies making half the table (a small file appended to itself).
+DUPLICATE_BLOCK_ROWS = 3
+
+
 def duplicate_rows_mask(columns: list[str]) -> pl.Expr:
-    """Rows equal to another row in every one of ``columns`` (empty cells equal too): a file
-    appended to itself, an export pasted twice. Every occurrence is flagged."""
-    return pl.struct(columns).is_duplicated()
+    """The later copies of rows pasted twice: rows equal in every one of ``columns`` (empty
+    cells equal too) to an earlier row, in a run of consecutive copies of consecutive earlier
+    rows at least DUPLICATE_BLOCK_ROWS long, or in a table where copies are half the rows (a
+    file appended to itself). Isolated equal rows (two support tickets on one day, with no
+    time column to tell them apart) are not flagged. Evaluated over the table in file order.
+    """
+    row = pl.col(ROW)
+    first = row.min().over(columns)  # the row's first occurrence
+    copy = first < row
+    chain = copy & copy.shift(1).fill_null(False) & (first.diff() == 1) & (row.diff() == 1)
+    run = (~chain).cum_sum()
+    block = copy & (pl.len().over(run) >= DUPLICATE_BLOCK_ROWS)
+    return block | (copy & (copy.sum() * 2 >= pl.len()))
 
 
 def duplicate_rows_screen(columns: list[str]) -> pl.Expr:
