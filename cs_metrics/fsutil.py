@@ -23,7 +23,9 @@ __all__ = [
     "carry",
     "dead_owned_folder",
     "make_owned_temp",
+    "publish_new_dir",
     "recover_dir",
+    "remove_stale_temp_dirs",
     "replace_dir",
     "sha256_file",
     "umask",
@@ -172,6 +174,35 @@ def replace_dir(
     os.replace(target, holder / "old")
     os.replace(tmp, target)
     shutil.rmtree(holder, ignore_errors=True)
+
+
+def remove_stale_temp_dirs(parent: Path, prefix: str) -> list[Path]:
+    """Remove the folders of killed runs made by :func:`make_owned_temp` in ``parent`` with
+    ``prefix``: only those holding the :data:`OWNER` mark of a process that is gone
+    (:func:`dead_owned_folder`); a folder without the mark, whatever its name, is left alone.
+    Returns the folders removed."""
+    escaped = "".join(f"[{c}]" if c in "*?[]" else c for c in prefix)
+    removed = []
+    for d in Path(parent).glob(f"{escaped}*"):
+        if dead_owned_folder(d):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def publish_new_dir(tmp: Path, target: Path) -> None:
+    """Publish the finished folder ``tmp`` as ``target``, which must not exist or be an empty
+    folder: a new ``target`` is one rename; an existing empty one (perhaps the current folder)
+    is kept as it is (its permissions, a shell's working folder) and the entries are moved
+    into it one by one, each atomically. The owner mark of ``tmp`` is not published."""
+    tmp, target = Path(tmp), Path(target)
+    (tmp / OWNER).unlink(missing_ok=True)
+    if not os.path.lexists(target):
+        os.replace(tmp, target)
+        return
+    for entry in sorted(tmp.iterdir()):
+        os.replace(entry, target / entry.name)
+    tmp.rmdir()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -646,6 +646,19 @@ MESSAGES.update(
             "ja": "{table}のデータの列 {column} にはこの月までの値がありません",
             "en": "column {column} of the {table} table has no values yet",
         },
+        "measure_no_rows": {
+            "ja": "{table}のデータに行がありません",
+            "en": "no rows in the {table} table",
+        },
+        "measure_no_rows_yet": {
+            "ja": "{table}のデータはこの月までに記録がありません",
+            "en": "nothing recorded in the {table} table yet",
+        },
+        "measure_usage_not_covered": {
+            "ja": "{table}のデータが {month} の月末まで届いていません（月末28日間に始まる週がありません）",
+            "en": "the {table} table does not reach the end of {month} (no week started in its "
+            "last 28 days)",
+        },
         "ltv_window_short": {
             "ja": "直近{window}か月のうち、履歴があるのは{months}か月だけです",
             "en": "only {months} of {window} months of history",
@@ -1167,3 +1180,52 @@ def lang_of(config: Any) -> str:
     except (KeyError, TypeError):
         return "ja"
     return lang if lang in ("ja", "en") else "ja"
+
+
+# ---- heldout-data: loader, gate and the data's months (one block) ------------------------
+MESSAGES.update(
+    {
+        "ambiguous_amount": {
+            "ja": "{file} の列 {column}: ピリオドが桁区切りか小数点か分からない値が {n} 行あります"
+            "（80.000 は 80 円にも 80,000 円にも読めます）。桁区切りはカンマ（80,000）か"
+            "区切りなし（80000）にしてください",
+            "en": "{file}: column {column}: {n} row(s) where a point may group thousands or mark "
+            "decimals (80.000 could be 80 or 80,000); write thousands with commas (80,000) or "
+            "without separators (80000)",
+        },
+        "currency_mismatch": {  # an error since heldout-data: not added to the reporting currency
+            "ja": "{file} の列 currency: 設定の通貨 {currency} と異なる行が {n} 行あります。"
+            "換算の設定がないため {currency} の金額と合算できません（{currency} に換算した金額に"
+            "するか、その行を除いてください）",
+            "en": "{file}: column currency: {n} row(s) in another currency than the configured "
+            "{currency}; with no conversion configured they cannot be added to {currency} amounts "
+            "(convert them to {currency} or remove those lines)",
+        },
+        "duplicate_rows": {
+            "ja": "{file}: 前の行と全列同じ行が同じ順に繰り返されています（{n} 行。同じデータを"
+            "2回貼り付けた可能性があります）。このままでは二重に数えられます",
+            "en": "{file}: {n} row(s) repeat earlier rows in every column and in the same order "
+            "(the same data pasted twice?); as they are, they are counted twice",
+        },
+        "stray_rows": {
+            "ja": "{file} の列 {column}: 他のデータが {end} で終わってから {gap} 日以上あとの日付の行が"
+            " {n} 行あります（年の入力ミスや後からの追加とみなし、データの最終日・既定の月には"
+            "使いません）",
+            "en": "{file}: column {column}: {n} row(s) dated more than {gap} days after the rest "
+            "of the data ends ({end}); taken as typos or a late import, they do not set the "
+            "data's last day or the default month",
+        },
+        "file_not_read": {
+            "ja": "{file} は読み込みません（{table} は {table}.csv または {table}.parquet から"
+            "読みます。{used}）。使うファイルならその名前で CSV か Parquet として保存してください",
+            "en": "{file} is not read ({table} is read from {table}.csv or {table}.parquet; "
+            "{used}); if it holds the data, save it under that name as CSV or Parquet",
+        },
+    }
+)
+VALIDATION_RULES = VALIDATION_RULES | {
+    "file_not_read",
+    "ambiguous_amount",
+    "duplicate_rows",
+    "stray_rows",
+}

@@ -177,3 +177,51 @@ def test_a_month_outside_the_data_is_refused_naming_the_range():
             ds.resolve_month(bad, today)
         assert e.value.code == "month_out_of_range"
         assert "2025-03" in e.value.message("ja") and "2026-09" in e.value.message("en")
+
+
+def _weekly(first: str, n: int) -> list[str]:
+    start = dt.date.fromisoformat(first)
+    return [(start + dt.timedelta(weeks=k)).isoformat() for k in range(n)]
+
+
+def test_stray_rows_months_later_do_not_move_the_export_date_or_the_default_month():
+    subs = [line("A", "core", "2025-01-01", None, 100)]
+    today = dt.date(2026, 12, 1)
+    usage = _usage(_weekly("2025-01-06", 26))  # to the week ending 2025-07-06
+    for table, row in (
+        ("touchpoints", {"account_id": "A", "occurred_on": dt.date(2025, 9, 20), "kind": "x"}),
+        (
+            "nps_responses",
+            {
+                "response_id": "R",
+                "account_id": "A",
+                "responded_on": dt.date(2026, 3, 1),
+                "score": 9,
+            },
+        ),
+    ):
+        ds = frames_dataset(subscriptions=subs, usage_weekly=usage, **{table: [row]})
+        act = ds.activity(today)
+        assert ds.export_date(today) == dt.date(2025, 7, 6), table
+        assert ds.default_as_of(today) == Month.parse("2025-06"), table
+        assert act.stray_after == {table: dt.date(2025, 7, 6)} and table not in act.tables
+        with pytest.raises(PeriodError):
+            ds.resolve_month("2025-09", today)
+    # a later export that continues after a gap, on many dates, is the data: not stray
+    later = _usage(_weekly("2025-01-06", 26) + _weekly("2025-09-01", 8))
+    ds = frames_dataset(subscriptions=subs, usage_weekly=later)
+    assert ds.export_date(today) == dt.date(2025, 10, 26) and ds.activity(today).stray_after == {}
+
+
+def test_a_table_covers_only_the_months_it_has_observed():
+    subs = [line("A", "core", "2025-01-01", None, 100)]
+    tps = [{"account_id": "A", "occurred_on": dt.date(2025, m, 20), "kind": "qbr"} for m in (5, 6)]
+    ds = frames_dataset(
+        subscriptions=subs, usage_weekly=_usage(_weekly("2025-01-06", 13)), touchpoints=tps
+    )
+    today = dt.date(2026, 12, 1)
+    assert ds.covers("usage_weekly", "2025-03", today)  # the last week ends 2025-04-06
+    assert not ds.covers("usage_weekly", "2025-05", today)  # the export ended in April
+    assert not ds.covers("touchpoints", "2025-04", today)  # no touchpoint recorded yet
+    assert ds.covers("touchpoints", "2025-06", today)
+    assert not ds.covers("nps_responses", "2025-06", today)  # absent

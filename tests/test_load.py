@@ -686,3 +686,23 @@ def test_typed_parquet_amounts_of_any_type_are_numbers_or_refused(tmp_path, seri
     ).write_parquet(folder / "subscriptions.parquet")
     report = validate_dataset(folder)
     assert [i.rule for i in report.errors] == ([rule] if rule else [])
+
+
+def test_decode_bytes_iso2022_jp_and_euc_jp_are_read_not_mojibake():
+    text = "account_id,account_name\nA1,株式会社テスト\nA2,ｶﾌﾞｼｷｶﾞｲｼｬ\n"
+    assert decode_bytes(text.encode("iso2022_jp_ext")) == (text, "iso-2022-jp")
+    assert decode_bytes("A1,丂".encode("iso2022_jp_1")) == ("A1,丂", "iso-2022-jp")  # JIS X 0212
+    euc = "account_id,account_name\nA1,普通商事\nA2,四号\n"
+    assert decode_bytes(euc.encode("euc_jp")) == (euc, "euc-jp")
+    plain = "a,b\nx\x1b[0m,y\n"  # an ANSI colour code is no ISO-2022-JP escape: UTF-8
+    assert decode_bytes(plain.encode()) == (plain, "utf-8")
+
+
+def test_broken_iso2022_jp_is_refused_naming_it(tmp_path):
+    from health_fixtures import write_cli_dataset
+
+    d = write_cli_dataset(tmp_path / "d")
+    (d / "accounts.csv").write_bytes(b"account_id,account_name\nA1,\x1b$B3t<\x1b(B\n")
+    with pytest.raises(DataError) as e:
+        load_dataset(d)
+    assert "ISO-2022-JP" in str(e.value.issues[0].message)

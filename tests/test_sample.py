@@ -109,11 +109,32 @@ def test_force_deletes_only_files_of_its_own_earlier_run(tmp_path):
 
 
 def test_stale_temp_folders_of_a_killed_run_are_removed(tmp_path):
-    stale = tmp_path / ".s.cs-metrics-sample-tmp-abc123"
-    stale.mkdir()
+    import subprocess
+    import sys
+
+    from cs_metrics.fsutil import OWNER, make_owned_temp
+
+    stale = make_owned_temp(tmp_path, ".s.cs-metrics-sample-tmp-")
     (stale / "accounts.csv").write_text("half", "utf-8")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (stale / OWNER).write_text(f"{dead.pid}\n", "utf-8")  # its run was killed
     generate_sample(tmp_path / "s", accounts=5, months=6)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+def test_folders_named_like_its_temp_or_backup_folders_are_never_removed(tmp_path):
+    """Only folders the program made (owner mark of a dead run) are removed as stale."""
+    mine = [tmp_path / ".s.cs-metrics-sample-tmp-abc123", tmp_path / ".s.old"]
+    mine += [tmp_path / ".s.x.cs-metrics-tmp", tmp_path / ".s.x.cs-metrics-old"]
+    for folder in mine:
+        folder.mkdir()
+        (folder / "keep.txt").write_text("mine", "utf-8")
+    generate_sample(tmp_path / "s", accounts=5, months=6)
+    generate_sample(tmp_path / "s", accounts=5, months=6)  # replaces its own earlier sample
+    assert all((f / "keep.txt").is_file() for f in mine)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["s", *(f.name for f in mine)])
+    assert (tmp_path / "s" / "accounts.csv").is_file()
 
 
 @pytest.mark.parametrize(

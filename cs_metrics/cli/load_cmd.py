@@ -9,7 +9,8 @@ folder beside OUTDIR and renamed into place; a non-empty OUTDIR is refused.
 from __future__ import annotations
 
 import argparse
-import tempfile
+import os
+import shutil
 from pathlib import Path
 
 from cs_metrics.cli.common import add_data_args, open_validated
@@ -41,23 +42,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from cs_metrics.data.load import ROW
     from cs_metrics.errors import OutputError
+    from cs_metrics.fsutil import make_owned_temp, publish_new_dir, remove_stale_temp_dirs
 
-    out = Path(args.out)
+    out = Path(os.path.abspath(args.out))  # "." has a name and a parent then
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OutputError("output_folder_not_empty", path=str(out))
     ds, _, _, _ = open_validated(args)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    prefix = f".{out.name}.cs-metrics-load-"
+    remove_stale_temp_dirs(out.parent, prefix)
+    tmp = make_owned_temp(out.parent, prefix)  # mode from the umask, like a mkdir
     try:
         for name, frame in ds.frames.items():
             cols = [c for c in frame.collect_schema().names() if c != ROW]
             frame.select(cols).sink_parquet(tmp / f"{name}.parquet")
-        if out.exists():
-            out.rmdir()  # empty, checked above
-        tmp.rename(out)
+        publish_new_dir(tmp, out)  # a new folder, or the files moved into the empty one
     except BaseException:
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     print(f"{out}: {', '.join(sorted(f'{n}.parquet' for n in ds.frames))}")

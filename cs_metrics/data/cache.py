@@ -82,6 +82,7 @@ def validation_key(
             [s.table, s.file, s.format, s.sha256, sorted(s.renamed.items())]
             for s in ds.sources.values()
         ],
+        "loader_warnings": [[w.rule, w.file, w.message] for w in ds.warnings],
         "mapping": _mapping_text(mapping),
         "config": ds.config.to_dict() if hasattr(ds.config, "to_dict") else dict(ds.config),
         "suites": {t: load_suite_dict(t, expectations) for t in ds.frames},

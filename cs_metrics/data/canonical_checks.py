@@ -24,7 +24,7 @@ CHECKED_TABLES = ("accounts", "subscriptions")
 SKIPPED = (
     "value parsing (encodings, date and ¥-amount formats): Parquet columns are typed",
     "example rows with row numbers (only counts are reported)",
-    "warnings (currency, suspicious values) and checks of the tables the revenue core "
+    "the currency check, warnings (suspicious values) and checks of the tables the revenue core "
     "does not read (cancellations, usage_weekly, touchpoints, nps_responses, "
     "onboarding_sessions, cs_costs)",
 )

@@ -32,12 +32,21 @@ from cs_metrics.data.schema import TABLES
 from cs_metrics.errors import DataError, PeriodError
 from cs_metrics.periods import Month, MonthLike, last_active_index_expr, month_index_expr
 
-__all__ = ["Dataset", "SourceInfo", "memoised"]
+__all__ = ["Activity", "Dataset", "SourceInfo", "activity_date_exprs", "memoised"]
 
 T = TypeVar("T")
 
 # Weekly data may stop a few days short of a month's end (SPEC §3).
 MONTH_END_SLACK_DAYS = 6
+# Stray rows (SPEC §3: one stray row does not move the default month): activity dated after a
+# gap of more than STRAY_GAP_DAYS without any activity in any table, on at most
+# max(1, STRAY_MAX_SHARE x the distinct activity dates) distinct dates: a typo'd year or a late
+# import, not the data's end. They are left out of the export date (and reported by the gate).
+STRAY_GAP_DAYS = 31
+# The weekly usage export reaches a month's end when one of its weeks started in the month's
+# last 28 days (a few quiet weeks are no usage; an export that stopped earlier is no data).
+USAGE_REACH_DAYS = 28
+STRAY_MAX_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -180,9 +189,39 @@ class Dataset:
 
         The last day of a usage week, a touchpoint, an NPS response, an onboarding session
         marked done; never a contract's start or end. Without any of those tables: ``today``.
+        Stray rows (a few dates after more than a month without any activity) are left out.
         """
+        return self.activity(today).export_date
+
+    def activity(self, today: dt.date | None = None) -> Activity:
+        """The data's observed activity (SPEC §3): per activity table its first and last date
+        (stray rows left out), the export date and where stray rows begin."""
         today = today or dt.date.today()
-        return self.memo(("export_date", today), lambda: _export_date(self, today))
+        return self.memo(("activity", today), lambda: _activity(self, today))
+
+    def covers(self, table: str, month: MonthLike, today: dt.date | None = None) -> bool:
+        """Whether ``table`` has observed activity by ``month``'s last day and, for the weekly
+        usage export (a row per account and week, not events), reaches that month's end (a
+        week started in its last 28 days). A table that starts late or (usage) ends
+        early tells nothing about the months outside: its measures are "no data" there, never
+        a measured 0 (SPEC §6)."""
+        act = self.activity(today)
+        span = act.tables.get(table)
+        m = Month.parse(month)
+        if span is None or span[0] > m.last_day:
+            return False
+        return table != "usage_weekly" or m.index in act.usage_months
+
+    def coverage_expr(self, table: str, today: dt.date | None = None) -> pl.Expr:
+        """:meth:`covers` as an expression over a ``month_idx`` column (month indexes)."""
+        act = self.activity(today)
+        span = act.tables.get(table)
+        if span is None:
+            return pl.lit(False)
+        covered = pl.col("month_idx") >= Month.parse(span[0]).index
+        if table == "usage_weekly":
+            covered = covered & pl.col("month_idx").is_in(sorted(act.usage_months))
+        return covered
 
     def first_active_month(self) -> Month | None:
         """The first month with an active account (a paid line active on its last day)."""
@@ -256,22 +295,84 @@ def _flat(items: tuple[Any, ...]) -> list[Any]:
     return out
 
 
-def _export_date(ds: Dataset, today: dt.date) -> dt.date:
-    sources = {
+@dataclass(frozen=True)
+class Activity:
+    """The data's observed activity (SPEC §3), from :meth:`Dataset.activity`.
+
+    ``tables``: activity table -> (first, last) date of its activity, stray rows left out (a
+    table with no activity by today is absent); ``export_date``: the latest of them (today
+    without any); ``stray_after``: table -> the date after which its activity is stray (rows
+    dated after it, up to today, were left out), for the tables that have stray rows;
+    ``usage_months``: the indexes of the months whose end the weekly usage export reaches (a
+    week started in the month's last 28 days), judged only from weeks started by that month's
+    end (point in time: later rows never change it).
+    """
+
+    tables: Mapping[str, tuple[dt.date, dt.date]]
+    export_date: dt.date
+    stray_after: Mapping[str, dt.date]
+    usage_months: frozenset[int] = frozenset()
+
+
+def activity_date_exprs() -> dict[str, pl.Expr]:
+    """The date of observed activity of each activity table's rows (SPEC §3): the last day of
+    a usage week, a touchpoint, an NPS response, an onboarding session marked done."""
+    return {
         "usage_weekly": pl.col("week_start") + pl.duration(days=6),
         "touchpoints": pl.col("occurred_on"),
         "nps_responses": pl.col("responded_on"),
         "onboarding_sessions": pl.when(pl.col("status") == "done").then(pl.col("held_on")),
     }
-    queries = [
-        ds.frames[name].select(expr.filter(expr <= today).max().alias("d"))
-        for name, expr in sources.items()
+
+
+def _activity(ds: Dataset, today: dt.date) -> Activity:
+    """Distinct activity dates per table (a few thousand at most), the stray tail cut off."""
+    queries = {
+        name: ds.frames[name]
+        .select(expr.alias("d"))
+        .filter(pl.col("d") <= today)
+        .unique()
+        .select(pl.lit(name).alias("table"), "d")
+        for name, expr in activity_date_exprs().items()
         if name in ds.frames
-    ]
+    }
     if not queries:
-        return today
-    dates = [d for df in pl.collect_all(queries) for d in df["d"].to_list() if d is not None]
-    return max(dates) if dates else today
+        return Activity({}, today, {})
+    dates = pl.concat(pl.collect_all(list(queries.values())))
+    if dates.height == 0:
+        return Activity({}, today, {})
+    cut = _stray_cut(dates["d"].unique().sort())
+    kept = dates.filter(pl.col("d") <= cut) if cut is not None else dates
+    spans = kept.group_by("table").agg(pl.col("d").min().alias("a"), pl.col("d").max().alias("b"))
+    tables = {t: (a, b) for t, a, b in spans.sort("table").iter_rows()}
+    stray = {}
+    if cut is not None:
+        late = dates.filter(pl.col("d") > cut)["table"].unique().sort().to_list()
+        stray = {t: cut for t in late}
+    # a month is covered by a week that started in its last USAGE_REACH_DAYS days
+    start = kept.filter(pl.col("table") == "usage_weekly")["d"] - dt.timedelta(days=6)
+    days_left = (start.dt.month_end() - start).dt.total_days()
+    reach = start.filter(days_left < USAGE_REACH_DAYS)
+    months = frozenset(int(i) for i in (reach.dt.year() * 12 + reach.dt.month() - 1).unique())
+    return Activity(tables, max(b for _, b in tables.values()), stray, months)
+
+
+def _stray_cut(days: pl.Series) -> dt.date | None:
+    """The last date before the stray tail of sorted distinct activity dates, or None (no
+    stray tail). The dates fall into runs separated by gaps of more than STRAY_GAP_DAYS; the
+    trailing runs are stray while they hold at most max(1, STRAY_MAX_SHARE x all) dates; the
+    first run never is."""
+    frame = pl.DataFrame({"d": days}).with_columns(
+        run=(pl.col("d").diff().dt.total_days() > STRAY_GAP_DAYS).fill_null(False).cum_sum()
+    )
+    limit = max(1, int(STRAY_MAX_SHARE * frame.height))
+    runs = frame.group_by("run").agg(pl.len().alias("n"), pl.col("d").max()).sort("run")
+    runs = runs.with_columns(tail=pl.col("n").reverse().cum_sum().reverse())
+    stray = runs.filter((pl.col("run") > 0) & (pl.col("tail") <= limit))
+    if stray.height == 0:
+        return None
+    first_stray = int(stray["run"].min())
+    return runs.filter(pl.col("run") == first_stray - 1)["d"].item()
 
 
 def _first_active_month(ds: Dataset) -> Month | None:

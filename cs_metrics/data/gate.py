@@ -30,9 +30,10 @@ from typing import Any
 
 import polars as pl
 
+from cs_metrics.data.checks import duplicate_rows_mask, duplicate_rows_screen, row_columns
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.issues import Issue
-from cs_metrics.data.load import ROW
+from cs_metrics.data.load import AMBIGUOUS_KINDS, ROW, ambiguous_amount_expr, other_currency_expr
 from cs_metrics.data.schema import TABLES
 from cs_metrics.messages import lang_of, message
 
@@ -195,18 +196,36 @@ def _parse_checks(ds: Dataset, name: str, raw_schema: pl.Schema) -> list[_Check]
     for c in TABLES[name].columns:
         if c.name in raw_schema and c.kind in ("date", "money", "number", "int"):
             nulls = pl.col(c.name).is_null()
+            present = _raw_nonempty(c.name, raw_schema[c.name], nulls)
+            dots = None
+            if c.kind in AMBIGUOUS_KINDS and raw_schema[c.name] == pl.String:
+                dots = ambiguous_amount_expr(pl.col(_RAW + c.name).filter(nulls))
+                present = present & ~dots
             checks.append(
                 _Check(
                     name,
                     "unparseable",
                     c.name,
-                    _raw_nonempty(c.name, raw_schema[c.name], nulls),
+                    present,
                     [c.name],
                     {"kind": c.kind},
                     kind="parse",
                     subset=nulls,
                 )
             )
+            if dots is not None:
+                checks.append(
+                    _Check(
+                        name,
+                        "ambiguous_amount",
+                        c.name,
+                        dots,
+                        [c.name],
+                        {"kind": c.kind},
+                        kind="parse",
+                        subset=nulls,
+                    )
+                )
     return checks
 
 
@@ -304,12 +323,12 @@ def _cross_checks(ds: Dataset, name: str, known: pl.Series | None) -> list[_Chec
 
 
 def _warning_checks(ds: Dataset, name: str) -> list[_Check]:
-    """currency_mismatch, month_not_first_day (shown, never blocking); dates outside the
-    plausible years are errors of :mod:`cs_metrics.data.plausibility`."""
+    """currency_mismatch (an error), month_not_first_day and duplicate_rows (warnings); dates
+    outside the plausible years are errors of :mod:`cs_metrics.data.plausibility`."""
     checks: list[_Check] = []
     if name == "subscriptions":
         cur = str(ds.config.get("general", {}).get("currency", "JPY"))
-        cond = pl.col("currency").is_not_null() & (pl.col("currency").str.to_uppercase() != cur)
+        cond = other_currency_expr(pl.col("currency"), cur)
         checks.append(
             _Check(
                 name,
@@ -318,12 +337,26 @@ def _warning_checks(ds: Dataset, name: str) -> list[_Check]:
                 cond,
                 ["currency"],
                 {"currency": cur},
-                "warning",
+                "error",  # amounts in another currency cannot be added to the reporting one
             )
         )
     if name == "cs_costs":
         cond = pl.col("month").dt.day() != 1
         checks.append(_Check(name, "month_not_first_day", "month", cond, ["month"], {}, "warning"))
+    cols = row_columns(ds, name)
+    shown = [c.name for c in TABLES[name].columns if c.name in ds.raw[name].collect_schema()]
+    checks.append(
+        _Check(
+            name,
+            "duplicate_rows",
+            None,
+            duplicate_rows_mask(cols),
+            shown,
+            {},
+            "warning",
+            screen=duplicate_rows_screen(cols),
+        )
+    )
     return checks
 
 

@@ -26,6 +26,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,33 @@ from cs_metrics.data.issues import Issue
 from cs_metrics.data.schema import NULLABLE_REQUIRED, TABLES, Column, Table
 from cs_metrics.errors import DataError, MappingError
 from cs_metrics.messages import lang_of, message
+
+__all__ = [
+    "AMBIGUOUS_AMOUNT_RE",
+    "AMBIGUOUS_KINDS",
+    "COMMON_HEADERS",
+    "CURRENCY_ALIASES",
+    "ENCODINGS",
+    "INVISIBLE_CHARS",
+    "ISO2022_CODECS",
+    "ROW",
+    "ambiguous_amount_expr",
+    "amount_text_expr",
+    "decode_bytes",
+    "detect_separator",
+    "empty_required_rows",
+    "inside_folder",
+    "load_dataset",
+    "load_mapping",
+    "other_currency_expr",
+    "parse_expr",
+    "parse_issues",
+    "reason_category_expr",
+    "salesforce_id_expr",
+    "strip_invisible",
+    "table_of_name",
+    "unread_file_issues",
+]
 
 ROW = "_row"
 ENCODINGS = ("utf-8", "cp932")
@@ -60,7 +88,9 @@ def _cp932_private_use(text: str) -> int | None:
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode CSV bytes; returns (text, encoding). UTF-8 BOM, UTF-16 BOM, UTF-16 without a BOM
-    (NUL bytes: no UTF-8 or CP932 text has them), UTF-8, then CP932.
+    (NUL bytes: no UTF-8 or CP932 text has them), ISO-2022-JP (7-bit bytes with its escape
+    sequences: valid UTF-8 too, but read as UTF-8 its names would be escape codes), UTF-8,
+    CP932, then EUC-JP (only when CP932 cannot read the bytes).
 
     Raises UnicodeDecodeError when none fits: the error of the encoding that read furthest
     (so its ``start`` points at the bad bytes of a file that is mostly CP932, or mostly UTF-8).
@@ -73,12 +103,18 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("utf-16"), "utf-16"
     if b"\x00" in data:
         return _decode_utf16_without_bom(data)
+    if _ISO2022_ESCAPE.search(data) and max(data) < 0x80:
+        return _decode_iso2022(data)
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as utf8_error:
         try:
             text = data.decode("cp932")
         except UnicodeDecodeError as cp932_error:
+            try:  # EUC-JP (older Unix exports): only when CP932 cannot read it
+                return data.decode("euc_jp"), "euc-jp"
+            except UnicodeDecodeError:
+                pass
             raise (cp932_error if cp932_error.start > utf8_error.start else utf8_error) from None
         bad = _cp932_private_use(text)
         if bad is None:
@@ -89,6 +125,29 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
                 "cp932", data, start, start + 1, "not a character of CP932 text"
             ) from None
         raise utf8_error from None
+
+
+# The escape sequences that switch ISO-2022-JP (JIS, 7-bit mail encoding) to a Japanese set:
+# JIS X 0208 (ESC $ @, ESC $ B), JIS X 0212/0213 (ESC $ ( D/O/P/Q), JIS X 0201 (ESC ( I/J).
+_ISO2022_ESCAPE = re.compile(rb"\x1b(?:\$[@B]|\$\([DOPQ]|\([IJ])")
+ISO2022_CODECS = ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2004", "iso2022_jp_2")
+
+
+def _decode_iso2022(data: bytes) -> tuple[str, str]:
+    """7-bit text with ISO-2022-JP escape sequences: decoded as ISO-2022-JP (also its JIS X 0212
+    / 0213 and half-width kana variants); UnicodeDecodeError naming ISO-2022-JP otherwise, never
+    read as UTF-8 with the escape sequences in the names."""
+    error: UnicodeDecodeError | None = None
+    for codec in ISO2022_CODECS:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError as e:
+            error = e if error is None or e.start > error.start else error
+            continue
+        if "\x1b" not in text:
+            return text, "iso-2022-jp"
+    start = error.start if error is not None else data.find(b"\x1b")
+    raise UnicodeDecodeError("iso2022_jp", data, start, start + 1, "not ISO-2022-JP text")
 
 
 def _decode_utf16_without_bom(data: bytes) -> tuple[str, str]:
@@ -122,6 +181,13 @@ _FILLERS = frozenset("\u034f\u115f\u1160\u3164\uffa0") | {
 # ("1200000"); an optional decimal part with a point and an exponent. "80000,50" (a decimal
 # comma) or "1,20,000" are not amounts: refused, never read as 8,000,050 or 120,000.
 _AMOUNT_RE = r"^[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"
+# Amounts whose dot may be a thousands separator (as in German or Indonesian exports): one to
+# three digits, not starting with 0, then groups of exactly three after each dot ("80.000",
+# "1.234.567"). Read as a decimal they would be 1,000 times too small, silently: refused with
+# the rule ``ambiguous_amount`` (money and integers; "80000.5", "0.500", "1200.000" stay
+# ordinary decimals).
+AMBIGUOUS_AMOUNT_RE = r"^[+-]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+$"
+AMBIGUOUS_KINDS = ("money", "int")
 # Dates: a four-digit year first (2026-09-05, 2026/9/5, 2026.9.5, 2026年9月5日), optionally a
 # time after a space or "T". "24/9/5" or "5/9/2024" are refused, never read as the year 0024.
 _DATE_RE = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"
@@ -232,14 +298,43 @@ def parse_expr(
         s = pl.when(s.str.contains(_DATE_RE)).then(s)
         return s.str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias(name)
     if kind in ("money", "number", "int"):
-        s = _nfkc(e).str.replace(r"^JPY", "").str.replace_all(r"[¥\\円]", "").str.strip_chars()
-        s = pl.when(s.str.contains(_AMOUNT_RE)).then(s.str.replace_all(",", ""))
+        s = amount_text_expr(e)
+        ok = s.str.contains(_AMOUNT_RE)
+        if kind in AMBIGUOUS_KINDS:
+            ok = ok & ~s.str.contains(AMBIGUOUS_AMOUNT_RE)
+        s = pl.when(ok).then(s.str.replace_all(",", ""))
         f = _empty_to_null(s).cast(pl.Float64, strict=False)
         f = pl.when(f.is_finite()).then(f).otherwise(None)  # "nan", "inf" are not amounts
         if kind == "int":
             return pl.when(_whole(f)).then(f).otherwise(None).cast(pl.Int64).alias(name)
         return f.alias(name)
     raise ValueError(f"unknown column kind {kind!r}")
+
+
+def amount_text_expr(e: pl.Expr) -> pl.Expr:
+    """The text of an amount without its currency marks (NFKC, ``JPY``, ``¥``, ``\\``, ``円``)."""
+    return _nfkc(e).str.replace(r"^JPY", "").str.replace_all(r"[¥\\円]", "").str.strip_chars()
+
+
+def ambiguous_amount_expr(raw: pl.Expr) -> pl.Expr:
+    """True where the raw text of an amount or integer has dots that may group thousands
+    (:data:`AMBIGUOUS_AMOUNT_RE`): such a value is not read (rule ``ambiguous_amount``)."""
+    return amount_text_expr(raw.cast(pl.String)).str.contains(AMBIGUOUS_AMOUNT_RE).fill_null(False)
+
+
+# Other ways exports write the reporting currency in a currency column (compared after NFKC
+# and upper-casing): a line in 円 is a JPY line.
+CURRENCY_ALIASES: dict[str, tuple[str, ...]] = {"JPY": ("円", "¥", "YEN", "日本円", "\\")}
+
+
+def other_currency_expr(currency: pl.Expr, reporting: str) -> pl.Expr:
+    """True where a line's ``currency`` is given and is not the reporting currency (or one of
+    its :data:`CURRENCY_ALIASES`): such amounts cannot be added to the others (error
+    ``currency_mismatch``; nothing is converted)."""
+    cur = reporting.strip().upper()
+    same = [cur, *(a.upper() for a in CURRENCY_ALIASES.get(cur, ()))]
+    text = currency.str.normalize("NFKC").str.strip_chars().str.to_uppercase()
+    return currency.is_not_null() & (text.str.len_chars() > 0) & ~text.is_in(same)
 
 
 def reason_category_expr(reason: pl.Expr, categories: Mapping[str, list[str]]) -> pl.Expr:
@@ -458,6 +553,8 @@ def _guess_name(encoding: str) -> str:
     enc = encoding.lower().replace("_", "").replace("-", "")
     if enc in ("cp932", "shiftjis"):
         return "CP932"
+    if enc.startswith("iso2022"):
+        return "ISO-2022-JP"
     if enc.startswith("utf16"):
         return "UTF-32 / binary"
     return "UTF-8"
@@ -680,14 +777,247 @@ def _mapping_example(t: Table, missing: list[str], found: list[str]) -> str:
     return f'"<your column>" = "{missing[0]}"'
 
 
+def table_of_name(name: str) -> str | None:
+    """The table a file name looks like it holds, read or not: its NFKC, lower-case name starts
+    with the table's name followed by nothing alphanumeric (``usage_weekly.tsv``,
+    ``usage_weekly (1).csv``, ``Usage_Weekly_2025.xlsx``); None for other names, hidden files
+    and mapping files (``.toml``)."""
+    norm = unicodedata.normalize("NFKC", name).strip().lower()
+    if norm.startswith(".") or norm.endswith(".toml"):
+        return None
+    for table in sorted(TABLES, key=len, reverse=True):
+        if norm.startswith(table):
+            rest = norm[len(table) :]
+            if not rest or not (rest[0].isalnum()):
+                return table
+    return None
+
+
+def _files_like(folder: Path, table: str) -> list[str]:
+    return sorted(
+        f.name for f in folder.iterdir() if f.is_file() and table_of_name(f.name) == table
+    )
+
+
+def unread_file_issues(
+    folder: Path, read: Mapping[str, str], hinted: set[str], lang: str = "ja"
+) -> list[Issue]:
+    """Warnings ``file_not_read``: a file of the folder named like a table (see
+    :func:`table_of_name`) that the loader does not read, naming it and what is read for that
+    table (another file, or nothing: the table is then absent). ``read`` maps table -> file read;
+    files already named in an error (``hinted``) are left out."""
+    out = []
+    read_files = set(read.values())
+    for f in sorted(folder.iterdir(), key=lambda p: p.name):
+        table = table_of_name(f.name)
+        if table is None or not f.is_file() or f.name in read_files or f.name in hinted:
+            continue
+        what = read.get(table)
+        if lang == "ja":
+            used = f"{what} を読みます" if what else "このテーブルはないものとして扱います"
+        else:
+            used = f"{what} is read" if what else "the table is treated as absent"
+        out.append(
+            Issue(
+                table,
+                f.name,
+                "file_not_read",
+                message("file_not_read", lang, file=f.name, table=table, used=used),
+                severity="warning",
+            )
+        )
+    return out
+
+
 def _other_files_hint(folder: Path, t: Table, lang: str) -> str:
-    others = sorted(f.name for f in folder.iterdir() if f.is_file() and f.stem.lower() == t.name)
+    others = _files_like(folder, t.name)
     if not others:
         return ""
     names = ", ".join(others)
     if lang == "ja":
         return f"（{names} は読めない形式です: CSV か Parquet で保存してください）"
     return f" ({names} is not a supported format: save it as CSV or Parquet)"
+
+
+@dataclass
+class _Opened:
+    """A table's file read (not yet checked against the schema)."""
+
+    file: Path
+    frame: pl.LazyFrame
+    encoding: str | None  # None: Parquet
+    first_row: int  # row number of the first data row as in the file
+    n_rows: int | None  # known for CSV (before dropping empty rows)
+
+
+@dataclass
+class _Loaded:
+    """A table loaded: its canonical frame, its raw text, where it came from."""
+
+    frame: pl.LazyFrame
+    raw: pl.LazyFrame
+    source: SourceInfo
+    warnings: list[Issue]
+
+
+def _file_missing_issue(folder: Path, t: Table, lang: str) -> Issue:
+    extra = _other_files_hint(folder, t, lang)
+    return Issue(
+        t.name,
+        f"{t.name}.csv",
+        "file_missing",
+        message("file_missing", lang, table=t.name, folder=folder, extra=extra),
+    )
+
+
+def _open_table(
+    folder: Path, t: Table, tmap: dict[str, Any], lang: str
+) -> tuple[_Opened | None, Issue | None]:
+    """Find and read the table's file: (None, None) for an absent optional table."""
+    file, problem = _find_file(folder, t, tmap, lang)
+    if problem:
+        return None, problem
+    if file is None:
+        return None, _file_missing_issue(folder, t, lang) if t.required else None
+    if file.suffix.lower() == ".parquet":
+        lf, problem = _read_parquet(file, t, lang)
+        opened = _Opened(file, lf, None, 1, None) if lf is not None else None
+        return opened, problem
+    df, encoding, problem = _read_csv(file, t, lang)
+    if problem:
+        return None, problem
+    assert df is not None
+    if df.height == 0:
+        return None, Issue(t.name, file.name, "no_rows", message("no_rows", lang, file=file.name))
+    return _Opened(file, df.lazy(), encoding, 2, df.height), None
+
+
+def _missing_column_issue(
+    file: Path, t: Table, missing: list[str], found: list[str], lang: str
+) -> Issue:
+    shown = [unicodedata.normalize("NFKC", c).lstrip("\ufeff").strip() for c in found]
+    text = message(
+        "missing_column",
+        lang,
+        file=file.name,
+        table=t.name,
+        missing=", ".join(missing),
+        found=", ".join(shown) or "-",
+        example=_mapping_example(t, missing, found),
+    )
+    return Issue(t.name, file.name, "missing_column", text, column=", ".join(missing))
+
+
+def _unreadable_types(schema: pl.Schema, t: Table) -> list[str]:
+    """Columns of the schema whose type cannot be read as values (nested, binary, duration)."""
+    return [
+        f"{c.name} ({schema[c.name]})"
+        for c in t.columns
+        if c.name in schema
+        and (
+            schema[c.name].is_nested()
+            or schema[c.name] in (pl.Binary, pl.Object)
+            or isinstance(schema[c.name], pl.Duration)
+        )
+    ]
+
+
+def _canonical_names(
+    opened: _Opened, t: Table, tmap: dict[str, Any], lang: str
+) -> tuple[pl.LazyFrame, list[str], dict[str, str], Issue | None]:
+    """The frame with canonical column names: (frame, headers found, renames, problem):
+    duplicate columns after mapping, a missing required column, an unreadable column type."""
+    file = opened.file
+    found = list(opened.frame.collect_schema().names())
+    renames, problem = _rename(found, t, tmap.get("columns", {}), lang)
+    if problem:
+        problem.file = file.name
+        problem.message = message("duplicate_column", lang, file=file.name, columns=problem.column)
+        return opened.frame, found, renames, problem
+    lf = opened.frame.rename(renames)
+    schema = lf.collect_schema()
+    missing = [c for c in t.required_columns if c not in schema]
+    if missing:
+        return lf, found, renames, _missing_column_issue(file, t, missing, found, lang)
+    bad = _unreadable_types(schema, t)
+    if bad:
+        text = message("column_type", lang, file=file.name, columns=", ".join(bad))
+        column = ", ".join(b.split(" (")[0] for b in bad)
+        return lf, found, renames, Issue(t.name, file.name, "column_type", text, column=column)
+    return lf, found, renames, None
+
+
+def _numbered_rows(
+    lf: pl.LazyFrame, opened: _Opened, t: Table, lang: str
+) -> tuple[pl.LazyFrame, Issue | None]:
+    """Rows numbered as in the file (``_row``); in CSV a row with every cell empty (",,,,")
+    carries no data and is dropped; a table left without rows is ``no_rows``."""
+    names = lf.collect_schema().names()
+    lf = lf.with_row_index(ROW, offset=opened.first_row).with_columns(pl.col(ROW).cast(pl.Int64))
+    n_rows = opened.n_rows
+    if opened.encoding is not None:
+        cells = [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in names]
+        lf = lf.filter(~pl.all_horizontal(cells))
+        n_rows = None
+    if n_rows is None and lf.select(pl.len()).collect().item() == 0:
+        name = opened.file.name
+        return lf, Issue(t.name, name, "no_rows", message("no_rows", lang, file=name))
+    return lf, None
+
+
+def _parsed_table(
+    lf: pl.LazyFrame, schema: pl.Schema, t: Table, extras: list[str], cfg: Any
+) -> pl.LazyFrame:
+    """The canonical frame: every column parsed by its kind (absent optional columns null),
+    Salesforce IDs reduced, kept extra measures, cancellations' reason categories."""
+    exprs = [parse_expr(c, source_dtype=schema[c.name]) for c in t.columns if c.name in schema]
+    exprs += [pl.lit(None, dtype=c.dtype).alias(c.name) for c in t.columns if c.name not in schema]
+    kept = extras if t.extra_numeric else []
+    exprs += [parse_expr(c, "number", schema[c]) for c in kept]
+    ids = [salesforce_id_expr(pl.col(c.name)).alias(c.name) for c in t.columns if c.kind == "id"]
+    parsed = (
+        lf.with_columns(exprs).with_columns(ids).select([ROW, *[c.name for c in t.columns], *kept])
+    )
+    if t.name == "cancellations":
+        categories = cfg["reasons"]["categories"]
+        category = reason_category_expr(pl.col("reason"), categories).alias("reason_category")
+        parsed = parsed.with_columns(category)
+    return parsed
+
+
+def _load_table(
+    folder: Path, t: Table, tmap: dict[str, Any], cfg: Any, lang: str
+) -> tuple[_Loaded | None, Issue | None]:
+    """One table, read, named, numbered and parsed: (None, None) when an optional table is
+    absent; (None, issue) for a file-level problem."""
+    opened, problem = _open_table(folder, t, tmap, lang)
+    if opened is None or problem:
+        return None, problem
+    lf, found, renames, problem = _canonical_names(opened, t, tmap, lang)
+    if problem:
+        return None, problem
+    schema = lf.collect_schema()
+    lf, problem = _numbered_rows(lf, opened, t, lang)
+    if problem:
+        return None, problem
+    file = opened.file
+    known = {c.name for c in t.columns}
+    extras = [c for c in schema.names() if c not in known]
+    warnings = []
+    if extras and not t.extra_numeric:
+        text = message("column_ignored", lang, file=file.name, columns=", ".join(extras))
+        warnings.append(Issue(t.name, file.name, "column_ignored", text, severity="warning"))
+    source = SourceInfo(
+        t.name,
+        file.name,
+        file.suffix.lower().lstrip("."),
+        opened.encoding,
+        _sha256(file),
+        tuple(found),
+        {k: v for k, v in renames.items() if k != v},
+        opened.first_row,
+    )
+    return _Loaded(_parsed_table(lf, schema, t, extras, cfg), lf, source, warnings), None
 
 
 def load_dataset(
@@ -711,7 +1041,8 @@ def load_dataset(
     -------
     Dataset
         ``frames`` holds a LazyFrame per table present, with canonical columns and ``_row``;
-        cancellations gain ``reason_category``. ``warnings`` lists ignored columns.
+        cancellations gain ``reason_category``. ``warnings`` lists ignored columns and files
+        named like a table that are not read (``file_not_read``).
 
     Raises
     ------
@@ -726,169 +1057,26 @@ def load_dataset(
         raise DataError([Issue("dataset", str(folder), rule, message(rule, lang, path=folder))])
     maps = load_mapping(mapping, lang)
     issues: list[Issue] = []
-    warnings: list[Issue] = []
-    frames: dict[str, pl.LazyFrame] = {}
-    raws: dict[str, pl.LazyFrame] = {}
-    sources: dict[str, SourceInfo] = {}
+    loaded: dict[str, _Loaded] = {}
     for t in TABLES.values():
-        tmap = maps.get(t.name, {})
-        file, problem = _find_file(folder, t, tmap, lang)
+        table, problem = _load_table(folder, t, maps.get(t.name, {}), cfg, lang)
         if problem:
             issues.append(problem)
-            continue
-        if file is None:
-            if t.required:
-                issues.append(
-                    Issue(
-                        t.name,
-                        f"{t.name}.csv",
-                        "file_missing",
-                        message(
-                            "file_missing",
-                            lang,
-                            table=t.name,
-                            folder=folder,
-                            extra=_other_files_hint(folder, t, lang),
-                        ),
-                    )
-                )
-            continue
-        encoding = None
-        if file.suffix.lower() == ".parquet":
-            lf, problem = _read_parquet(file, t, lang)
-            first_row = 1
-            n_rows = None
-        else:
-            df, encoding, problem = _read_csv(file, t, lang)
-            lf = df.lazy() if df is not None else None
-            first_row = 2
-            n_rows = df.height if df is not None else None
-            if df is not None and df.height == 0:
-                problem = Issue(
-                    t.name, file.name, "no_rows", message("no_rows", lang, file=file.name)
-                )
-        if problem:
-            issues.append(problem)
-            continue
-        assert lf is not None
-        schema = lf.collect_schema()
-        found = list(schema.names())
-        renames, problem = _rename(found, t, tmap.get("columns", {}), lang)
-        if problem:
-            problem.file = file.name
-            problem.message = message(
-                "duplicate_column", lang, file=file.name, columns=problem.column
-            )
-            issues.append(problem)
-            continue
-        lf = lf.rename(renames)
-        schema = lf.collect_schema()
-        missing = [c for c in t.required_columns if c not in schema]
-        if missing:
-            shown = [unicodedata.normalize("NFKC", c).lstrip("\ufeff").strip() for c in found]
-            issues.append(
-                Issue(
-                    t.name,
-                    file.name,
-                    "missing_column",
-                    message(
-                        "missing_column",
-                        lang,
-                        file=file.name,
-                        table=t.name,
-                        missing=", ".join(missing),
-                        found=", ".join(shown) or "-",
-                        example=_mapping_example(t, missing, found),
-                    ),
-                    column=", ".join(missing),
-                )
-            )
-            continue
-        bad_types = [
-            f"{c.name} ({schema[c.name]})"
-            for c in t.columns
-            if c.name in schema
-            and (
-                schema[c.name].is_nested()
-                or schema[c.name] in (pl.Binary, pl.Object)
-                or isinstance(schema[c.name], pl.Duration)
-            )
-        ]
-        if bad_types:
-            issues.append(
-                Issue(
-                    t.name,
-                    file.name,
-                    "column_type",
-                    message("column_type", lang, file=file.name, columns=", ".join(bad_types)),
-                    column=", ".join(b.split(" (")[0] for b in bad_types),
-                )
-            )
-            continue
-        known = {c.name for c in t.columns}
-        extras = [c for c in schema.names() if c not in known]
-        lf = lf.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))
-        if encoding is not None:  # CSV: a row with every cell empty (",,,,") carries no data
-            cells = [
-                pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in schema.names()
-            ]
-            lf = lf.filter(~pl.all_horizontal(cells))
-            n_rows = None
-        if n_rows is None:
-            n_rows = lf.select(pl.len()).collect().item()
-            if n_rows == 0:
-                issues.append(
-                    Issue(t.name, file.name, "no_rows", message("no_rows", lang, file=file.name))
-                )
-                continue
-        if extras and not t.extra_numeric:
-            warnings.append(
-                Issue(
-                    t.name,
-                    file.name,
-                    "column_ignored",
-                    message("column_ignored", lang, file=file.name, columns=", ".join(extras)),
-                    severity="warning",
-                )
-            )
-        exprs = [parse_expr(c, source_dtype=schema[c.name]) for c in t.columns if c.name in schema]
-        exprs += [
-            pl.lit(None, dtype=c.dtype).alias(c.name) for c in t.columns if c.name not in schema
-        ]
-        if t.extra_numeric:
-            exprs += [parse_expr(c, "number", schema[c]) for c in extras]
-        parsed = (
-            lf.with_columns(exprs)
-            .with_columns(
-                [
-                    salesforce_id_expr(pl.col(c.name)).alias(c.name)
-                    for c in t.columns
-                    if c.kind == "id"
-                ]
-            )
-            .select([ROW, *[c.name for c in t.columns], *(extras if t.extra_numeric else [])])
-        )
-        if t.name == "cancellations":
-            parsed = parsed.with_columns(
-                reason_category_expr(pl.col("reason"), cfg["reasons"]["categories"]).alias(
-                    "reason_category"
-                )
-            )
-        frames[t.name] = parsed
-        raws[t.name] = lf
-        sources[t.name] = SourceInfo(
-            t.name,
-            file.name,
-            file.suffix.lower().lstrip("."),
-            encoding,
-            _sha256(file),
-            tuple(found),
-            {k: v for k, v in renames.items() if k != v},
-            first_row,
-        )
+        elif table is not None:
+            loaded[t.name] = table
     if issues:
         raise DataError(issues)
-    return Dataset(folder, frames, sources, raws, cfg, tuple(warnings))
+    warnings = [w for table in loaded.values() for w in table.warnings]
+    read = {name: table.source.file for name, table in loaded.items()}
+    warnings += unread_file_issues(folder, read, set(), lang)
+    return Dataset(
+        folder,
+        {name: table.frame for name, table in loaded.items()},
+        {name: table.source for name, table in loaded.items()},
+        {name: table.raw for name, table in loaded.items()},
+        cfg,
+        tuple(warnings),
+    )
 
 
 def parse_issues(ds: Dataset, required_values: bool = True) -> list[Issue]:
@@ -920,7 +1108,12 @@ def parse_issues(ds: Dataset, required_values: bool = True) -> list[Issue]:
                     pl.col("__raw").str.strip_chars().str.len_chars().gt(0)
                     & pl.col("__parsed").is_null()
                 )
-                checks.append((name, c, "unparseable", bad))
+                if c.kind in AMBIGUOUS_KINDS:
+                    dots = ambiguous_amount_expr(pl.col("__raw"))
+                    checks.append((name, c, "unparseable", bad.filter(~dots)))
+                    checks.append((name, c, "ambiguous_amount", bad.filter(dots)))
+                else:
+                    checks.append((name, c, "unparseable", bad))
             if required_values and c.required and (name, c.name) not in NULLABLE_REQUIRED:
                 checks.append((name, c, "required_value", empty_required_rows(raw, c.name)))
     if not checks:

@@ -13,7 +13,7 @@ bounds:
 - ``value_implausible``: a usage measure (``logins``, ``deliveries``, any extra numeric column of
   ``usage_weekly``) above ``validation.max_measure``.
 
-And two **warnings** (the data computes, but the reader should look):
+And three **warnings** (the data computes, but the reader should look):
 
 - ``invisible_characters``: IDs and codes that held invisible characters (a zero-width space
   U+200B, a word joiner, a BOM, ...). The loader removes them (an ID that only differs by them
@@ -21,6 +21,9 @@ And two **warnings** (the data computes, but the reader should look):
 - ``overlapping_lines``: two subscription lines of the same account and product with MRR > 0
   both active on the last day of some month (a renewal that starts before the previous term
   ends): their MRR adds up in the months they share. Named by row.
+- ``stray_rows``: activity rows (usage, touchpoints, NPS, onboarding) dated on a few dates after
+  more than a month without any activity (a typo'd year, a late import): they do not move the
+  export date or the default month (SPEC §3); named by row.
 
 :func:`plausibility_issues` is called by :func:`cs_metrics.data.validate.validate_dataset`; any
 other gate engine must call it too (``tests/adversarial`` checks the rules through the CLI).
@@ -28,10 +31,12 @@ other gate engine must call it too (``tests/adversarial`` checks the rules throu
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from cs_metrics.data.checks import RowCheck, collect_issues, flagged_rows, raw_values
-from cs_metrics.data.dataset import Dataset
+from cs_metrics.data.dataset import STRAY_GAP_DAYS, Dataset, activity_date_exprs
 from cs_metrics.data.issues import Issue
 from cs_metrics.data.load import INVISIBLE_CHARS, ROW
 from cs_metrics.data.schema import TABLES
@@ -164,14 +169,36 @@ def _overlap_rule(ds: Dataset) -> list[RowCheck]:
     if "subscriptions" not in ds.frames:
         return []
     cols = ["subscription_id", "product", "start_date", "end_date", "mrr"]
-    rows = (
-        overlapping_lines(ds.frames["subscriptions"])
-        .join(raw_values(ds, "subscriptions", cols), on=ROW, how="left")
-        .sort(ROW)
-    )
+    lines = overlapping_lines(ds.frames["subscriptions"])
+    rows = lines.join(raw_values(ds, "subscriptions", cols, lines), on=ROW, how="left").sort(ROW)
     return [
         RowCheck("subscriptions", "overlapping_lines", "account_id, product", rows, {}, "warning")
     ]
+
+
+_ACTIVITY_COLUMN = {
+    "usage_weekly": "week_start",
+    "touchpoints": "occurred_on",
+    "nps_responses": "responded_on",
+    "onboarding_sessions": "held_on",
+}
+
+
+def _stray_rule(ds: Dataset) -> list[RowCheck]:
+    """``stray_rows``: activity dated after more than a month without any activity, on a few
+    dates (:meth:`Dataset.activity`): left out of the export date, so they never make their
+    month the default; named so the export can be fixed."""
+    today = dt.date.today()
+    act = ds.activity(today)
+    exprs = activity_date_exprs()
+    rules = []
+    for name, cut in act.stray_after.items():
+        col = _ACTIVITY_COLUMN[name]
+        d = exprs[name]
+        fields = {"end": cut.isoformat(), "gap": STRAY_GAP_DAYS}
+        rows = flagged_rows(ds, name, (d > cut) & (d <= today), [col])
+        rules.append(RowCheck(name, "stray_rows", col, rows, fields, "warning"))
+    return rules
 
 
 def plausibility_issues(ds: Dataset) -> list[Issue]:
@@ -187,8 +214,9 @@ def plausibility_issues(ds: Dataset) -> list[Issue]:
     -------
     list of Issue
         Errors (``date_implausible``, ``amount_implausible``, ``value_implausible``) and warnings
-        (``invisible_characters``, ``overlapping_lines``), in table order.
+        (``invisible_characters``, ``overlapping_lines``, ``stray_rows``), in table order.
     """
-    out = collect_issues(ds, _bound_rules(ds) + _invisible_rules(ds) + _overlap_rule(ds))
+    rules = _bound_rules(ds) + _invisible_rules(ds) + _overlap_rule(ds) + _stray_rule(ds)
+    out = collect_issues(ds, rules)
     order = {name: i for i, name in enumerate(TABLES)}
     return sorted(out, key=lambda i: order.get(i.table, -1))

@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,13 @@ import numpy as np
 import polars as pl
 
 from cs_metrics.errors import OutputError
-from cs_metrics.fsutil import replace_dir
+from cs_metrics.fsutil import (
+    OWNER,
+    make_owned_temp,
+    publish_new_dir,
+    remove_stale_temp_dirs,
+    replace_dir,
+)
 from cs_metrics.periods import Month, MonthLike
 
 __all__ = ["MANIFEST", "foreign_entries", "generate_sample", "generate_tables"]
@@ -687,12 +692,13 @@ def foreign_entries(out: Path) -> list[str]:
     return sorted(f.name for f in out.iterdir() if f.name not in own)
 
 
-def _clean_stale_tmp(out: Path) -> None:
-    """Remove the temporary folders of an earlier run on ``out`` that was killed (named after
-    ``out`` with this module's prefix: nobody else makes them)."""
-    for stale in out.parent.glob(f".{out.name}{_TMP_PREFIX}*"):
-        if stale.is_dir() and not stale.is_symlink():
-            shutil.rmtree(stale, ignore_errors=True)
+def _holds_cwd(out: Path) -> bool:
+    """Whether ``out`` is the current folder or one of its parents."""
+    try:
+        here = Path.cwd().resolve()
+    except OSError:
+        return False
+    return out.is_dir() and (here == out.resolve() or out.resolve() in here.parents)
 
 
 def _backup_name(path: Path) -> Path:
@@ -744,7 +750,7 @@ def generate_sample(
         ``output_not_empty`` (a folder with files the program did not write, no ``force``) or
         ``output_unwritable`` (``out_dir`` is a file, or cannot be written).
     """
-    out = Path(out_dir)
+    out = Path(os.path.abspath(out_dir))  # "." and ".." have a name and a parent then
     if out.exists() and not out.is_dir():
         raise OutputError("output_unwritable", path=str(out), detail="not a folder")
     foreign = foreign_entries(out)
@@ -753,8 +759,8 @@ def generate_sample(
         raise OutputError("output_not_empty", path=str(out), names=shown)
     frames = generate_tables(seed=seed, accounts=accounts, months=months, end=end)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale_tmp(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{_TMP_PREFIX}", dir=out.parent))
+    remove_stale_temp_dirs(out.parent, f".{out.name}{_TMP_PREFIX}")
+    tmp = make_owned_temp(out.parent, f".{out.name}{_TMP_PREFIX}")
     try:
         written, digests = {}, {}
         for name, df in frames.items():
@@ -766,9 +772,12 @@ def generate_sample(
             digests[path.name] = _sha256(path)
         manifest = {"generator": "cs-metrics sample", "files": digests}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-        if foreign:
+        (tmp / OWNER).unlink(missing_ok=True)
+        if foreign or _holds_cwd(out):  # the folder itself stays (a shell may be in it)
             _merge_into(tmp, out)
-        else:  # new, empty, or only our own unchanged files: one atomic swap
+        elif out.is_dir() and not any(out.iterdir()):
+            publish_new_dir(tmp, out)
+        else:  # new, or only our own unchanged files: one atomic swap
             replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

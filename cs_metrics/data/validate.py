@@ -22,10 +22,17 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.data.cache import load_entry, store_entry, validation_key
-from cs_metrics.data.checks import RowCheck, collect_issues, flagged_rows, raw_values
+from cs_metrics.data.checks import (
+    RowCheck,
+    collect_issues,
+    duplicate_rows_mask,
+    flagged_rows,
+    raw_values,
+    row_columns,
+)
 from cs_metrics.data.dataset import Dataset
 from cs_metrics.data.issues import Issue
-from cs_metrics.data.load import ROW, load_dataset, parse_issues
+from cs_metrics.data.load import ROW, load_dataset, other_currency_expr, parse_issues
 from cs_metrics.data.schema import TABLES
 from cs_metrics.errors import DataError
 from cs_metrics.messages import lang_of
@@ -35,6 +42,7 @@ __all__ = [
     "REPORT_SCHEMA_VERSION",
     "ValidationReport",
     "cross_table_issues",
+    "duplicate_row_issues",
     "format_issues",
     "validate_dataset",
     "warning_issues",
@@ -221,6 +229,7 @@ def _gx_gate(ds: Dataset, expectations: str | Path | None) -> list[Issue]:
     issues += run_suites(ds, expectations)
     issues += cross_table_issues(ds)
     issues += warning_issues(ds)
+    issues += duplicate_row_issues(ds)
     issues += plausibility_issues(ds)  # issue 13: bounds as errors, overlap/invisible warnings
     issues += list(ds.warnings)
     order = {name: i for i, name in enumerate(TABLES)}
@@ -248,13 +257,13 @@ def cross_table_issues(ds: Dataset) -> list[Issue]:
         for name, lf in ds.frames.items():
             if name == "accounts" or TABLES[name].column("account_id") is None:
                 continue
-            rows = (
+            unknown = (
                 lf.filter(pl.col("account_id").is_not_null())
                 .join(known, on="account_id", how="anti")
                 .select(ROW)
-                .join(raw_values(ds, name, ["account_id"]), on=ROW, how="left")
-                .sort(ROW)
             )
+            values = raw_values(ds, name, ["account_id"], unknown)
+            rows = unknown.join(values, on=ROW, how="left").sort(ROW)
             checks.append(
                 RowCheck(
                     name, "unknown_account", "account_id", rows, {"accounts_file": accounts_file}
@@ -308,7 +317,7 @@ def warning_issues(ds: Dataset) -> list[Issue]:
     checks: list[RowCheck] = []
     cur = str(ds.config["general"]["currency"])
     if "subscriptions" in ds.frames:
-        cond = pl.col("currency").is_not_null() & (pl.col("currency").str.to_uppercase() != cur)
+        cond = other_currency_expr(pl.col("currency"), cur)
         checks.append(
             RowCheck(
                 "subscriptions",
@@ -316,7 +325,7 @@ def warning_issues(ds: Dataset) -> list[Issue]:
                 "currency",
                 flagged_rows(ds, "subscriptions", cond, ["currency"]),
                 {"currency": cur},
-                "warning",
+                "error",  # amounts in another currency cannot be added to the reporting one
             )
         )
     if "cs_costs" in ds.frames:
@@ -329,6 +338,17 @@ def warning_issues(ds: Dataset) -> list[Issue]:
                 severity="warning",
             )
         )
+    return collect_issues(ds, checks)
+
+
+def duplicate_row_issues(ds: Dataset) -> list[Issue]:
+    """``duplicate_rows`` (warning), every table: rows equal to another row in every column
+    (a file appended to itself): each such row would be counted twice."""
+    checks = []
+    for name in ds.frames:
+        shown = [c.name for c in TABLES[name].columns if c.name in ds.raw[name].collect_schema()]
+        rows = flagged_rows(ds, name, duplicate_rows_mask(row_columns(ds, name)), shown)
+        checks.append(RowCheck(name, "duplicate_rows", None, rows, {}, "warning"))
     return collect_issues(ds, checks)
 
 
