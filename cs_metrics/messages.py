@@ -646,19 +646,6 @@ MESSAGES.update(
             "ja": "{table}のデータの列 {column} にはこの月までの値がありません",
             "en": "column {column} of the {table} table has no values yet",
         },
-        "measure_no_rows": {
-            "ja": "{table}のデータに行がありません",
-            "en": "no rows in the {table} table",
-        },
-        "measure_no_rows_yet": {
-            "ja": "{table}のデータはこの月までに記録がありません",
-            "en": "nothing recorded in the {table} table yet",
-        },
-        "measure_usage_not_covered": {
-            "ja": "{table}のデータが {month} の月末まで届いていません（月末28日間に始まる週がありません）",
-            "en": "the {table} table does not reach the end of {month} (no week started in its "
-            "last 28 days)",
-        },
         "ltv_window_short": {
             "ja": "直近{window}か月のうち、履歴があるのは{months}か月だけです",
             "en": "only {months} of {window} months of history",
@@ -1215,6 +1202,16 @@ MESSAGES.update(
             "of the data ends ({end}); taken as typos or a late import, they do not set the "
             "data's last day or the default month",
         },
+        "usage_ended_early": {
+            "ja": "{file}: 週次利用データが {last} で終わっていて、他のデータ（{export} まで）より"
+            " {days} 日早く終わっています。利用のない週は利用なしとして数えるため、それ以降の月は"
+            "全顧客がログインなしの扱いになります（利用データを出し直すか、{last} までの月を"
+            "指定してください）",
+            "en": "{file}: the weekly usage export ends on {last}, {days} days before the rest "
+            "of the data ({export}); a missing week counts as no usage, so the months after it "
+            "score every account as not logging in (export usage again, or report a month up "
+            "to {last})",
+        },
         "file_not_read": {
             "ja": "{file} は読み込みません（{table} は {table}.csv または {table}.parquet から"
             "読みます。{used}）。使うファイルならその名前で CSV か Parquet として保存してください",
@@ -1228,4 +1225,5 @@ VALIDATION_RULES = VALIDATION_RULES | {
     "ambiguous_amount",
     "duplicate_rows",
     "stray_rows",
+    "usage_ended_early",
 }

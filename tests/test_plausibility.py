@@ -113,3 +113,31 @@ def test_a_line_ending_mid_month_does_not_overlap_the_next_starting_that_month()
     assert overlapping_lines(subs).collect()["_row"].to_list() == []
     doubled = subs.with_columns(pl.Series("mrr", [1.0, 1.0, 1.0, 5.0]))
     assert sorted(overlapping_lines(doubled).collect()["_row"].to_list()) == [4, 5]
+
+
+def test_usage_export_ending_early_is_a_warning_naming_its_last_week(tmp_path):
+    import datetime as dt
+
+    from conftest import line, make_dataset_dir
+
+    def week(acc, day):
+        return {
+            "account_id": acc,
+            "week_start": dt.date.fromisoformat(day),
+            "logins": 3.0,
+            "deliveries": 1.0,
+            "outcome_rate": 0.5,
+        }
+
+    usage = [week(a, d) for a in "AB" for d in ("2025-01-06", "2025-02-03", "2025-03-03")]
+    subs = [line(a, "core", "2025-01-01", None, 100_000.0) for a in "AB"]
+    days = [dt.date(2025, m, d) for m in (3, 4, 5, 6) for d in (1, 15)]  # touchpoints go on
+    tps = [{"account_id": "A", "occurred_on": day, "kind": "qbr"} for day in days]
+    d = make_dataset_dir(tmp_path / "a", subscriptions=subs, usage_weekly=usage, touchpoints=tps)
+    found = [i for i in validate_dataset(d).issues if i.rule == "usage_ended_early"]
+    assert len(found) == 1 and found[0].severity == "warning" and found[0].n_rows == 2
+    # the export reaching the other activity: nothing said
+    d = make_dataset_dir(
+        tmp_path / "b", subscriptions=subs, usage_weekly=usage, touchpoints=tps[:1]
+    )
+    assert not [i for i in validate_dataset(d).issues if i.rule == "usage_ended_early"]

@@ -24,6 +24,9 @@ And three **warnings** (the data computes, but the reader should look):
 - ``stray_rows``: activity rows (usage, touchpoints, NPS, onboarding) dated on a few dates after
   more than a month without any activity (a typo'd year, a late import): they do not move the
   export date or the default month (SPEC §3); named by row.
+- ``usage_ended_early``: the weekly usage export ends more than a month before the other
+  activity; a missing week counts as no usage (SPEC §6), so the months after it score everyone
+  as not logging in. Named (its last week's rows) so the export can be redone.
 
 :func:`plausibility_issues` is called by :func:`cs_metrics.data.validate.validate_dataset`; any
 other gate engine must call it too (``tests/adversarial`` checks the rules through the CLI).
@@ -42,7 +45,7 @@ from cs_metrics.data.load import INVISIBLE_CHARS, ROW
 from cs_metrics.data.schema import TABLES
 from cs_metrics.periods import last_active_index_expr, month_index_expr
 
-__all__ = ["plausibility_issues", "overlapping_lines"]
+__all__ = ["USAGE_END_GAP_DAYS", "plausibility_issues", "overlapping_lines"]
 
 
 def _bound_rules(ds: Dataset) -> list[RowCheck]:
@@ -201,6 +204,28 @@ def _stray_rule(ds: Dataset) -> list[RowCheck]:
     return rules
 
 
+USAGE_END_GAP_DAYS = 31  # usage ending more than this before the other activity is named
+
+
+def _usage_end_rule(ds: Dataset) -> list[RowCheck]:
+    """``usage_ended_early``: the weekly usage export ends more than a month before the other
+    activity. SPEC §6 counts a missing usage week as no usage, so the months after its end
+    score every account as not logging in; named (its last week's rows) so that the team
+    re-exports usage or reports an earlier month instead of acting on those scores."""
+    act = ds.activity(dt.date.today())
+    span = act.tables.get("usage_weekly")
+    if span is None or (act.export_date - span[1]).days <= USAGE_END_GAP_DAYS:
+        return []
+    last_week = span[1] - dt.timedelta(days=6)
+    fields = {
+        "last": span[1].isoformat(),
+        "export": act.export_date.isoformat(),
+        "days": (act.export_date - span[1]).days,
+    }
+    rows = flagged_rows(ds, "usage_weekly", pl.col("week_start") == last_week, ["week_start"])
+    return [RowCheck("usage_weekly", "usage_ended_early", "week_start", rows, fields, "warning")]
+
+
 def plausibility_issues(ds: Dataset) -> list[Issue]:
     """The plausibility errors and warnings of the module docstring, each with its rows.
 
@@ -214,9 +239,11 @@ def plausibility_issues(ds: Dataset) -> list[Issue]:
     -------
     list of Issue
         Errors (``date_implausible``, ``amount_implausible``, ``value_implausible``) and warnings
-        (``invisible_characters``, ``overlapping_lines``, ``stray_rows``), in table order.
+        (``invisible_characters``, ``overlapping_lines``, ``stray_rows``,
+        ``usage_ended_early``), in table order.
     """
     rules = _bound_rules(ds) + _invisible_rules(ds) + _overlap_rule(ds) + _stray_rule(ds)
+    rules += _usage_end_rule(ds)
     out = collect_issues(ds, rules)
     order = {name: i for i, name in enumerate(TABLES)}
     return sorted(out, key=lambda i: order.get(i.table, -1))

@@ -140,70 +140,28 @@ def _usage_values(
     return keys.join(rows, on=[ACCOUNT, "month_idx"], how="left").collect()
 
 
-# measure -> (reason, available from, months covered): the measure counts in a month whose
-# last day E is on or after ``from`` and (usage) whose index is in ``months covered`` (None: no
-# such bound); ``from`` None: never available, for ``reason``.
-Unavailable = tuple[str, dt.date | None, frozenset[int] | None]
-
-
-def _usage_source(ds: Dataset, col: str) -> tuple[Unavailable | None, pl.Expr]:
-    """Why ``usage_weekly.<col>`` is unavailable (reason, from, months covered) and the
-    expression telling in which months it is available.
-
-    Available from the first week with a value in the column on, in the months the usage
-    export reaches the end of (``Activity.usage_months``, which only looks at weeks started
-    by that month's end): a month after an export that ended early, or in a gap of it, is no
-    data, never zero usage (SPEC §6)."""
+def _usage_source(ds: Dataset, col: str) -> tuple[tuple[str, dt.date | None] | None, pl.Expr]:
+    """Why ``usage_weekly.<col>`` is unavailable (reason, available from) and the expression
+    telling in which months it is available; reason None when the column can be read."""
     from cs_metrics.messages import lang_of, message, table_text
 
     lang, table = lang_of(ds.config), table_text("usage_weekly")
     if not ds.has("usage_weekly"):
-        return (message("measure_no_table", lang, table=table), None, None), pl.lit(False)
+        return (message("measure_no_table", lang, table=table), None), pl.lit(False)
     if col not in ds["usage_weekly"].collect_schema().names():
         why = message("measure_no_column", lang, table=table, column=col)
-        return (why, None, None), pl.lit(False)
+        return (why, None), pl.lit(False)
     first = _first_value_date(ds, col)
     if first is None:
         why = message("measure_no_values", lang, table=table, column=col)
-        return (why, None, None), pl.lit(False)
-    covered = ds.activity().usage_months
-    expr = (_end_expr() >= first) & ds.coverage_expr("usage_weekly")
+        return (why, None), pl.lit(False)
     why = message("measure_no_values_yet", lang, table=table, column=col)
-    return (why, first, covered), expr
-
-
-def _touchpoint_source(ds: Dataset) -> tuple[Unavailable | None, pl.Expr]:
-    """Touchpoints count from the first recorded touchpoint on (before it none was recorded
-    yet: no data, not 0 touchpoints); an event table has no end to detect."""
-    from cs_metrics.messages import lang_of, message, table_text
-
-    lang, table = lang_of(ds.config), table_text("touchpoints")
-    if not ds.has("touchpoints"):
-        return (message("measure_no_table", lang, table=table), None, None), pl.lit(False)
-    span = ds.activity().tables.get("touchpoints")
-    if span is None:
-        return (message("measure_no_rows", lang, table=table), None, None), pl.lit(False)
-    why = message("measure_no_rows_yet", lang, table=table)
-    return (why, span[0], None), ds.coverage_expr("touchpoints")
-
-
-def unavailable_reason(why: Unavailable, month: Month, lang: str = "ja") -> str | None:
-    """The reason a measure is unavailable in ``month`` (None: it is available)."""
-    from cs_metrics.messages import message, table_text
-
-    reason, since, covered = why
-    if since is None or since > month.last_day:
-        return reason
-    if covered is not None and month.index not in covered:
-        return message(
-            "measure_usage_not_covered", lang, table=table_text("usage_weekly"), month=str(month)
-        )
-    return None
+    return (why, first), _end_expr() >= first
 
 
 def measure_values(
     ds: Dataset, grid: pl.LazyFrame, months: tuple[int, int] | None = None
-) -> tuple[pl.DataFrame, dict[str, Unavailable]]:
+) -> tuple[pl.DataFrame, dict[str, tuple[str, dt.date | None]]]:
     """Raw value of every configured measure for each (account, month) of ``grid``.
 
     E = the month's last day; every value only uses rows dated on or before E.
@@ -217,9 +175,8 @@ def measure_values(
       ``health.touchpoint_window_days`` days ending at E (0 when the table exists and the
       account has none: never missing).
 
-    A measure is *unavailable* in a month when its table or column is absent, when its table
-    has no row dated by E (no touchpoint recorded yet, usage column without a value yet), or
-    (usage) when the usage export does not reach the month's end (it ended early, or has a gap). Each row is sent only to the months whose window holds it
+    A measure is *unavailable* in a month when its table or column is absent, or (usage) the
+    column has no value dated by E. Each row is sent only to the months whose window holds it
     (:func:`cs_metrics.metrics.windows.rows_in_windows`), so a range of months costs about the
     rows, not rows x months; all usage measures share one pass over the usage rows.
     ``months``: the (first, last) month indexes of the grid, if known (read from the grid
@@ -229,8 +186,7 @@ def measure_values(
     -------
     (DataFrame, dict)
         ``account_id, month_idx, measure, value, available``; and measure -> (reason, date from
-        which it is available or None, usage months covered or None) for measures unavailable
-        in some month (:func:`unavailable_reason` gives the reason of a month).
+        which it is available, or None) for measures unavailable in some month.
     """
     cfg = ds.config["health"]
     keys = grid.select(ACCOUNT, pl.col("month_idx").cast(pl.Int32))
@@ -238,14 +194,17 @@ def measure_values(
         b = keys.select(pl.col("month_idx").min().alias("a"), pl.col("month_idx").max().alias("b"))
         lo_hi = b.collect().row(0)
         months = (int(lo_hi[0] or 0), int(lo_hi[1] or 0))
-    unavailable: dict[str, Unavailable] = {}
+    unavailable: dict[str, tuple[str, dt.date | None]] = {}
     available: dict[str, pl.Expr] = {}
     usage: dict[str, tuple[str, str]] = {}
     for name, m in cfg["measures"].items():  # a loop over the configured measures
         if m["source"] == "touchpoints":
-            why, available[name] = _touchpoint_source(ds)
-            if why is not None:
-                unavailable[name] = why
+            available[name] = pl.lit(ds.has("touchpoints"))
+            if not ds.has("touchpoints"):
+                from cs_metrics.messages import lang_of, message, table_text
+
+                why = message("measure_no_table", lang_of(ds.config), table=table_text(m["source"]))
+                unavailable[name] = (why, None)
             continue
         col = m["source"].split(".", 1)[1]
         why, available[name] = _usage_source(ds, col)
@@ -258,7 +217,7 @@ def measure_values(
     for name, m in cfg["measures"].items():
         if name in usage and u is not None:
             value = u.lazy().select(ACCOUNT, "month_idx", pl.col(name).alias("value"))
-        elif m["source"] == "touchpoints" and unavailable.get(name, ("", 0, None))[1]:
+        elif m["source"] == "touchpoints" and ds.has("touchpoints"):
             value = _touchpoint_counts(ds, keys, int(cfg["touchpoint_window_days"]), months)
         else:
             value = keys.with_columns(pl.lit(None, pl.Float64).alias("value"))
@@ -411,11 +370,8 @@ def health_history(ds: Dataset, as_of: MonthLike, months: int = 12) -> HealthRes
     a = m.index
     grid = active_grid(ds, m, months)
     vals, unavail = measure_values(ds, grid, (a - months + 1, a))
-    from cs_metrics.messages import lang_of
-
-    lang = lang_of(ds.config)
-    reasons = {k: unavailable_reason(why, m, lang) for k, why in unavail.items()}
-    unavailable = {k: why for k, why in reasons.items() if why is not None}
+    end = m.last_day
+    unavailable = {k: why for k, (why, since) in unavail.items() if since is None or since > end}
     details = _contributions(_points(vals, cfg["measures"]))
     labels = {i: str(Month(i)) for i in range(a - months + 1, a + 1)}  # few months, many rows
     month = pl.col("month_idx").replace_strict(labels, return_dtype=pl.String).alias("month")

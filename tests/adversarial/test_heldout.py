@@ -566,15 +566,16 @@ def test_an_iso_2022_jp_file_is_not_read_as_mojibake(tmp_path, capsys):
 # ============================================================================================
 
 
-def test_usage_export_ending_early_does_not_make_everyone_red(tmp_path, capsys):
+def test_usage_export_ending_early_is_named(tmp_path, capsys):
+    # SPEC §6 counts a missing usage week as no usage: the months after an export that ended
+    # early score low on usage by definition, so validation must say so before anyone acts
     d = base(tmp_path)
     path = d / "usage_weekly.csv"
     lines = path.read_text("utf-8").splitlines(keepends=True)
     path.write_text(lines[0] + "".join(x for x in lines[1:] if x.split(",")[1] <= "2025-03-31"))
-    rc, out, err = cli(["health", "--data", d, "--format", "json"], capsys)  # default month
-    if rc == 0:
-        a1 = next(r for r in json_strict(out) if r["account_id"] == "A1")  # logged in every week
-        assert a1["band"] != "red", a1
+    rc, out, err = cli(["validate", d, "--lang", "en"], capsys)
+    assert rc == 0, err
+    assert "weekly usage export ends on" in out + err, out + err
 
 
 def test_a_line_in_another_currency_is_not_added_to_yen(tmp_path, capsys):
