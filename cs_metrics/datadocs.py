@@ -22,6 +22,7 @@ from cs_metrics.fsutil import (
     OWNER,
     dead_owned_folder,
     make_owned_temp,
+    read_manifest_files,
     recover_dir,
     replace_dir,
     sha256_file,
@@ -35,17 +36,8 @@ _TMP = "-cs-metrics-data-docs-"
 
 
 def _recorded(folder: Path) -> dict[str, str] | None:
-    path = folder / MANIFEST
-    try:
-        if path.is_symlink() or not path.is_file():
-            return None
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("generator") != GENERATOR:
-        return None
-    files = data.get("files")
-    if not isinstance(files, dict):
+    files = read_manifest_files(folder / MANIFEST, GENERATOR)
+    if files is None:
         return None
     return {str(k): v for k, v in files.items() if isinstance(v, str)}
 

@@ -10,12 +10,14 @@ import ctypes
 import ctypes.util
 import errno
 import hashlib
+import json
 import os
 import shutil
 import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "OWNER",
@@ -24,6 +26,7 @@ __all__ = [
     "dead_owned_folder",
     "make_owned_temp",
     "publish_new_dir",
+    "read_manifest_files",
     "recover_dir",
     "remove_stale_temp_dirs",
     "replace_dir",
@@ -203,6 +206,21 @@ def publish_new_dir(tmp: Path, target: Path) -> None:
     for entry in sorted(tmp.iterdir()):
         os.replace(entry, target / entry.name)
     tmp.rmdir()
+
+
+def read_manifest_files(path: Path, generator: str) -> dict[Any, Any] | None:
+    """The ``files`` mapping of a JSON manifest at ``path`` written by ``generator``; None when
+    there is none or it is not one (a link, unreadable, not JSON, another program's)."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("generator") != generator:
+        return None
+    files = data.get("files")
+    return files if isinstance(files, dict) else None
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

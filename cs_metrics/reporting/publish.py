@@ -12,14 +12,20 @@ anything runs) unless ``--force``: then your version is kept beside the new repo
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 from cs_metrics.errors import OutputError
-from cs_metrics.fsutil import OWNER, carry, recover_dir, replace_dir, sha256_file
+from cs_metrics.fsutil import (
+    OWNER,
+    carry,
+    read_manifest_files,
+    recover_dir,
+    replace_dir,
+    sha256_file,
+)
 from cs_metrics.periods import Month
 from cs_metrics.reporting.outputs import dumps, json_name
 
@@ -72,17 +78,8 @@ def _plain(name: Any) -> bool:
 def read_manifest(folder: Path) -> dict[str, dict[str, str]] | None:
     """kind -> {file name: sha256} of ``folder``'s manifest; None when there is none (or it is
     not one: unreadable, not JSON, another program's)."""
-    path = folder / MANIFEST
-    try:
-        if path.is_symlink() or not path.is_file():
-            return None
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("generator") != GENERATOR:
-        return None
-    files = data.get("files")
-    if not isinstance(files, dict):
+    files = read_manifest_files(folder / MANIFEST, GENERATOR)
+    if files is None:
         return None
     return {
         kind: {n: d for n, d in rec.items() if _plain(n) and isinstance(d, str)}

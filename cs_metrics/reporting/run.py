@@ -54,6 +54,29 @@ from cs_metrics.reporting.publish import (
 # formats that no notebook uses; without it jsonschema skips those formats (as in charts).
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
+__all__ = [
+    "CHROMIUM_FLAGS",
+    "COMMAND_PARAMETERS",
+    "INDEX_MARK",
+    "KERNEL",
+    "KINDS",
+    "PRELOAD",
+    "TEMPLATES",
+    "TITLES",
+    "backfill",
+    "check_out_dir",
+    "check_parameters",
+    "chromium_executable",
+    "export_html",
+    "known_parameters",
+    "notebook_path",
+    "notebooks_dir",
+    "published_months",
+    "remove_stale_temp",
+    "render_report",
+    "write_index",
+]
+
 KINDS = {"monthly": "monthly_kpi", "review": "churn_target_review", "explore": "explore"}
 TITLES = {
     "monthly": ("月次KPIレポート", "Monthly KPI report"),
@@ -252,6 +275,24 @@ def _kernel(cwd: Path) -> Iterator[dict[str, Any]]:
         yield {"kernel_name": name, **kernel}
 
 
+def _notebook_parameters(
+    paths: tuple[Any, Any, Any], month: Month, validation: Any, tmp: Path, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The notebook's parameters: absolute paths (data, config, mapping), the resolved month,
+    the dataset's language, where the kernel reads the validation and writes its files."""
+    data_dir, config_path, mapping_path = paths
+    return {
+        "data_dir": str(Path(data_dir).resolve()),
+        "as_of": str(month),
+        "config_path": str(Path(config_path).resolve()) if config_path else None,
+        "mapping_path": str(Path(mapping_path).resolve()) if mapping_path else None,
+        "lang": validation.dataset.config["general"]["lang"],
+        "validation_path": str(tmp / "validation.json"),
+        "output_dir": str(tmp),
+        **params,
+    }
+
+
 def render_report(
     kind: str,
     data_dir: str | Path,
@@ -308,16 +349,8 @@ def render_report(
         remove_stale_temp(out)
         tmp = _new_temp(out, month, kind)
         try:
-            nb_params = {
-                "data_dir": str(Path(data_dir).resolve()),
-                "as_of": str(month),
-                "config_path": str(Path(config_path).resolve()) if config_path else None,
-                "mapping_path": str(Path(mapping_path).resolve()) if mapping_path else None,
-                "lang": validation.dataset.config["general"]["lang"],
-                "validation_path": str(tmp / "validation.json"),
-                "output_dir": str(tmp),
-                **params,
-            }
+            paths = (data_dir, config_path, mapping_path)
+            nb_params = _notebook_parameters(paths, month, validation, tmp, params)
             _render_in(
                 kind,
                 validation,
