@@ -317,7 +317,7 @@ def _contributions(pts: pl.DataFrame) -> pl.DataFrame:
             .alias("raw_contribution"),
             pl.col("points").is_null().alias("missing"),
         )
-        .with_columns(apportion_hundredths("raw_contribution", _KEY).alias("hundredths"))
+        .with_columns(apportion_hundredths("raw_contribution", "_g").alias("hundredths"))
     )
 
 
