@@ -600,9 +600,7 @@ def _measure_aucs(
         if m.height == 0:
             _null(obj, "auc", "measure_unavailable", lang)
         else:
-            res = auc_interval(
-                m["points"].to_numpy(), m["churned"].to_numpy(), _codes(m[ACCOUNT])
-            )
+            res = auc_interval(m["points"].to_numpy(), m["churned"].to_numpy(), _codes(m[ACCOUNT]))
             obj["auc"] = res["auc"]
             if res["auc"] is None:
                 _null(obj, "auc", res["reason_code"], lang)

@@ -190,7 +190,8 @@ def last_login_grid(ds: Dataset, keys: pl.LazyFrame) -> pl.LazyFrame:
     LazyFrame
         ``account_id, month_idx, month_end, last_login_day, days_since_login``.
     """
-    weeks = ds["usage_weekly"].filter(pl.col("logins") > 0).select(ACCOUNT, "week_start").unique()
+    # one row per (account, week) is not needed: only week_start is read from the row found
+    weeks = ds["usage_weekly"].filter(pl.col("logins") > 0).select(ACCOUNT, "week_start")
     return (
         latest_by_account(keys, weeks, "month_end", "week_start")
         .with_columns((pl.col("week_start") + pl.duration(days=6)).alias("last_login_day"))

@@ -10,6 +10,7 @@ re-render replaces only the files its previous render wrote and nobody changed s
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ from cs_metrics.reporting.publish import (
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 __all__ = [
+    "KERNEL_WRITES",
     "CHROMIUM_FLAGS",
     "COMMAND_PARAMETERS",
     "INDEX_MARK",
@@ -336,6 +339,7 @@ def render_report(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     nb_in = notebook_path(kind)
+    owned = validation is None  # validated here (not shared with other months of a backfill)
     with _kernel(nb_in.parent) as kernel:
         params = check_parameters(kind, dict(params or {}))
         if validation is None:
@@ -351,9 +355,11 @@ def render_report(
         try:
             paths = (data_dir, config_path, mapping_path)
             nb_params = _notebook_parameters(paths, month, validation, tmp, params)
+            inputs = _Inputs.of(validation, kind, owned, (paths, lang))
+            validation = None  # the kernel computes from its own copy: see _Inputs
             _render_in(
                 kind,
-                validation,
+                inputs,
                 month,
                 nb_params,
                 tmp,
@@ -372,9 +378,42 @@ def render_report(
     return out / str(month) / f"{kind}.html"
 
 
+KERNEL_WRITES = ("monthly", "review")  # notebooks whose last cell writes the JSON (and CSVs)
+
+
+@dataclass
+class _Inputs:
+    """What publishing needs from the validated data: the validation's JSON, the config, and the
+    dataset - kept only for a notebook that does not write its own files (explore) or when it
+    is shared (a backfill). Otherwise it is released before the kernel runs, so that the parent
+    does not hold a second copy of the data beside the kernel's (about 1.9 GB at 100k accounts
+    with weekly usage); :meth:`dataset` loads it again should it be needed after all."""
+
+    validation: dict[str, Any]
+    config: Any
+    _ds: Any
+    _reload: Callable[[], Any]
+
+    @classmethod
+    def of(cls, validation: Any, kind: str, owned: bool, where: tuple[Any, Any]) -> _Inputs:
+        (data_dir, config_path, mapping_path), lang = where
+        ds = validation.dataset
+        keep = not (owned and kind in KERNEL_WRITES)
+
+        def reload() -> Any:
+            return _validate(data_dir, mapping_path, config_path, lang).dataset
+
+        return cls(validation.to_dict(), ds.config, ds if keep else None, reload)
+
+    def dataset(self) -> Any:
+        if self._ds is None:
+            self._ds = self._reload()
+        return self._ds
+
+
 def _render_in(
     kind: str,
-    validation: Any,
+    inputs: _Inputs,
     month: Month,
     nb_params: dict[str, Any],
     tmp: Path,
@@ -391,7 +430,8 @@ def _render_in(
 
     pdf, force = pdf_force
     nb_in = notebook_path(kind)
-    (tmp / "validation.json").write_text(dumps(validation.to_dict()), encoding="utf-8")
+    (tmp / "validation.json").write_text(dumps(inputs.validation), encoding="utf-8")
+    gc.collect()  # the parent's copy of the data, when released (_Inputs)
     say(label("progress.executing", words, name=nb_in.name))
     t1 = time.perf_counter()
     with ThreadPoolExecutor(1) as pool:
@@ -402,7 +442,7 @@ def _render_in(
         timings["execution"] = time.perf_counter() - t1
         say(label("progress.exporting", words))
         t2 = time.perf_counter()
-        _write_outputs(kind, validation.dataset, month, executed, tmp, pdf, _ready(exporter))
+        _write_outputs(kind, inputs, month, executed, tmp, pdf, _ready(exporter))
     timings["export"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     publish_month(tmp, out / str(month), kind, force)
@@ -499,7 +539,7 @@ def _execute(
 
 def _write_outputs(
     kind: str,
-    ds: Any,
+    inputs: _Inputs,
     month: Month,
     executed: Path,
     tmp: Path,
@@ -510,7 +550,7 @@ def _write_outputs(
     notebook without that cell (explore) gets them computed here."""
     from cs_metrics.labels import label
 
-    cfg = ds.config
+    cfg = inputs.config
     run_time = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     html_path = tmp / f"{kind}.html"
     lang = cfg["general"]["lang"]
@@ -523,6 +563,7 @@ def _write_outputs(
     if (tmp / name).is_file():
         payload = json.loads((tmp / name).read_text("utf-8"))
     else:
+        ds = inputs.dataset()
         if kind == "monthly":
             from cs_metrics.exports import write_report_csvs
 
