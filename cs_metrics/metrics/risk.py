@@ -582,7 +582,8 @@ def _context(
     seg = segments_history(ds, m, months, health).lazy()
     return _Ctx(
         ds,
-        account_month_grid(ds, m, months),
+        # collected once: every rule reads the grid (a lazy grid is recomputed per rule)
+        account_month_grid(ds, m, months).collect().lazy(),
         seg.with_columns(
             index_to_month_expr(pl.col("month_idx")).dt.month_end().alias("month_end")
         ),
