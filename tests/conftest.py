@@ -146,3 +146,27 @@ def line(account, product, start, end, mrr, sid=None) -> dict:
 def _validation_cache(tmp_path_factory, monkeypatch):
     """Each test gets its own empty validation cache (never the user's ~/.cache)."""
     monkeypatch.setenv("CS_METRICS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+def data_words(folder: Path) -> set[str]:
+    """The user's own words in a dataset (names, products, reasons, surveys) and the configured
+    reason categories: allowed in either language by the purity checks."""
+    import csv
+    import io
+
+    from cs_metrics.config import load_config
+
+    words: set[str] = set(load_config(None)["reasons"]["categories"])
+    cols = {
+        "accounts": ("account_id", "account_name", "industry", "csm"),
+        "subscriptions": ("product", "plan"),
+        "cancellations": ("reason",),
+        "touchpoints": ("kind",),
+        "nps_responses": ("survey",),
+    }
+    for table, names in cols.items():
+        path = folder / f"{table}.csv"
+        if path.exists():
+            for row in csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))):
+                words |= {row[c] for c in names if row.get(c)}
+    return words

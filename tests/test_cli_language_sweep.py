@@ -6,15 +6,13 @@ required tables (accounts + subscriptions): what a person reads is in the langua
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, data_words
 
 from cs_metrics.cli.main import main
 from cs_metrics.labels import purity_problems
@@ -47,25 +45,6 @@ def datasets(tmp_path_factory) -> dict[str, Path]:
     # 4 accounts over 6 months, no acquisition cost: most long-horizon figures are null
     small = write_cli_dataset(tmp_path_factory.mktemp("sweep") / "small")
     return {"sample": SAMPLE, "required": req, "small": small}
-
-
-def _data_words(folder: Path) -> set[str]:
-    from cs_metrics.config import load_config
-
-    words: set[str] = set(load_config(None)["reasons"]["categories"])
-    cols = {
-        "accounts": ("account_id", "account_name", "industry", "csm"),
-        "subscriptions": ("product", "plan"),
-        "cancellations": ("reason",),
-        "touchpoints": ("kind",),
-        "nps_responses": ("survey",),
-    }
-    for table, names in cols.items():
-        path = folder / f"{table}.csv"
-        if path.exists():
-            for row in csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))):
-                words |= {row[c] for c in names if row.get(c)}
-    return words
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -108,7 +87,7 @@ def _json_problems(obj, lang: str, words: set[str]) -> list[str]:
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_command_speaks_one_language(command, data, lang, datasets, capsys):
     folder = datasets[data]
-    words = _data_words(folder)
+    words = data_words(folder)
     if command == "notify":  # names as the Slack message quotes them (escaped)
         from cs_metrics.notify import slack_escape
 

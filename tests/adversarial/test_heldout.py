@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import data_words
 from corpus import SECRET, WEBHOOK, base
 
 from cs_metrics.cli.main import main
@@ -62,26 +63,6 @@ def only_required(tmp: Path, name: str = "data") -> Path:
     d = base(tmp, name, drop=("usage_weekly", "touchpoints", "nps_responses"))
     (d / "onboarding_sessions.csv").unlink()
     return d
-
-
-def data_words(folder: Path) -> set[str]:
-    """The user's own words in a dataset (names, products, reasons) and the configured reason
-    categories: allowed in either language (as in tests/test_cli_output.py)."""
-    from cs_metrics.config import load_config
-
-    words: set[str] = set(load_config(None)["reasons"]["categories"])
-    cols = {
-        "accounts": ("account_id", "account_name", "industry", "csm"),
-        "subscriptions": ("product", "plan"),
-        "cancellations": ("reason",),
-        "touchpoints": ("kind",),
-    }
-    for table, names in cols.items():
-        path = folder / f"{table}.csv"
-        if path.exists():
-            for row in csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))):
-                words |= {row[c] for c in names if row.get(c)}
-    return words
 
 
 def write_csv(folder: Path, table: str, rows: list[dict]) -> None:
