@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-import polars as pl
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, data_words
 
 from cs_metrics.cli.main import build_parser, main
 from cs_metrics.labels import purity_problems
@@ -47,23 +46,6 @@ def test_top_level_help_lists_every_command_readably(capsys):
     assert "95% adjusted-Wald" in out and "dest" not in out
 
 
-def _data_words() -> set[str]:
-    """Values from the sample's data and the default configuration: the user's own words."""
-    words: set[str] = set()
-    for table, cols in {
-        "accounts": ["account_id", "account_name", "industry", "csm"],
-        "subscriptions": ["product", "plan"],
-        "cancellations": ["reason"],
-    }.items():
-        df = pl.read_csv(SAMPLE / f"{table}.csv", infer_schema=False)
-        for c in cols:
-            words |= {v for v in df[c].drop_nulls().to_list() if v}
-    from cs_metrics.config import load_config
-
-    words |= set(load_config(None)["reasons"]["categories"])
-    return words
-
-
 COMMANDS = [
     ["kpis"],
     ["health"],
@@ -81,7 +63,7 @@ COMMANDS = [
 def test_cli_tables_speak_one_language(cmd, lang, capsys):
     assert main([*cmd, "--data", str(SAMPLE), "--as-of", "2026-09", "--lang", lang]) == 0
     out = capsys.readouterr().out
-    problems = purity_problems(out, lang, allowed=_data_words())
+    problems = purity_problems(out, lang, allowed=data_words(SAMPLE))
     assert not problems, f"{cmd[0]} --lang {lang}: {problems[:20]}"
 
 
@@ -97,5 +79,5 @@ def test_backtest_table_speaks_one_language(lang, capsys):
     argv = ["backtest", "--data", str(SAMPLE), "--from", "2025-10", "--to", "2026-06"]
     assert main([*argv, "--suggest-weights", "--lang", lang]) == 0
     out = capsys.readouterr().out
-    problems = purity_problems(out, lang, allowed=_data_words())
+    problems = purity_problems(out, lang, allowed=data_words(SAMPLE))
     assert not problems, f"backtest --lang {lang}: {problems[:20]}"

@@ -211,17 +211,3 @@ def test_stray_rows_months_later_do_not_move_the_export_date_or_the_default_mont
     later = _usage(_weekly("2025-01-06", 26) + _weekly("2025-09-01", 8))
     ds = frames_dataset(subscriptions=subs, usage_weekly=later)
     assert ds.export_date(today) == dt.date(2025, 10, 26) and ds.activity(today).stray_after == {}
-
-
-def test_a_table_covers_only_the_months_it_has_observed():
-    subs = [line("A", "core", "2025-01-01", None, 100)]
-    tps = [{"account_id": "A", "occurred_on": dt.date(2025, m, 20), "kind": "qbr"} for m in (5, 6)]
-    ds = frames_dataset(
-        subscriptions=subs, usage_weekly=_usage(_weekly("2025-01-06", 13)), touchpoints=tps
-    )
-    today = dt.date(2026, 12, 1)
-    assert ds.covers("usage_weekly", "2025-03", today)  # the last week ends 2025-04-06
-    assert not ds.covers("usage_weekly", "2025-05", today)  # the export ended in April
-    assert not ds.covers("touchpoints", "2025-04", today)  # no touchpoint recorded yet
-    assert ds.covers("touchpoints", "2025-06", today)
-    assert not ds.covers("nps_responses", "2025-06", today)  # absent

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, data_words
 
 from cs_metrics.cli.main import main
 from cs_metrics.labels import purity_problems
@@ -60,18 +60,7 @@ def _visible(page: str) -> str:
 
 
 def _data_words() -> set[str]:
-    words: set[str] = set()
-    for table, cols in {
-        "accounts": ["account_id", "account_name", "industry", "csm"],
-        "subscriptions": ["product", "plan"],
-        "cancellations": ["reason"],
-    }.items():
-        df = pl.read_csv(SAMPLE / f"{table}.csv", infer_schema=False)
-        for c in cols:
-            words |= {v for v in df[c].drop_nulls().to_list() if v}
-    from cs_metrics.config import load_config
-
-    words |= set(load_config(None)["reasons"]["categories"])
+    words = data_words(SAMPLE)
     for f in SAMPLE.glob("*.csv"):  # file names listed in the data-quality section
         words.add(f.name)
     words |= {"utf-8", "UTF-8", "csv", "sample", "cs-metrics", "risk_list.csv"}

@@ -43,9 +43,6 @@ MONTH_END_SLACK_DAYS = 6
 # max(1, STRAY_MAX_SHARE x the distinct activity dates) distinct dates: a typo'd year or a late
 # import, not the data's end. They are left out of the export date (and reported by the gate).
 STRAY_GAP_DAYS = 31
-# The weekly usage export reaches a month's end when one of its weeks started in the month's
-# last 28 days (a few quiet weeks are no usage; an export that stopped earlier is no data).
-USAGE_REACH_DAYS = 28
 STRAY_MAX_SHARE = 0.01
 
 
@@ -199,30 +196,6 @@ class Dataset:
         today = today or dt.date.today()
         return self.memo(("activity", today), lambda: _activity(self, today))
 
-    def covers(self, table: str, month: MonthLike, today: dt.date | None = None) -> bool:
-        """Whether ``table`` has observed activity by ``month``'s last day and, for the weekly
-        usage export (a row per account and week, not events), reaches that month's end (a
-        week started in its last 28 days). A table that starts late or (usage) ends
-        early tells nothing about the months outside: its measures are "no data" there, never
-        a measured 0 (SPEC §6)."""
-        act = self.activity(today)
-        span = act.tables.get(table)
-        m = Month.parse(month)
-        if span is None or span[0] > m.last_day:
-            return False
-        return table != "usage_weekly" or m.index in act.usage_months
-
-    def coverage_expr(self, table: str, today: dt.date | None = None) -> pl.Expr:
-        """:meth:`covers` as an expression over a ``month_idx`` column (month indexes)."""
-        act = self.activity(today)
-        span = act.tables.get(table)
-        if span is None:
-            return pl.lit(False)
-        covered = pl.col("month_idx") >= Month.parse(span[0]).index
-        if table == "usage_weekly":
-            covered = covered & pl.col("month_idx").is_in(sorted(act.usage_months))
-        return covered
-
     def first_active_month(self) -> Month | None:
         """The first month with an active account (a paid line active on its last day)."""
         return self.memo(("first_active_month",), lambda: _first_active_month(self))
@@ -302,16 +275,12 @@ class Activity:
     ``tables``: activity table -> (first, last) date of its activity, stray rows left out (a
     table with no activity by today is absent); ``export_date``: the latest of them (today
     without any); ``stray_after``: table -> the date after which its activity is stray (rows
-    dated after it, up to today, were left out), for the tables that have stray rows;
-    ``usage_months``: the indexes of the months whose end the weekly usage export reaches (a
-    week started in the month's last 28 days), judged only from weeks started by that month's
-    end (point in time: later rows never change it).
+    dated after it, up to today, were left out), for the tables that have stray rows.
     """
 
     tables: Mapping[str, tuple[dt.date, dt.date]]
     export_date: dt.date
     stray_after: Mapping[str, dt.date]
-    usage_months: frozenset[int] = frozenset()
 
 
 def activity_date_exprs() -> dict[str, pl.Expr]:
@@ -349,12 +318,7 @@ def _activity(ds: Dataset, today: dt.date) -> Activity:
     if cut is not None:
         late = dates.filter(pl.col("d") > cut)["table"].unique().sort().to_list()
         stray = {t: cut for t in late}
-    # a month is covered by a week that started in its last USAGE_REACH_DAYS days
-    start = kept.filter(pl.col("table") == "usage_weekly")["d"] - dt.timedelta(days=6)
-    days_left = (start.dt.month_end() - start).dt.total_days()
-    reach = start.filter(days_left < USAGE_REACH_DAYS)
-    months = frozenset(int(i) for i in (reach.dt.year() * 12 + reach.dt.month() - 1).unique())
-    return Activity(tables, max(b for _, b in tables.values()), stray, months)
+    return Activity(tables, max(b for _, b in tables.values()), stray)
 
 
 def _stray_cut(days: pl.Series) -> dt.date | None:

@@ -45,7 +45,7 @@ from cs_metrics.data.load import INVISIBLE_CHARS, ROW
 from cs_metrics.data.schema import TABLES
 from cs_metrics.periods import last_active_index_expr, month_index_expr
 
-__all__ = ["USAGE_END_GAP_DAYS", "plausibility_issues", "overlapping_lines"]
+__all__ = ["overlapping_lines", "plausibility_issues"]
 
 
 def _bound_rules(ds: Dataset) -> list[RowCheck]:
@@ -204,9 +204,6 @@ def _stray_rule(ds: Dataset) -> list[RowCheck]:
     return rules
 
 
-USAGE_END_GAP_DAYS = 31  # usage ending more than this before the other activity is named
-
-
 def _usage_end_rule(ds: Dataset) -> list[RowCheck]:
     """``usage_ended_early``: the weekly usage export ends more than a month before the other
     activity. SPEC §6 counts a missing usage week as no usage, so the months after its end
@@ -214,7 +211,7 @@ def _usage_end_rule(ds: Dataset) -> list[RowCheck]:
     re-exports usage or reports an earlier month instead of acting on those scores."""
     act = ds.activity(dt.date.today())
     span = act.tables.get("usage_weekly")
-    if span is None or (act.export_date - span[1]).days <= USAGE_END_GAP_DAYS:
+    if span is None or (act.export_date - span[1]).days <= STRAY_GAP_DAYS:
         return []
     last_week = span[1] - dt.timedelta(days=6)
     fields = {
